@@ -1,0 +1,125 @@
+/**
+ * The Backworks plugin contract for TypeScript plugins.
+ *
+ * One contract, two ways to implement it (see DESIGN.md): a TypeScript module that runs in the
+ * service, or a native library built against `sdk/c/backworks_plugin.h`. The plugin manager wraps
+ * both behind the same deadlines, circuit breaker and metrics, so a plugin author only writes the
+ * behaviour below.
+ *
+ * A TypeScript plugin module's default export is a factory returning a `BackworksPlugin`:
+ *
+ *   export default function create(): BackworksPlugin { return new MyPlugin(); }
+ */
+
+/** Quality of one reading, as OPC-UA and most SCADA systems use it. */
+export type Quality = 'good' | 'bad' | 'stale' | 'uncertain';
+
+/** A reading a connector emits: one value of one point of one device at one time. */
+export interface Reading {
+  device: string;
+  point: string;
+  value: number | string | boolean | null;
+  /** Defaults to 'good'. */
+  quality?: Quality;
+  /** Milliseconds since the epoch; defaults to the time the host received it. */
+  ts?: number;
+}
+
+/** A whole document a connector received (an HL7 message, an EDI interchange, a FIX message). */
+export interface InboundDocument {
+  /** e.g. "hl7v2", "x12", "fix". */
+  type: string;
+  body: string;
+  /** Free-form metadata stored beside the body (sender, control numbers, ...). */
+  meta?: Record<string, unknown>;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** What the host gives a plugin at initialize time. Every function may be called at any time. */
+export interface HostContext {
+  /** The plugin's name as configured in backworks.yaml. */
+  readonly pluginName: string;
+  /** A writable directory that belongs to this plugin (certificates, caches). */
+  readonly stateDir: string;
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /** Hands readings to the buffer. Fire-and-forget: returns once queued for the next group commit. */
+  emit(readings: Reading[]): void;
+  /**
+   * Stores a document and resolves only after the buffer has committed it, so the caller may
+   * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
+   */
+  emitDurable(doc: InboundDocument): Promise<{ id: number }>;
+  /** Persistent plugin state (sequence numbers, control numbers); survives restarts. */
+  getState(key: string): Promise<string | undefined>;
+  setState(key: string, value: string): Promise<void>;
+}
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface PluginHealth {
+  status: HealthStatus;
+  message?: string;
+  /** Small structured details shown in /health (device counts, session states, ...). */
+  details?: Record<string, unknown>;
+}
+
+/** The request an endpoint handler or hook sees. Hooks may change `headers` and `body`. */
+export interface PluginRequest {
+  /** Name of the endpoint in backworks.yaml. */
+  endpoint: string;
+  method: string;
+  /** The request path without the query string, e.g. "/devices/42". */
+  path: string;
+  params: Record<string, string>;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body as text ("" when there is none). */
+  body: string;
+}
+
+/** The response after_response hooks see; they may change `headers` and `body`. */
+export interface PluginResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * What process_endpoint_data answers: a string body (JSON is sent as application/json), or
+ * null/undefined for "not mine" so the next plugin in the chain is asked (the seed's `None`).
+ */
+export type EndpointAnswer = string | null | undefined;
+
+/** An error a plugin throws to choose the HTTP status (default 500). */
+export class PluginError extends Error {
+  constructor(message: string, readonly statusCode = 500) {
+    super(message);
+    this.name = 'PluginError';
+  }
+}
+
+export interface BackworksPlugin {
+  readonly name: string;
+  readonly version: string;
+  readonly description?: string;
+  /** JSON Schema of the plugin's `config:`; `backworks check` validates against it with line:column. */
+  readonly configSchema?: Record<string, unknown>;
+
+  initialize(config: unknown, host: HostContext): void | Promise<void>;
+  /** Answers an endpoint call. `endpoint` is the request path; `data` the raw body. */
+  processEndpointData?(endpoint: string, method: string, data: string, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
+  /** Runs before every configured endpoint, in declared plugin order. Throw to reject. */
+  beforeRequest?(request: PluginRequest): void | Promise<void>;
+  /** Runs after every configured endpoint, in reverse declared order. */
+  afterResponse?(request: PluginRequest, response: PluginResponse): void | Promise<void>;
+  healthCheck?(): PluginHealth | Promise<PluginHealth>;
+  onConfigReload?(config: unknown): void | Promise<void>;
+  /** Writes a writable point of a device this connector owns. */
+  write?(device: string, point: string, value: unknown): void | Promise<void>;
+  /** Stops every timer, socket and worker the plugin started. */
+  shutdown?(): void | Promise<void>;
+}
+
+/** The default export of a TypeScript plugin module. */
+export type PluginFactory = () => BackworksPlugin;
