@@ -1,0 +1,29 @@
+import path from 'node:path';
+import type { HostContext, InboundDocument, LogLevel, Reading } from '../../../sdk/typescript/index.js';
+import type { Logger } from '../log.js';
+
+/**
+ * What the gateway offers plugins: where readings, documents and state go. The gateway builds one
+ * (backed by the SQLite buffer) and every plugin gets a HostContext bound to its own name.
+ */
+export interface HostServices {
+  /** Queue readings for the next group commit. */
+  emit(plugin: string, readings: Reading[]): void;
+  /** Resolve only once the document is committed; reject when it cannot be. */
+  emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }>;
+  getState(plugin: string, key: string): Promise<string | undefined>;
+  setState(plugin: string, key: string, value: string): Promise<void>;
+}
+
+export function createHostContext(plugin: string, services: HostServices, log: Logger, stateRoot: string): HostContext {
+  const pluginLog = log.child({ plugin });
+  return {
+    pluginName: plugin,
+    stateDir: path.join(stateRoot, 'plugins', plugin),
+    log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => pluginLog[level](fields ?? {}, message),
+    emit: (readings) => services.emit(plugin, readings),
+    emitDurable: (doc) => services.emitDurable(plugin, doc),
+    getState: (key) => services.getState(plugin, key),
+    setState: (key, value) => services.setState(plugin, key, value),
+  };
+}
