@@ -1,0 +1,362 @@
+/*
+ * backworks_plugin.h — the Backworks native plugin ABI, version 1.0.
+ *
+ * THE CONTRACT
+ *
+ * A Backworks native plugin is a shared library (.so, .dylib, .dll) written in C, in Rust with the
+ * backworks-plugin-sdk crate, or in any language that can export a C function. It exports exactly
+ * one symbol:
+ *
+ *     const bw_type_descriptor *bw_plugin_descriptor(void);
+ *
+ * which returns a pointer to a static, immutable descriptor. The host reads the descriptor before
+ * anything else, in a throwaway process, to show `backworks plugin inspect` and to refuse a library
+ * built for another ABI. Reading it must have no side effects: no threads, no files, no output.
+ *
+ * The descriptor carries the plugin's metadata and its call table (bw_on_* functions, calls into
+ * the plugin). bw_on_create receives the host API table (bw_host_* functions, calls into the host).
+ * Everything is pure C: fixed-width integers, NUL-terminated UTF-8 strings, no C++ types, and no
+ * exception or Rust panic ever unwinds across these functions (catch it and return BW_ERR).
+ *
+ * LIFECYCLE (the host guarantees this order for one instance)
+ *
+ *     bw_plugin_descriptor()          any number of times, any thread, before or after the rest
+ *     create(host_api, size, ctx)     once, returns the instance
+ *     initialize(instance, config)    once; no other call starts before it returned BW_OK
+ *     process_endpoint_data / before_request / after_response / health / write
+ *                                     any number of times, possibly CONCURRENTLY from several
+ *                                     host threads (see THREADS)
+ *     on_config_reload(instance, config)
+ *                                     never concurrent with any other call
+ *     shutdown(instance)              once; joins every thread the plugin started; afterwards the
+ *                                     plugin calls no bw_host_* function again
+ *     destroy(instance)               once; releases the instance
+ *
+ * A library is never unloaded and loaded again in place: a new version runs in a new process.
+ *
+ * ISOLATION
+ *
+ * By default each plugin runs in its own plugin-host process (`isolation: process`): a crash,
+ * abort, or endless loop there costs only that plugin, which the service restarts. With
+ * `isolation: none` it is loaded into the service itself and shares its fate. The same library
+ * works in both modes.
+ *
+ * COMPATIBILITY POLICY
+ *
+ * - BW_ABI_MAJOR changes only when an existing declaration changes meaning; the host refuses a
+ *   plugin whose major differs from its own.
+ * - BW_ABI_MINOR grows when something is appended. The host accepts a plugin with an older minor.
+ * - Tables are append-only. New members go at the end, marked with the version that added them.
+ *   A signature is never changed: a `_v2` member is appended instead.
+ * - Every table starts with its own struct_size, so each side knows which members the other has:
+ *   a member lies beyond the table when offsetof(member) + sizeof(member) > struct_size. Use
+ *   BW_HAS_MEMBER(table_ptr, type, member) to test it.
+ * - A NULL function pointer means "not implemented": the host uses the documented default.
+ *
+ * STRINGS AND OWNERSHIP
+ *
+ * Every string is NUL-terminated UTF-8. Names ending in _host_ptr are owned by the host, names
+ * ending in _plugin_ptr by the plugin. A borrowed argument stays valid only until the function
+ * returns: copy what you keep. A result the plugin allocates (a char * written through an `out`
+ * parameter) is given to the host, which frees it with the plugin's own `free` call once it has
+ * copied it; a result the host allocates is freed with the host's bw_host_free.
+ *
+ * STATUS CODES
+ *
+ * Calls return a bw_type_status. BW_OK is success; BW_NONE means "not mine" (the seed's None);
+ * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL). An error
+ * value between -599 and -400 also chooses the HTTP status the client sees (-404 answers 404);
+ * BW_ERR (-1) and every other negative value answer 500.
+ */
+#ifndef BACKWORKS_PLUGIN_H
+#define BACKWORKS_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BW_ABI_MAJOR 1
+#define BW_ABI_MINOR 0
+
+#if defined(_WIN32)
+#define BW_EXPORT __declspec(dllexport)
+#else
+#define BW_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* True when the table at `ptr` (whose first member is its uint32_t struct_size) has `member`. */
+#define BW_HAS_MEMBER(ptr, type, member) \
+  ((ptr) != NULL && offsetof(type, member) + sizeof(((type *)0)->member) <= *(const uint32_t *)(ptr))
+
+/* ---------------------------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------------------------- */
+
+/* Result of every call; see STATUS CODES above. */
+typedef int32_t bw_type_status;
+#define BW_OK 0
+#define BW_NONE 1
+#define BW_ERR (-1)
+/* Returned by a bw_host_* function the current isolation mode cannot serve (see THREADS). */
+#define BW_ERR_UNSUPPORTED (-2)
+/* Returned by a bw_host_* function once the host is shutting down or lost its service. */
+#define BW_ERR_HOST_GONE (-3)
+
+/* Log levels for bw_host_log. */
+typedef int32_t bw_type_log_level;
+#define BW_LOG_TRACE 0
+#define BW_LOG_DEBUG 1
+#define BW_LOG_INFO 2
+#define BW_LOG_WARN 3
+#define BW_LOG_ERROR 4
+
+/*
+ * Capabilities: which calls the plugin implements, as a bitmask in the descriptor. The host uses
+ * it to route endpoints and hooks and shows it in `backworks plugin inspect`; it must agree with
+ * the non-NULL members of bw_type_calls.
+ */
+typedef uint64_t bw_type_capabilities;
+#define BW_CAP_ENDPOINT ((uint64_t)1 << 0)       /* process_endpoint_data */
+#define BW_CAP_BEFORE_REQUEST ((uint64_t)1 << 1) /* before_request */
+#define BW_CAP_AFTER_RESPONSE ((uint64_t)1 << 2) /* after_response */
+#define BW_CAP_CONNECTOR ((uint64_t)1 << 3)      /* emits readings or documents from its threads */
+#define BW_CAP_WRITE ((uint64_t)1 << 4)          /* write */
+#define BW_CAP_CONFIG_RELOAD ((uint64_t)1 << 5)  /* on_config_reload */
+
+/* The plugin's instance, returned by create and passed back to every bw_on_* call. Opaque to
+ * the host. */
+typedef void *bw_type_instance_plugin_ptr;
+
+/* The host's context for this instance, given to create and passed back to every bw_host_*
+ * call. Opaque to the plugin. */
+typedef void *bw_type_context_host_ptr;
+
+/* ---------------------------------------------------------------------------------------------
+ * The host API: calls into the host (bw_host_*)
+ *
+ * THREADS: every bw_host_* function may be called from any thread, including threads the plugin
+ * started itself, at any time between create returning and shutdown returning. They never call
+ * back into the plugin.
+ *
+ * In a plugin-host process (`isolation: process`, the default) every function is available, from
+ * call threads and plugin threads alike. Inside the service (`isolation: none`) the calls that
+ * must wait for the service (emit_durable, state_get, state_set) return BW_ERR_UNSUPPORTED: the
+ * service's event loop cannot answer a thread that blocks it. Plugins that need them (connectors
+ * acknowledging a sender) should document that they require `isolation: process`.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Writes one log line tagged with the plugin's name.
+ * OWNERSHIP: `message` is borrowed for the duration of the call.
+ */
+typedef void (*bw_host_log)(bw_type_context_host_ptr ctx, bw_type_log_level level, const char *message);
+
+/*
+ * Hands readings to the service's buffer. Fire-and-forget: returns once queued, before commit.
+ * `readings_json` is a JSON array of {"device","point","value","quality"?,"ts"?} objects
+ * (quality: good|bad|stale|uncertain; ts: milliseconds since the epoch), or a single such object.
+ * Returns BW_OK, or BW_ERR_HOST_GONE.
+ * OWNERSHIP: `readings_json` is borrowed for the duration of the call.
+ */
+typedef bw_type_status (*bw_host_emit)(bw_type_context_host_ptr ctx, const char *readings_json);
+
+/*
+ * Stores a document and returns only after the service has committed it, so the caller may
+ * acknowledge its sender (an MLLP ACK, a FIX session message). Blocks the calling thread.
+ * `document_json` is {"type": "hl7v2", "body": "...", "meta": {...}}.
+ * On BW_OK `*out_id` holds the stored document's id. On error `*out_error_host_ptr` may hold a
+ * message: answer the sender negatively.
+ * OWNERSHIP: `document_json` is borrowed. `*out_error_host_ptr` belongs to the host: free it
+ * with bw_host_free.
+ */
+typedef bw_type_status (*bw_host_emit_durable)(bw_type_context_host_ptr ctx, const char *document_json,
+                                               int64_t *out_id, char **out_error_host_ptr);
+
+/*
+ * Reads persistent plugin state (sequence numbers, control numbers); survives restarts.
+ * Returns BW_OK with `*out_value_host_ptr` set, or BW_NONE when the key has no value.
+ * OWNERSHIP: `key` is borrowed. `*out_value_host_ptr` belongs to the host: free it with
+ * bw_host_free.
+ */
+typedef bw_type_status (*bw_host_state_get)(bw_type_context_host_ptr ctx, const char *key,
+                                            char **out_value_host_ptr);
+
+/*
+ * Writes persistent plugin state; returns after the service has stored it.
+ * OWNERSHIP: `key` and `value` are borrowed for the duration of the call.
+ */
+typedef bw_type_status (*bw_host_state_set)(bw_type_context_host_ptr ctx, const char *key, const char *value);
+
+/*
+ * Frees a string the host returned through an out parameter. NULL is ignored.
+ * OWNERSHIP: takes `ptr_host_ptr`.
+ */
+typedef void (*bw_host_free)(void *ptr_host_ptr);
+
+/*
+ * The host API table handed to create.
+ * OWNERSHIP: owned by the host and valid until destroy returns; the plugin may keep the pointer.
+ */
+typedef struct bw_type_host_api {
+  uint32_t struct_size; /* sizeof(bw_type_host_api) as the host was built */
+  bw_host_log log;                   /* 1.0 */
+  bw_host_emit emit;                 /* 1.0 */
+  bw_host_emit_durable emit_durable; /* 1.0 */
+  bw_host_state_get state_get;       /* 1.0 */
+  bw_host_state_set state_set;       /* 1.0 */
+  bw_host_free free;                 /* 1.0 */
+  /* Append new members here, marked with the minor version that added them. */
+} bw_type_host_api;
+
+/* ---------------------------------------------------------------------------------------------
+ * The call table: calls into the plugin (bw_on_*)
+ *
+ * THREADS: the host calls initialize, on_config_reload, shutdown and destroy alone (no other call
+ * is in progress). process_endpoint_data, before_request, after_response, health and write may be
+ * called concurrently from several host threads, up to the plugin's `limits.concurrency`; protect
+ * shared state. A call must not block forever: past its deadline (the plugin's `timeout`) an
+ * isolated plugin's process is killed and restarted.
+ *
+ * Every `char **out` parameter starts as NULL. The plugin may set it to a string it allocated;
+ * the host copies it and then calls the descriptor's `free` on it.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Creates the instance. Must not start threads or do I/O: that belongs in initialize.
+ * Returns the instance, or NULL when it cannot be created (the host reports the plugin failed).
+ * OWNERSHIP: `host_api` and `ctx` belong to the host and stay valid until destroy returns.
+ */
+typedef bw_type_instance_plugin_ptr (*bw_on_create)(const bw_type_host_api *host_api, uint32_t host_api_size,
+                                                    bw_type_context_host_ptr ctx);
+
+/*
+ * Applies the configuration and starts the plugin's work (threads, sockets).
+ * `config_json` is the plugin's `config:` from backworks.yaml as a JSON object ("{}" when absent).
+ * Returns BW_OK, or an error with an optional message in `*out_error_plugin_ptr`.
+ * OWNERSHIP: `config_json` is borrowed. `*out_error_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_initialize)(bw_type_instance_plugin_ptr instance, const char *config_json,
+                                           char **out_error_plugin_ptr);
+
+/*
+ * Answers an HTTP endpoint call (the seed's process_endpoint_data). `endpoint` is the request path
+ * ("/my-feature"), `method` the HTTP method in capitals, `data` the raw request body ("" when none).
+ * Returns BW_OK with the response body in `*out_plugin_ptr` (JSON is sent as application/json),
+ * BW_NONE for "not mine" (the next plugin is asked), or an error with a message.
+ * OWNERSHIP: the three inputs are borrowed. `*out_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_process_endpoint_data)(bw_type_instance_plugin_ptr instance, const char *endpoint,
+                                                      const char *method, const char *data,
+                                                      char **out_plugin_ptr);
+
+/*
+ * Runs before every configured endpoint. `request_json` is
+ * {"endpoint","method","path","params","query","headers","body"}.
+ * Returns BW_OK with `*out_plugin_ptr` NULL (request unchanged) or set to the changed request JSON
+ * (only "headers" and "body" are taken); an error rejects the request with its status.
+ * OWNERSHIP: `request_json` is borrowed. `*out_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_before_request)(bw_type_instance_plugin_ptr instance, const char *request_json,
+                                               char **out_plugin_ptr);
+
+/*
+ * Runs after every configured endpoint. `response_json` is {"status","headers","body"}.
+ * Returns BW_OK with `*out_plugin_ptr` NULL (unchanged) or the changed response JSON (only
+ * "headers" and "body" are taken).
+ * OWNERSHIP: both inputs are borrowed. `*out_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_after_response)(bw_type_instance_plugin_ptr instance, const char *request_json,
+                                               const char *response_json, char **out_plugin_ptr);
+
+/*
+ * Reports health. Returns BW_OK with `*out_plugin_ptr` set to
+ * {"status":"healthy|degraded|unhealthy","message"?,"details"?} — or NULL, meaning healthy.
+ * OWNERSHIP: `*out_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_health)(bw_type_instance_plugin_ptr instance, char **out_plugin_ptr);
+
+/*
+ * Applies a changed configuration without a restart. NULL in the table means the plugin does not
+ * support it: the host then starts a new instance instead.
+ * OWNERSHIP: as initialize.
+ */
+typedef bw_type_status (*bw_on_config_reload)(bw_type_instance_plugin_ptr instance, const char *config_json,
+                                              char **out_error_plugin_ptr);
+
+/*
+ * Writes a writable point of a device this connector owns. `value_json` is a JSON value.
+ * OWNERSHIP: the inputs are borrowed. `*out_error_plugin_ptr` is freed by the host with `free`.
+ */
+typedef bw_type_status (*bw_on_write)(bw_type_instance_plugin_ptr instance, const char *device, const char *point,
+                                      const char *value_json, char **out_error_plugin_ptr);
+
+/*
+ * Stops the plugin's work and joins every thread it started. After it returns the plugin makes no
+ * bw_host_* call.
+ */
+typedef void (*bw_on_shutdown)(bw_type_instance_plugin_ptr instance);
+
+/* Releases the instance. OWNERSHIP: takes `instance`. */
+typedef void (*bw_on_destroy)(bw_type_instance_plugin_ptr instance);
+
+/* Frees a string the plugin returned through an out parameter. NULL must be accepted.
+ * OWNERSHIP: takes `ptr_plugin_ptr`. Called from any host thread. */
+typedef void (*bw_on_free)(void *ptr_plugin_ptr);
+
+/*
+ * The call table. create, initialize, shutdown, destroy and free are required; the others may be
+ * NULL (see each one's default).
+ * OWNERSHIP: static in the plugin; the host never writes to it.
+ */
+typedef struct bw_type_calls {
+  uint32_t struct_size; /* sizeof(bw_type_calls) as the plugin was built */
+  bw_on_create create;                               /* 1.0 */
+  bw_on_initialize initialize;                       /* 1.0 */
+  bw_on_process_endpoint_data process_endpoint_data; /* 1.0; NULL: answers BW_NONE */
+  bw_on_before_request before_request;               /* 1.0; NULL: unchanged */
+  bw_on_after_response after_response;               /* 1.0; NULL: unchanged */
+  bw_on_health health;                               /* 1.0; NULL: healthy */
+  bw_on_config_reload on_config_reload;              /* 1.0; NULL: restart to reload */
+  bw_on_write write;                                 /* 1.0; NULL: writes are refused */
+  bw_on_shutdown shutdown;                           /* 1.0 */
+  bw_on_destroy destroy;                             /* 1.0 */
+  bw_on_free free;                                   /* 1.0 */
+  /* Append new members here, marked with the minor version that added them. */
+} bw_type_calls;
+
+/*
+ * The descriptor bw_plugin_descriptor returns.
+ * OWNERSHIP: static in the plugin and immutable; every string in it lives as long as the library.
+ */
+typedef struct bw_type_descriptor {
+  uint32_t struct_size; /* sizeof(bw_type_descriptor) as the plugin was built */
+  uint16_t abi_major;   /* BW_ABI_MAJOR the plugin was built against */
+  uint16_t abi_minor;   /* BW_ABI_MINOR the plugin was built against */
+  const char *name;        /* 1.0; e.g. "my-plugin": letters, digits, '-', '_' */
+  const char *version;     /* 1.0; the plugin's own version, e.g. "1.0.0" */
+  const char *description; /* 1.0; one line, may be "" */
+  bw_type_capabilities capabilities; /* 1.0; BW_CAP_* bits */
+  const char *config_schema_json;    /* 1.0; JSON Schema of `config:`, or NULL for "any object" */
+  const bw_type_calls *calls;        /* 1.0 */
+  /* Append new members here, marked with the minor version that added them. */
+} bw_type_descriptor;
+
+/* The one exported symbol's name and type. */
+#define BW_DESCRIPTOR_SYMBOL "bw_plugin_descriptor"
+typedef const bw_type_descriptor *(*bw_plugin_descriptor_fn)(void);
+
+/*
+ * Declares the exported symbol; a C plugin writes
+ *
+ *     BW_PLUGIN_EXPORT const bw_type_descriptor *bw_plugin_descriptor(void) { return &my_descriptor; }
+ */
+#define BW_PLUGIN_EXPORT BW_EXPORT
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BACKWORKS_PLUGIN_H */

@@ -1,0 +1,151 @@
+//! The handle through which a plugin calls the host: log, emit, durable emit, state.
+
+use std::ffi::{c_char, c_void, CStr, CString};
+
+use serde_json::Value;
+
+use crate::abi::{self, bw_type_host_api, ContextPtr};
+use crate::error::{PluginError, PluginResult};
+
+/// Log levels for [`Host::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum LogLevel {
+    /// Very detailed.
+    Trace = 0,
+    /// Detailed.
+    Debug = 1,
+    /// Normal operation.
+    Info = 2,
+    /// Something to look at.
+    Warn = 3,
+    /// Something failed.
+    Error = 4,
+}
+
+/// Calls into the host. Cheap to clone; usable from any thread the plugin starts, from
+/// `attach_host` until `shutdown` returns (afterwards calls fail with [`PluginError::Host`]).
+#[derive(Clone)]
+pub struct Host {
+    api: *const bw_type_host_api,
+    ctx: ContextPtr,
+}
+
+// SAFETY: the header guarantees every bw_host_* function may be called from any thread, and the
+// table and context stay valid until destroy, after which the SDK hands out no Host.
+unsafe impl Send for Host {}
+// SAFETY: as above; Host holds no interior state of its own.
+unsafe impl Sync for Host {}
+
+fn c_string(text: &str) -> PluginResult<CString> {
+    CString::new(text).map_err(|_| PluginError::BadRequest("string contains a NUL byte".into()))
+}
+
+impl Host {
+    /// Wraps the table and context given to `create`.
+    ///
+    /// # Safety
+    /// `api` must point to a host API table of at least `struct_size` bytes that, with `ctx`,
+    /// stays valid for as long as the returned `Host` or any clone of it is used.
+    pub unsafe fn from_raw(api: *const bw_type_host_api, ctx: ContextPtr) -> Host {
+        Host { api, ctx }
+    }
+
+    fn table(&self) -> &bw_type_host_api {
+        // SAFETY: from_raw's contract keeps the table alive while self exists.
+        unsafe { &*self.api }
+    }
+
+    /// Takes a host-allocated string and frees it with the host's free.
+    fn take_host_string(&self, ptr: *mut c_char) -> Option<String> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the host wrote a NUL-terminated string it owns; we copy it, then give it back.
+        let text = unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned();
+        if let Some(free) = self.table().free {
+            // SAFETY: the pointer came from the host and is freed exactly once.
+            unsafe { free(ptr as *mut c_void) };
+        }
+        Some(text)
+    }
+
+    fn status(&self, call: &str, status: abi::bw_type_status, message: Option<String>) -> PluginResult<()> {
+        match status {
+            abi::BW_OK | abi::BW_NONE => Ok(()),
+            abi::BW_ERR_UNSUPPORTED => Err(PluginError::Unsupported(format!(
+                "{call} is not available in this isolation mode (use isolation: process)"
+            ))),
+            abi::BW_ERR_HOST_GONE => Err(PluginError::Host(format!("{call}: the host is shutting down"))),
+            _ => Err(PluginError::Host(format!("{call}: {}", message.unwrap_or_else(|| format!("status {status}"))))),
+        }
+    }
+
+    /// Writes a log line tagged with the plugin's name.
+    pub fn log(&self, level: LogLevel, message: &str) {
+        let Some(log) = self.table().log else { return };
+        let Ok(message) = CString::new(message.replace('\0', " ")) else { return };
+        // SAFETY: valid table and context (from_raw), NUL-terminated message borrowed for the call.
+        unsafe { log(self.ctx, level as i32, message.as_ptr()) }
+    }
+
+    /// `log(LogLevel::Info, message)`.
+    pub fn info(&self, message: &str) {
+        self.log(LogLevel::Info, message)
+    }
+
+    /// `log(LogLevel::Warn, message)`.
+    pub fn warn(&self, message: &str) {
+        self.log(LogLevel::Warn, message)
+    }
+
+    /// `log(LogLevel::Error, message)`.
+    pub fn error(&self, message: &str) {
+        self.log(LogLevel::Error, message)
+    }
+
+    /// Hands readings to the buffer (fire-and-forget): an array of
+    /// `{"device","point","value","quality"?,"ts"?}` or a single one.
+    pub fn emit(&self, readings: &Value) -> PluginResult<()> {
+        let emit = self.table().emit.ok_or_else(|| PluginError::Host("emit missing".into()))?;
+        let json = c_string(&readings.to_string())?;
+        // SAFETY: valid table and context, borrowed string.
+        let status = unsafe { emit(self.ctx, json.as_ptr()) };
+        self.status("emit", status, None)
+    }
+
+    /// Stores a document (`{"type","body","meta"?}`) and returns its id once the host has
+    /// committed it. Blocks the calling thread; acknowledge your sender only after `Ok`.
+    pub fn emit_durable(&self, document: &Value) -> PluginResult<i64> {
+        let emit = self.table().emit_durable.ok_or_else(|| PluginError::Host("emit_durable missing".into()))?;
+        let json = c_string(&document.to_string())?;
+        let mut id: i64 = 0;
+        let mut error: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid table and context, borrowed string, out pointers to our locals.
+        let status = unsafe { emit(self.ctx, json.as_ptr(), &mut id, &mut error) };
+        let message = self.take_host_string(error);
+        self.status("emit_durable", status, message).map(|_| id)
+    }
+
+    /// Reads persistent plugin state; `None` when the key has no value.
+    pub fn state_get(&self, key: &str) -> PluginResult<Option<String>> {
+        let get = self.table().state_get.ok_or_else(|| PluginError::Host("state_get missing".into()))?;
+        let key = c_string(key)?;
+        let mut value: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid table and context, borrowed key, out pointer to our local.
+        let status = unsafe { get(self.ctx, key.as_ptr(), &mut value) };
+        let value = self.take_host_string(value);
+        self.status("state_get", status, None)?;
+        Ok(if status == abi::BW_NONE { None } else { value })
+    }
+
+    /// Writes persistent plugin state; returns once stored.
+    pub fn state_set(&self, key: &str, value: &str) -> PluginResult<()> {
+        let set = self.table().state_set.ok_or_else(|| PluginError::Host("state_set missing".into()))?;
+        let key = c_string(key)?;
+        let value = c_string(value)?;
+        // SAFETY: valid table and context, borrowed strings.
+        let status = unsafe { set(self.ctx, key.as_ptr(), value.as_ptr()) };
+        self.status("state_set", status, None)
+    }
+}
