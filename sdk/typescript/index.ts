@@ -43,8 +43,11 @@ export interface HostContext {
   /** A writable directory that belongs to this plugin (certificates, caches). */
   readonly stateDir: string;
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
-  /** Hands readings to the buffer. Fire-and-forget: returns once queued for the next group commit. */
-  emit(readings: Reading[]): void;
+  /**
+   * Hands readings to the buffer's next group commit. The promise resolves once they are committed:
+   * a poller may ignore it; a plugin that acknowledges a sender (HTTP 2xx) awaits it first.
+   */
+  emit(readings: Reading[]): Promise<void>;
   /**
    * Stores a document and resolves only after the buffer has committed it, so the caller may
    * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
@@ -123,3 +126,18 @@ export interface BackworksPlugin {
 
 /** The default export of a TypeScript plugin module. */
 export type PluginFactory = () => BackworksPlugin;
+
+/** A mistake a plugin finds in its own `config:`; `path` is relative to that `config:` map. */
+export interface ConfigProblem {
+  path: Array<string | number>;
+  message: string;
+}
+
+/**
+ * A TypeScript plugin module: the factory as default export and, optionally, a semantic check that
+ * `backworks check` runs after the JSON Schema (files that must exist, profiles that must resolve).
+ */
+export interface PluginModule {
+  default: PluginFactory;
+  checkConfig?(config: unknown, context: { configDir: string }): ConfigProblem[] | Promise<ConfigProblem[]>;
+}

@@ -7,8 +7,8 @@ import type { Logger } from '../log.js';
  * (backed by the SQLite buffer) and every plugin gets a HostContext bound to its own name.
  */
 export interface HostServices {
-  /** Queue readings for the next group commit. */
-  emit(plugin: string, readings: Reading[]): void;
+  /** Queue readings for the next group commit; resolves once committed. */
+  emit(plugin: string, readings: Reading[]): Promise<void>;
   /** Resolve only once the document is committed; reject when it cannot be. */
   emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }>;
   getState(plugin: string, key: string): Promise<string | undefined>;

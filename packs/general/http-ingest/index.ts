@@ -1,0 +1,82 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PluginError, type BackworksPlugin, type HostContext, type PluginHealth, type Reading } from '../../../sdk/typescript/index.js';
+
+export const HttpIngestConfigSchema = Type.Object({
+  max_batch: Type.Optional(Type.Integer({ minimum: 1, default: 1000, description: 'most readings accepted in one request' })),
+}, { additionalProperties: false });
+
+type HttpIngestConfig = Static<typeof HttpIngestConfigSchema>;
+
+const QUALITIES = new Set(['good', 'bad', 'stale', 'uncertain']);
+
+/**
+ * Devices that push instead of being polled: POST a reading or an array of readings as JSON; the
+ * answer comes only after they are committed to the buffer. GET answers what it has accepted.
+ */
+class HttpIngest implements BackworksPlugin {
+  readonly name = 'http-ingest';
+  readonly version = '0.1.0';
+  readonly description = 'Accepts readings pushed over HTTP as JSON; answers after they are committed';
+  readonly configSchema = HttpIngestConfigSchema;
+  private host!: HostContext;
+  private maxBatch = 1000;
+  private accepted = 0;
+  private rejected = 0;
+  private lastAt: number | null = null;
+
+  initialize(config: unknown, host: HostContext): void {
+    this.host = host;
+    this.maxBatch = (config as HttpIngestConfig).max_batch ?? 1000;
+  }
+
+  async processEndpointData(_endpoint: string, method: string, data: string): Promise<string> {
+    if (method === 'GET') {
+      return JSON.stringify({ accepted: this.accepted, rejected: this.rejected, last_at: this.lastAt });
+    }
+    const readings = this.parse(data);
+    await this.host.emit(readings);
+    this.accepted += readings.length;
+    this.lastAt = Date.now();
+    return JSON.stringify({ accepted: readings.length });
+  }
+
+  healthCheck(): PluginHealth {
+    return { status: 'healthy', details: { accepted: this.accepted, rejected: this.rejected } };
+  }
+
+  private parse(data: string): Reading[] {
+    let body: unknown;
+    try {
+      body = JSON.parse(data);
+    } catch (err) {
+      this.rejected++;
+      throw new PluginError(`body is not JSON: ${(err as Error).message}; send {"device": "...", "point": "...", "value": 1}`, 400);
+    }
+    const items = Array.isArray(body) ? body : [body];
+    if (items.length > this.maxBatch) {
+      this.rejected++;
+      throw new PluginError(`${items.length} readings in one request; the limit is ${this.maxBatch}`, 413);
+    }
+    return items.map((item, i) => {
+      const r = item as Partial<Reading>;
+      const where = Array.isArray(body) ? `reading [${i}]` : 'the reading';
+      const problem =
+        typeof r !== 'object' || r === null ? 'is not an object'
+        : typeof r.device !== 'string' || !r.device ? 'needs "device" (a string)'
+        : typeof r.point !== 'string' || !r.point ? 'needs "point" (a string)'
+        : !['number', 'string', 'boolean'].includes(typeof r.value) && r.value !== null ? 'needs "value" (number, string, boolean or null)'
+        : r.quality !== undefined && !QUALITIES.has(r.quality) ? `has quality "${String(r.quality)}"; use good, bad, stale or uncertain`
+        : r.ts !== undefined && !Number.isFinite(r.ts) ? 'has a "ts" that is not milliseconds since the epoch'
+        : undefined;
+      if (problem) {
+        this.rejected++;
+        throw new PluginError(`${where} ${problem}`, 400);
+      }
+      return { device: r.device!, point: r.point!, value: r.value!, quality: r.quality ?? 'good', ts: r.ts ?? Date.now() };
+    });
+  }
+}
+
+export default function create(): BackworksPlugin {
+  return new HttpIngest();
+}

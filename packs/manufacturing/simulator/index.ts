@@ -1,0 +1,67 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
+import { parseDuration } from '../../../service/src/config/units.js';
+import { Duration } from '../../../service/src/config/schema.js';
+import { signals, type Signal } from './signals.js';
+
+const PointSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  signal: Type.Union([Type.Literal('sine'), Type.Literal('ramp'), Type.Literal('random'), Type.Literal('counter')]),
+  interval: Type.Optional(Duration('time between readings', '1s')),
+  min: Type.Optional(Type.Number({ default: 0 })),
+  max: Type.Optional(Type.Number({ default: 100 })),
+  period: Type.Optional(Duration('length of one sine or ramp cycle', '60s')),
+}, { additionalProperties: false });
+
+export const SimulatorConfigSchema = Type.Object({
+  devices: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1 }),
+    points: Type.Array(PointSchema, { minItems: 1 }),
+  }, { additionalProperties: false }), { minItems: 1 }),
+}, { additionalProperties: false });
+
+type SimulatorConfig = Static<typeof SimulatorConfigSchema>;
+
+/**
+ * A source of readings without hardware: each point follows a signal (sine, ramp, random, counter)
+ * and is emitted at its own interval, exactly as a real connector would.
+ */
+class Simulator implements BackworksPlugin {
+  readonly name = 'simulator';
+  readonly version = '0.1.0';
+  readonly description = 'Simulated devices emitting sine, ramp, random and counter signals';
+  readonly configSchema = SimulatorConfigSchema;
+  private timers: NodeJS.Timeout[] = [];
+  private emitted = 0;
+
+  initialize(config: unknown, host: HostContext): void {
+    const { devices } = config as SimulatorConfig;
+    const started = Date.now();
+    for (const device of devices) {
+      for (const point of device.points) {
+        const signal: Signal = signals[point.signal]({ min: point.min ?? 0, max: point.max ?? 100, periodMs: parseDuration(point.period ?? '60s') });
+        const tick = () => {
+          const ts = Date.now();
+          const reading: Reading = { device: device.name, point: point.name, value: signal(ts - started), quality: 'good', ts };
+          this.emitted++;
+          void host.emit([reading]).catch((err: Error) => host.log('warn', 'reading not stored', { err: err.message }));
+        };
+        tick();
+        this.timers.push(setInterval(tick, parseDuration(point.interval ?? '1s')));
+      }
+    }
+  }
+
+  healthCheck(): PluginHealth {
+    return { status: 'healthy', details: { points: this.timers.length, emitted: this.emitted } };
+  }
+
+  shutdown(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+}
+
+export default function create(): BackworksPlugin {
+  return new Simulator();
+}

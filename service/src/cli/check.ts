@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { locateConfig } from '../config/locate.js';
+import { formatIssue } from '../config/source.js';
+
+export function registerCheckCommand(program: Command): void {
+  program.command('check')
+    .description('validate backworks.yaml (and each plugin\'s config) without starting anything; exit 0 valid, 1 invalid, 2 usage error')
+    .option('-c, --config <file>', 'configuration file (default ./backworks.yaml, then /etc/backworks/backworks.yaml)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      const file = locateConfig(opts.config);
+      try {
+        const loaded = await loadConfig(file);
+        const plugins = Object.keys(loaded.config.plugins ?? {}).length;
+        const endpoints = Object.keys(loaded.config.endpoints ?? {}).length;
+        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, file, plugins, endpoints, errors: [] })}\n`);
+        else process.stdout.write(`${file}: valid (${plugins} plugins, ${endpoints} endpoints)\n`);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: false, file, errors: err.issues })}\n`);
+        else process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\n${err.issues.length} error(s); fix them and run backworks check again\n`);
+        process.exitCode = 1;
+      }
+    });
+}

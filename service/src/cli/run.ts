@@ -1,0 +1,46 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { locateConfig } from '../config/locate.js';
+import { formatIssue } from '../config/source.js';
+import { Gateway } from '../gateway.js';
+import { createLogger } from '../log.js';
+
+export function registerRunCommand(program: Command): void {
+  program.command('run')
+    .description('start the gateway in the foreground (systemd runs this)')
+    .option('-c, --config <file>', 'configuration file (default ./backworks.yaml, then /etc/backworks/backworks.yaml)')
+    .option('-p, --port <port>', 'HTTP port, overriding server.port', parsePort)
+    .option('--host <host>', 'address to listen on, overriding server.host')
+    .action(async (opts: { config?: string; port?: number; host?: string }) => {
+      const file = locateConfig(opts.config);
+      let loaded;
+      try {
+        loaded = await loadConfig(file);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\nnot started: fix backworks.yaml (backworks check -c ${file})\n`);
+        process.exit(1);
+      }
+      const log = createLogger(loaded.config.logging?.level ?? 'info');
+      log.info({ file, config: loaded.redacted() }, 'configuration loaded');
+      const gateway = await Gateway.start(loaded, { log, port: opts.port, host: opts.host });
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        await gateway.stop();
+        log.info('stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`must be 0-65535, got "${value}"`);
+  return port;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { ConfigSchema, type BackworksConfig } from './schema.js';
+import { checkPlugins, checkReferences } from './semantics.js';
+import { formatIssue, YamlSource, type ConfigIssue, type ConfigPath } from './source.js';
+import { interpolate } from './interpolate.js';
+import { validateAgainst } from './validate.js';
+import { redact } from './redact.js';
+
+export interface LoadedConfig {
+  file: string;
+  /** Folder of the file: every relative path in it is relative to this. */
+  dir: string;
+  config: BackworksConfig;
+  /** Paths whose values came from `${VAR}`: redacted wherever config is shown. */
+  fromEnv: ConfigPath[];
+  /** The config safe to print or log. */
+  redacted(): unknown;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Also check files on disk and each plugin's own config (what `check` and `run` do). */
+  deep?: boolean;
+}
+
+/** Reads, interpolates and validates backworks.yaml; throws a ConfigError listing every mistake. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  const { source, issues: syntax } = YamlSource.read(absolute);
+  if (!source) throw new ConfigError(syntax);
+
+  const { fromEnv, issues: missing } = interpolate(source, options.env ?? process.env);
+  const { value, issue: aliasBomb } = source.toJS();
+  if (aliasBomb) throw new ConfigError([aliasBomb]);
+  const config = (value ?? {}) as BackworksConfig;
+  if (typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigError([source.issue([], 'backworks.yaml must be a map of sections (server, plugins, endpoints, ...)')]);
+  }
+
+  const issues = [...missing, ...validateAgainst(ConfigSchema, config, source)];
+  if (!issues.length) issues.push(...checkReferences(config, source));
+  if (!issues.length && options.deep !== false) issues.push(...(await checkPlugins(config, source, path.dirname(absolute))));
+  if (issues.length) throw new ConfigError(sortIssues(issues));
+
+  return { file: absolute, dir: path.dirname(absolute), config, fromEnv, redacted: () => redact(config, fromEnv) };
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}

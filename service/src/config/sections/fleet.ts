@@ -1,0 +1,31 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration } from '../schema.js';
+
+export const FLEET_COMMANDS = ['ping', 'health', 'reload', 'plugin-restart', 'config', 'buffer-stats'] as const;
+
+/** `fleet:` — the MQTT 5 link to the fleet (service/src/uplink). */
+export const FleetSchema = Type.Object({
+  mqtt: Type.Object({
+    url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL, e.g. mqtts://broker.example:8883' }),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String({ description: 'write ${MQTT_PASSWORD} rather than the secret itself' })),
+    ca: Type.Optional(Type.String({ description: 'PEM file of the CA that signed the broker certificate, relative to this file' })),
+    cert: Type.Optional(Type.String({ description: 'PEM client certificate (mutual TLS), relative to this file' })),
+    key: Type.Optional(Type.String({ description: 'PEM private key of `cert`, relative to this file' })),
+    client_id: Type.Optional(Type.String({ minLength: 1, description: 'default: backworks-{site}-{id}' })),
+    keepalive: Type.Optional(Duration('MQTT keepalive', '30s')),
+  }, { additionalProperties: false }),
+  health_interval: Type.Optional(Duration('how often health is published', '30s')),
+  batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1000, description: 'readings read from the outbox per batch; one message per device per batch' })),
+  max_inflight: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 16, description: 'data messages awaiting PUBACK at once (also capped by the broker\'s receive maximum)' })),
+  reconnect: Type.Optional(Type.Object({
+    initial: Type.Optional(Duration('first reconnect delay, doubled after each failed attempt', '500ms')),
+    max: Type.Optional(Duration('longest reconnect delay', '30s')),
+  }, { additionalProperties: false })),
+  commands: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'false answers every cmd/{name} with an error' })),
+    disabled: Type.Optional(Type.Array(Type.Union(FLEET_COMMANDS.map((c) => Type.Literal(c))), { uniqueItems: true, description: 'commands switched off' })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+export type FleetConfig = Static<typeof FleetSchema>;

@@ -1,0 +1,40 @@
+/**
+ * Every error Backworks reports, in one place: a code, a message template and an HTTP status.
+ * test/internals/errors.test.ts checks that the README's error table lists exactly these codes.
+ */
+export interface ErrorSpec {
+  readonly message: string;
+  readonly status: number;
+}
+
+export const ERRORS = {
+  // config
+  BW_ERR_CONFIG_NOT_FOUND: { message: 'configuration file not found: %s', status: 500 },
+  BW_ERR_CONFIG_TOO_LARGE: { message: 'configuration file is %s bytes; the limit is %s', status: 500 },
+  BW_ERR_CONFIG_INVALID: { message: '%s', status: 500 },
+  // http
+  BW_ERR_HTTP_NOT_FOUND: { message: 'no plugin answered %s %s', status: 404 },
+  BW_ERR_HTTP_BODY_TOO_LARGE: { message: 'request body is larger than %s bytes', status: 413 },
+  BW_ERR_HTTP_BAD_REQUEST: { message: '%s', status: 400 },
+  // plugins
+  BW_ERR_PLUGIN_UNAVAILABLE: { message: 'plugin "%s" is unavailable (%s)', status: 503 },
+  BW_ERR_PLUGIN_TIMEOUT: { message: 'plugin "%s" missed its %sms deadline in %s', status: 504 },
+  BW_ERR_PLUGIN_FAILED: { message: 'plugin "%s" failed in %s: %s', status: 500 },
+  BW_ERR_PLUGIN_HOOK_REJECTED: { message: 'critical plugin "%s" rejected the request in %s: %s', status: 502 },
+  BW_ERR_PLUGIN_NOT_WRITABLE: { message: 'no plugin owns device "%s" or it does not accept writes', status: 404 },
+  BW_ERR_PLUGIN_LOAD: { message: 'cannot load plugin "%s": %s', status: 500 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a stable code and an HTTP status; `{error, status, code}` is what clients see. */
+export class BackworksError extends Error {
+  readonly status: number;
+  constructor(readonly code: ErrorCode, ...args: Array<string | number>) {
+    const spec = ERRORS[code];
+    let i = 0;
+    super(spec.message.replace(/%s/g, () => String(args[i++] ?? '')));
+    this.name = 'BackworksError';
+    this.status = spec.status;
+  }
+}

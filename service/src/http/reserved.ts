@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { BackworksError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { PluginManager } from '../plugins/manager.js';
+import type { HealthReport } from '../health.js';
+
+export interface GatewayView {
+  health(): HealthReport;
+  metrics: Metrics;
+  manager: PluginManager;
+}
+
+/** The gateway's own routes: /health, /metrics and the plugin part of /api. */
+export function registerReservedRoutes(app: FastifyInstance, gateway: GatewayView): void {
+  app.get('/health', async (_request, reply) => {
+    const report = gateway.health();
+    return reply.code(report.status === 'unhealthy' ? 503 : 200).send(report);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    gateway.manager.statuses(); // refreshes the per-plugin gauges
+    return reply.type(gateway.metrics.registry.contentType).send(await gateway.metrics.registry.metrics());
+  });
+
+  app.get('/api/plugins', async () => ({
+    plugins: [...gateway.manager.plugins.values()].map((p) => ({ ...p.driver.metadata, configSchema: undefined, ...p.status() })),
+  }));
+
+  app.get<{ Params: { name: string } }>('/api/plugins/:name', async (request) => {
+    const plugin = gateway.manager.get(request.params.name);
+    if (!plugin) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', request.params.name, 'not configured');
+    return { ...plugin.driver.metadata, ...plugin.status() };
+  });
+
+  app.put<{ Params: { device: string; point: string } }>('/api/devices/:device/points/:point', async (request) => {
+    let value: unknown;
+    try {
+      value = (JSON.parse(String(request.body ?? '')) as { value?: unknown }).value;
+    } catch {
+      throw new BackworksError('BW_ERR_HTTP_BAD_REQUEST', 'body must be JSON like {"value": 42}');
+    }
+    if (value === undefined) throw new BackworksError('BW_ERR_HTTP_BAD_REQUEST', 'body must be JSON like {"value": 42}');
+    await gateway.manager.write(request.params.device, request.params.point, value);
+    return { device: request.params.device, point: request.params.point, value, written: true };
+  });
+}

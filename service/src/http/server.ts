@@ -1,0 +1,32 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { BackworksError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface ServerOptions {
+  log: Logger;
+  bodyLimit: number;
+}
+
+/**
+ * The fastify instance with what every route shares: bodies kept as raw text (plugins parse what
+ * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
+ */
+export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit, return503OnClosing: true });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError | BackworksError, request, reply) => {
+    const status = err instanceof BackworksError ? err.status : (err.statusCode ?? 500);
+    const code = err instanceof BackworksError ? err.code
+      : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BW_ERR_HTTP_BODY_TOO_LARGE' : err.code;
+    if (status >= 500) request.log.error({ err: err.message, code, url: request.url }, 'request failed');
+    void reply.code(status).send({ error: err.message, status, ...(code ? { code } : {}) });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no endpoint ${request.method} ${request.url.split('?')[0]}`, status: 404, code: 'BW_ERR_HTTP_NOT_FOUND' });
+  });
+  return app;
+}

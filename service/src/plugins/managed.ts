@@ -1,0 +1,134 @@
+import type { PluginHealth } from '../../../sdk/typescript/index.js';
+import { BackworksError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { BREAKER_GAUGE, CircuitBreaker } from './breaker.js';
+import { DeadlineExceeded, withDeadline } from './deadline.js';
+import type { PluginDriver } from './driver.js';
+
+export type PluginState = 'starting' | 'running' | 'failed' | 'stopped';
+
+export interface ManagedSettings {
+  critical: boolean;
+  timeoutMs: number;
+  failureThreshold: number;
+  recoveryMs: number;
+}
+
+/** What /health and the fleet link show for one plugin. */
+export interface PluginStatus {
+  name: string;
+  status: PluginHealth['status'];
+  state: string;
+  critical: boolean;
+  breaker: CircuitBreaker['state'];
+  consecutive_failures: number;
+  restarts: number;
+  message?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Errors a plugin throws on purpose to answer a client (4xx) say nothing about the plugin's health. */
+function isClientError(err: unknown): boolean {
+  const status = (err as { statusCode?: number }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * One plugin under supervision: every call goes through `invoke`, which applies availability,
+ * the circuit breaker, the deadline and the metrics, whatever kind of driver is underneath.
+ */
+export class ManagedPlugin {
+  state: PluginState = 'starting';
+  lastHealth: PluginHealth = { status: 'healthy' };
+  failure?: string;
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    readonly name: string,
+    readonly driver: PluginDriver,
+    readonly settings: ManagedSettings,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.breaker = new CircuitBreaker(settings.failureThreshold, settings.recoveryMs, (state) => {
+      metrics.breakerState.labels(name).set(BREAKER_GAUGE[state]);
+      this.log.warn({ plugin: name, breaker: state }, `circuit breaker ${state}`);
+    });
+    metrics.breakerState.labels(name).set(0);
+  }
+
+  has(capability: string): boolean {
+    return this.driver.metadata.capabilities.includes(capability as never);
+  }
+
+  async invoke<T>(call: string, work: () => Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
+    if (this.state !== 'running') {
+      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.state === 'failed' ? `failed: ${this.failure}` : this.state);
+    }
+    const availability = this.driver.availability?.();
+    if (availability && !availability.available) {
+      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, availability.state);
+    }
+    if (!this.breaker.allow()) {
+      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`);
+    }
+    this.metrics.pluginCalls.labels(this.name, call).inc();
+    const stop = this.metrics.pluginDuration.labels(this.name, call).startTimer();
+    try {
+      const result = await withDeadline(work(), timeoutMs);
+      this.breaker.success();
+      return result;
+    } catch (err) {
+      if (isClientError(err)) { this.breaker.success(); throw err; }
+      this.breaker.failure();
+      if (err instanceof DeadlineExceeded) {
+        this.metrics.pluginErrors.labels(this.name, call, 'timeout').inc();
+        this.driver.abandon?.(call);
+        throw new BackworksError('BW_ERR_PLUGIN_TIMEOUT', this.name, timeoutMs, call);
+      }
+      this.metrics.pluginErrors.labels(this.name, call, 'error').inc();
+      if (err instanceof BackworksError) throw err;
+      throw new BackworksError('BW_ERR_PLUGIN_FAILED', this.name, call, (err as Error)?.message ?? String(err));
+    } finally {
+      stop();
+    }
+  }
+
+  /** Runs the plugin's health check through the breaker: after recovery_timeout it is the probe. */
+  async checkHealth(): Promise<void> {
+    if (this.state !== 'running') return;
+    try {
+      this.lastHealth = await this.invoke('health', () => this.driver.healthCheck());
+    } catch (err) {
+      this.lastHealth = { status: 'unhealthy', message: (err as Error).message };
+    }
+  }
+
+  status(): PluginStatus {
+    const availability = this.driver.availability?.();
+    let status = this.lastHealth.status;
+    let message = this.lastHealth.message;
+    if (this.state !== 'running') { status = 'unhealthy'; message = this.failure ?? this.state; }
+    else if (availability && !availability.available) { status = 'unhealthy'; message = availability.message ?? availability.state; }
+    else if (this.breaker.state === 'open') { status = 'unhealthy'; message = 'circuit open'; }
+    else if (this.breaker.state === 'half-open' && status === 'healthy') status = 'degraded';
+    const restarts = availability?.restarts ?? 0;
+    this.metrics.pluginUp.labels(this.name).set(status === 'unhealthy' ? 0 : 1);
+    this.metrics.pluginRestarts.labels(this.name).set(restarts);
+    return {
+      name: this.name,
+      status,
+      state: this.state === 'running' && availability ? availability.state : this.state,
+      critical: this.settings.critical,
+      breaker: this.breaker.state,
+      consecutive_failures: this.breaker.consecutiveFailures,
+      restarts,
+      ...(message ? { message } : {}),
+      ...(this.lastHealth.details ? { details: this.lastHealth.details } : {}),
+    };
+  }
+}

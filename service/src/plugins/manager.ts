@@ -1,0 +1,205 @@
+import path from 'node:path';
+import type { PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { BackworksConfig, PluginConfig } from '../config/schema.js';
+import { parseDuration, parseSize } from '../config/units.js';
+import { BackworksError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { openBuiltinPlugin } from './builtin.js';
+import type { PluginDriver } from './driver.js';
+import { createHostContext, type HostServices } from './host-context.js';
+import { ManagedPlugin, type PluginStatus } from './managed.js';
+import { runAfterResponse, runBeforeRequest } from './hooks.js';
+
+export interface ManagerOptions {
+  log: Logger;
+  metrics: Metrics;
+  services: HostServices;
+  /** Folder of backworks.yaml: plugin paths are relative to it. */
+  configDir: string;
+  stateDir: string;
+  healthIntervalMs: number;
+}
+
+/** initialize may connect to devices; it gets more time than an ordinary call. */
+const MIN_INIT_DEADLINE_MS = 30_000;
+const SHUTDOWN_DEADLINE_MS = 5_000;
+
+/**
+ * Loads the configured plugins in declared order, keeps them under supervision and routes calls:
+ * endpoint chains, hooks, health, writes.
+ */
+export class PluginManager {
+  /** In declared order: the order of the endpoint chain and of before_request hooks. */
+  readonly plugins = new Map<string, ManagedPlugin>();
+  private readonly deviceOwners = new Map<string, ManagedPlugin>();
+  private beforeHooks: ManagedPlugin[] = [];
+  private afterHooks: ManagedPlugin[] = [];
+  private healthTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: ManagerOptions) {}
+
+  get hasHooks(): boolean {
+    return this.beforeHooks.length > 0 || this.afterHooks.length > 0;
+  }
+
+  async start(plugins: BackworksConfig['plugins'] = {}): Promise<void> {
+    for (const [name, entry] of Object.entries(plugins)) {
+      if (entry.enabled === false) continue;
+      await this.add(name, entry);
+    }
+    this.healthTimer = setInterval(() => void this.checkHealth(), this.options.healthIntervalMs);
+    this.healthTimer.unref();
+    await this.checkHealth();
+  }
+
+  /** Opens, registers and initializes one plugin; a failure leaves it "failed", never the gateway down. */
+  async add(name: string, entry: PluginConfig): Promise<ManagedPlugin | undefined> {
+    const { log, metrics } = this.options;
+    const timeoutMs = parseDuration(entry.timeout ?? '2s');
+    let driver: PluginDriver;
+    try {
+      driver = await this.open(name, entry, timeoutMs);
+    } catch (err) {
+      log.error({ plugin: name, err: (err as Error).message }, 'plugin could not be loaded');
+      const failed = new ManagedPlugin(name, unloadable(name, err as Error), this.settings(entry, timeoutMs), metrics, log);
+      failed.state = 'failed';
+      failed.failure = (err as Error).message;
+      this.plugins.set(name, failed);
+      return undefined;
+    }
+    const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
+    this.plugins.set(name, plugin);
+    const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir);
+    try {
+      plugin.state = 'running';
+      await plugin.invoke('initialize', () => driver.initialize(entry.config ?? {}, host), Math.max(timeoutMs, MIN_INIT_DEADLINE_MS));
+      log.info({ plugin: name, version: driver.metadata.version, capabilities: driver.metadata.capabilities }, 'plugin running');
+    } catch (err) {
+      plugin.state = 'failed';
+      plugin.failure = (err as Error).message;
+      log.error({ plugin: name, err: (err as Error).message }, 'plugin failed to initialize');
+    }
+    this.indexHooks();
+    return plugin;
+  }
+
+  private async open(name: string, entry: PluginConfig, timeoutMs: number): Promise<PluginDriver> {
+    if (entry.type === 'builtin') return openBuiltinPlugin(entry.pack!);
+    const { openNativePlugin } = await import('./native/index.js');
+    const restart = entry.restart ?? {};
+    return openNativePlugin(name, {
+      path: path.resolve(this.options.configDir, entry.path!),
+      isolation: entry.isolation ?? 'process',
+      timeoutMs,
+      limits: {
+        memory: entry.limits?.memory ? parseSize(entry.limits.memory) : undefined,
+        concurrency: entry.limits?.concurrency,
+      },
+      restart: {
+        backoffMs: parseDuration(restart.backoff ?? '200ms'),
+        maxBackoffMs: parseDuration(restart.max_backoff ?? '30s'),
+        maxCrashes: restart.max_crashes ?? 5,
+        windowMs: parseDuration(restart.window ?? '60s'),
+      },
+    }, { log: this.options.log.child({ plugin: name }), stateDir: path.join(this.options.stateDir, 'plugins', name) });
+  }
+
+  private settings(entry: PluginConfig, timeoutMs: number) {
+    return {
+      critical: entry.critical ?? false,
+      timeoutMs,
+      failureThreshold: entry.failure_threshold ?? 5,
+      recoveryMs: parseDuration(entry.recovery_timeout ?? '30s'),
+    };
+  }
+
+  /** Readings tell the manager which plugin owns which device, so writes find their way back. */
+  private trackOwners(plugin: ManagedPlugin): HostServices {
+    const { services, metrics } = this.options;
+    const emitted = metrics.readingsEmitted.labels(plugin.name);
+    return {
+      ...services,
+      emit: (pluginName: string, readings: Reading[]) => {
+        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin) this.deviceOwners.set(r.device, plugin);
+        emitted.inc(readings.length);
+        return services.emit(pluginName, readings);
+      },
+    };
+  }
+
+  private indexHooks(): void {
+    const running = [...this.plugins.values()];
+    this.beforeHooks = running.filter((p) => p.has('before_request'));
+    this.afterHooks = running.filter((p) => p.has('after_response')).reverse();
+  }
+
+  get(name: string): ManagedPlugin | undefined {
+    return this.plugins.get(name);
+  }
+
+  /** The seed's call to one named plugin. */
+  async call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+    const plugin = this.plugins.get(name);
+    if (!plugin) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured');
+    return plugin.invoke('process_endpoint_data',
+      () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+  }
+
+  /** The seed's chain: plugins asked in declared order; the first answer that is not None wins. */
+  async chain(request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+    for (const plugin of this.plugins.values()) {
+      if (!plugin.has('endpoint') || plugin.state !== 'running') continue;
+      const answer = await plugin.invoke('process_endpoint_data',
+        () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+      if (answer !== null && answer !== undefined) return answer;
+    }
+    return null;
+  }
+
+  beforeRequest(request: PluginRequest): Promise<void> {
+    return runBeforeRequest(this.beforeHooks, request, this.options.log);
+  }
+
+  afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
+    return runAfterResponse(this.afterHooks, request, response, this.options.log);
+  }
+
+  async write(device: string, point: string, value: unknown): Promise<void> {
+    const owner = this.deviceOwners.get(device);
+    if (!owner || !owner.has('write')) throw new BackworksError('BW_ERR_PLUGIN_NOT_WRITABLE', device);
+    await owner.invoke('write', () => owner.driver.write(device, point, value));
+  }
+
+  async checkHealth(): Promise<void> {
+    await Promise.all([...this.plugins.values()].map((p) => p.checkHealth()));
+  }
+
+  statuses(): PluginStatus[] {
+    return [...this.plugins.values()].map((p) => p.status());
+  }
+
+  /** Shuts every plugin down, in reverse order, each within a deadline. */
+  async stop(): Promise<void> {
+    clearInterval(this.healthTimer);
+    for (const plugin of [...this.plugins.values()].reverse()) {
+      if (plugin.state !== 'running') continue;
+      try {
+        await plugin.invoke('shutdown', () => plugin.driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+      } catch (err) {
+        this.options.log.warn({ plugin: plugin.name, err: (err as Error).message }, 'plugin did not shut down cleanly');
+      }
+      plugin.state = 'stopped';
+    }
+  }
+}
+
+/** Stands in for a plugin whose library or module could not be opened, so it still shows in /health. */
+function unloadable(name: string, err: Error): PluginDriver {
+  const fail = async (): Promise<never> => { throw new BackworksError('BW_ERR_PLUGIN_LOAD', name, err.message); };
+  return {
+    metadata: { name, version: 'unknown', description: '', capabilities: [] },
+    initialize: fail, processEndpointData: fail, beforeRequest: fail, afterResponse: fail,
+    healthCheck: fail, onConfigReload: fail, write: fail, shutdown: async () => {},
+  };
+}
