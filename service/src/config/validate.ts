@@ -3,7 +3,7 @@ import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /**

@@ -54,7 +54,7 @@ export class PluginManager {
   }
 
   /** Opens, registers and initializes one plugin; a failure leaves it "failed", never the gateway down. */
-  async add(name: string, entry: PluginConfig): Promise<ManagedPlugin | undefined> {
+  async add(name: string, entry: PluginConfig): Promise<ManagedPlugin> {
     const { log, metrics } = this.options;
     const timeoutMs = parseDuration(entry.timeout ?? '2s');
     let driver: PluginDriver;
@@ -66,8 +66,15 @@ export class PluginManager {
       failed.state = 'failed';
       failed.failure = (err as Error).message;
       this.plugins.set(name, failed);
-      return undefined;
+      return failed;
     }
+    return this.attach(name, driver, entry);
+  }
+
+  /** Registers and initializes an opened driver (tests attach their own TypeScript plugins here). */
+  async attach(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
+    const { log, metrics } = this.options;
+    const timeoutMs = parseDuration(entry.timeout ?? '2s');
     const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
     this.plugins.set(name, plugin);
     const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir);

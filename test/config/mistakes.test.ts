@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../service/src/config/load.js';
+import { formatIssue } from '../../service/src/config/source.js';
+import { writeTemp } from '../helpers/tmp.js';
+
+/** The mistakes technicians make in backworks.yaml, each with the exact line:column and message. */
+const cases: Array<{ mistake: string; yaml: string; expected: string; env?: Record<string, string> }> = [
+  {
+    mistake: 'tab indentation',
+    yaml: 'server:\n\tport: 8080\n',
+    expected: '2:1: Tabs are not allowed as indentation',
+  },
+  {
+    mistake: 'wrong type',
+    yaml: 'server:\n  port: "eighty"\n',
+    expected: '2:9: "port" must be an integer, got "eighty"',
+  },
+  {
+    mistake: 'unknown key',
+    yaml: 'server:\n  port: 8080\n  colour: blue\n',
+    expected: '3:3: unknown key "colour"; allowed here: host, port, body_limit',
+  },
+  {
+    mistake: 'misspelt key',
+    yaml: 'plugins:\n  sim:\n    type: builtin\n    pack: general/http-ingest\n    critcal: true\n',
+    expected: '5:5: unknown key "critcal"; did you mean "critical"?',
+  },
+  {
+    mistake: 'missing ${VAR}',
+    yaml: 'plugins:\n  in:\n    type: builtin\n    pack: general/http-ingest\n    config:\n      max_batch: ${MAX_BATCH}\n',
+    expected: '6:18: ${MAX_BATCH} is not set; export MAX_BATCH or write ${MAX_BATCH:-default}',
+  },
+  {
+    mistake: 'duplicate endpoint path',
+    yaml: 'plugins:\n  in:\n    type: builtin\n    pack: general/http-ingest\nendpoints:\n  a:\n    path: /x\n    plugin: in\n  b:\n    path: /x\n    methods: [GET, POST]\n    plugin: in\n',
+    expected: '10:11: GET /x is already served by endpoint "a" (line 7)',
+  },
+  {
+    mistake: 'duplicate endpoint path with differently named parameters',
+    yaml: 'endpoints:\n  a:\n    path: /d/:id\n  b:\n    path: /d/:name\n',
+    expected: '5:11: GET /d/:name is already served by endpoint "a" (line 3)',
+  },
+  {
+    mistake: 'endpoint naming an undefined plugin',
+    yaml: 'plugins:\n  ingest:\n    type: builtin\n    pack: general/http-ingest\nendpoints:\n  a:\n    path: /x\n    plugin: ingset\n',
+    expected: '8:13: endpoint "a" names plugin "ingset", which is not defined under plugins; did you mean "ingest"?',
+  },
+  {
+    mistake: 'port out of range',
+    yaml: 'server:\n  port: 70000\n',
+    expected: '2:9: "port" must be between 1 and 65535, got 70000',
+  },
+  {
+    mistake: 'reserved path',
+    yaml: 'endpoints:\n  h:\n    path: /health\n',
+    expected: '3:11: "/health" is reserved for the gateway itself (/health, /metrics, /api); choose another path',
+  },
+  {
+    mistake: 'reserved path under /api',
+    yaml: 'endpoints:\n  h:\n    path: /api/devices/x\n    methods: [POST]\n',
+    expected: '3:11: "/api/devices/x" is reserved for the gateway itself (/health, /metrics, /api); choose another path',
+  },
+  {
+    mistake: 'unknown pack',
+    yaml: 'plugins:\n  plc:\n    type: builtin\n    pack: manufacturing/simulater\n',
+    expected: '4:11: unknown pack "manufacturing/simulater"; did you mean "manufacturing/simulator"?',
+  },
+  {
+    mistake: 'duration written in words',
+    yaml: 'plugins:\n  in:\n    type: builtin\n    pack: general/http-ingest\n    timeout: 2 seconds\n',
+    expected: '5:14: "timeout" must be a duration such as 500ms, 2s, 5m, 1h or 7d, got "2 seconds"',
+  },
+  {
+    mistake: 'misspelt enum value inside a plugin config (checked against the plugin schema)',
+    yaml: 'plugins:\n  sim:\n    type: builtin\n    pack: manufacturing/simulator\n    config:\n      devices:\n        - name: a\n          points:\n            - {name: t, signal: sinus}\n',
+    expected: '9:33: "signal" must be one of sine, ramp, random, counter; got "sinus"; did you mean "sine"?',
+  },
+  {
+    mistake: 'external plugin whose library is missing',
+    yaml: 'plugins:\n  x:\n    type: external\n    path: ./plugins/libnothere.so\n',
+    expected: '4:11: native library {dir}/plugins/libnothere.so does not exist or is not readable; build it first (npm run build) or fix the path',
+  },
+  {
+    mistake: 'duplicate plugin name',
+    yaml: 'plugins:\n  a:\n    type: builtin\n    pack: general/http-ingest\n  a:\n    type: builtin\n    pack: general/http-ingest\n',
+    expected: '5:3: Map keys must be unique',
+  },
+  {
+    mistake: 'builtin plugin given a native path',
+    yaml: 'plugins:\n  a:\n    type: builtin\n    path: ./x.so\n',
+    expected: '3:11: plugin "a" is builtin and needs "pack:" (one of {packs})',
+  },
+  {
+    mistake: 'alias bomb',
+    yaml: 'a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n',
+    expected: '2:8: refused: aliases expand too far (Excessive alias count indicates a resource exhaustion attack); write the values out instead',
+  },
+];
+
+async function issuesOf(yaml: string, env: Record<string, string> = {}): Promise<{ file: string; lines: string[] }> {
+  const file = writeTemp('backworks.yaml', yaml);
+  try {
+    await loadConfig(file, { env });
+    return { file, lines: [] };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { file, lines: err.issues.map(formatIssue) };
+  }
+}
+
+describe('mistakes in backworks.yaml are reported as FILE:LINE:COL: message', () => {
+  it.each(cases)('$mistake', async ({ yaml, expected, env }) => {
+    const { file, lines } = await issuesOf(yaml, env);
+    const { listPacks } = await import('../../service/src/plugins/packs.js');
+    const message = expected.replace('{dir}', file.replace(/\/backworks\.yaml$/, '')).replace('{packs}', listPacks().join(', '));
+    expect(lines[0]).toBe(`${file}:${message}`);
+  });
+
+  it('reports every independent mistake at once, in file order', async () => {
+    const { lines } = await issuesOf('server:\n  port: 0\n  colour: blue\nlogging:\n  level: loud\n');
+    expect(lines.map((l) => l.split(': ')[0].split(':').slice(-2).join(':'))).toEqual(['2:9', '3:3', '5:10']);
+  });
+
+  it('refuses a file larger than 1 MiB without parsing it', async () => {
+    const { lines } = await issuesOf(`# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(lines[0]).toMatch(/:1:1: configuration file is \d+ bytes; the limit is 1048576$/);
+  });
+
+  it('names a missing file and what to do', async () => {
+    await expect(loadConfig('/nonexistent/backworks.yaml')).rejects.toThrow(
+      '/nonexistent/backworks.yaml:1:1: file not found; create it or pass another with -c FILE');
+  });
+});
