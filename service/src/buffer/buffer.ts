@@ -1,0 +1,415 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { InboundDocument, Reading } from '../../../sdk/typescript/index.js';
+import type { HostServices } from '../plugins/host-context.js';
+import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
+import { migrate } from './migrations.js';
+import { toQueued } from './readings.js';
+import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
+import { GroupWriter, type Batch } from './writer.js';
+
+export type Durability = 'normal' | 'full';
+
+export interface BufferOptions {
+  /** The SQLite file; its directory is created when missing. */
+  file: string;
+  maxBytes: number;
+  maxAgeMs: number;
+  durability: Durability;
+  flushRows?: number;
+  flushIntervalMs?: number;
+  maxQueued?: number;
+  /** How often a refused commit is retried. */
+  retryMs?: number;
+  /** Called when the disk state changes (ok, full, read-only, error). */
+  onDiskState?(state: DiskState, err: Error | null): void;
+}
+
+/** The newest value of one point. */
+export interface LatestValue {
+  value: unknown;
+  quality: string;
+  ts: number;
+  seq: number;
+}
+
+/** One row of the readings table, as the outbox hands it out: [seq, device, point, valueJson, quality, ts]. */
+export type OutboxRow = [number, string, string, string, string, number];
+
+export interface HistoryQuery {
+  device: string;
+  point: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+/**
+ * After an unclean stop under durability "normal", the last commits may be gone from the file while
+ * an uplink already sent their seqs. Skipping this far ahead keeps every seq unique: it is more
+ * readings than the WAL can hold between two syncs.
+ */
+const SEQ_GAP_AFTER_CRASH = 1_000_000;
+const MAINTAIN_EVERY_MS = 1000;
+
+interface LatestRow { value: string; quality: string; ts: number; seq: number }
+
+/**
+ * The SQLite store-and-forward buffer: readings, documents and plugin state written by one group
+ * committing writer; uplinks read their outbox (rows after their cursor) and move the cursor only
+ * once the remote end acknowledged. It is the gateway's HostServices.
+ */
+export class DataBuffer implements HostServices {
+  readonly file: string;
+  readonly writer: GroupWriter;
+  private readonly db: Db;
+  private readonly retention: Retention;
+  private readonly durability: Durability;
+  private readonly statements: Record<string, Statement>;
+  private readonly latest = new Map<string, Map<string, LatestRow>>();
+  private readonly counters = new Map<string, number>();
+  private readonly dirtyCounters = new Set<string>();
+  private readonly cursors = new Map<string, number>();
+  private readonly dirtyCursors = new Set<string>();
+  private readonly committedListeners = new Set<(count: number) => void>();
+  private diskState: DiskState = 'ok';
+  private diskError: string | null = null;
+  private lastMaintain = 0;
+  private rows: number;
+  private closed = false;
+
+  constructor(private readonly options: BufferOptions) {
+    this.file = path.resolve(options.file);
+    this.durability = options.durability;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db, this.file);
+
+    const db = this.db;
+    this.statements = {
+      insertReading: db.prepare('INSERT INTO readings (device, point, value, quality, ts) VALUES (?, ?, ?, ?, ?)'),
+      upsertLatest: db.prepare(`INSERT INTO latest (device, point, value, quality, ts, seq) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (device, point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, seq = excluded.seq`),
+      insertDocument: db.prepare('INSERT INTO documents (plugin, type, body, meta, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertState: db.prepare(`INSERT INTO plugin_state (plugin, key, value, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+      selectState: db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck(),
+      upsertCursor: db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
+        ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`),
+      upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      readingsAfter: db.prepare('SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+      countAfter: db.prepare('SELECT count(*) FROM readings WHERE seq > ?').pluck(),
+      historyAsc: db.prepare(`SELECT seq, value, quality, ts FROM readings
+        WHERE device = ? AND point = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`),
+      historyDesc: db.prepare(`SELECT seq, value, quality, ts FROM readings
+        WHERE device = ? AND point = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`),
+      setDocumentStatus: db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?'),
+      documentsByStatus: db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?'),
+    };
+
+    for (const row of db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>) this.counters.set(row.name, row.value);
+    for (const row of db.prepare("SELECT uplink, acked_seq FROM outbox_cursors WHERE stream = 'readings'").all() as Array<{ uplink: string; acked_seq: number }>) this.cursors.set(row.uplink, row.acked_seq);
+    for (const row of db.prepare('SELECT device, point, value, quality, ts, seq FROM latest').all() as Array<LatestRow & { device: string; point: string }>) this.setLatest(row.device, row.point, row);
+    this.rows = db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+
+    try {
+      this.markRunning();
+    } catch (err) {
+      // A full or read-only disk at start: serve what is buffered and report it in health.
+      if (!isDiskError(err)) throw err;
+      this.diskState = diskStateOf(err);
+      this.diskError = (err as Error).message;
+    }
+    this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs });
+    this.writer = new GroupWriter({
+      flushRows: options.flushRows ?? 1000,
+      flushIntervalMs: options.flushIntervalMs ?? 100,
+      maxQueued: options.maxQueued ?? 100_000,
+      retryMs: options.retryMs ?? 1000,
+      commit: (batch) => this.commit(batch),
+      onCommitResult: (err) => this.afterCommit(err),
+      onQueueOverflow: (count) => this.count('readings', 'queue_full', count),
+    });
+  }
+
+  // ---- HostServices ---------------------------------------------------------------------------
+
+  emit(plugin: string, readings: Reading[]): Promise<void> {
+    let rows;
+    try {
+      rows = toQueued(plugin, readings, Date.now());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.writer.addReadings(rows);
+  }
+
+  emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }> {
+    if (!doc || typeof doc.type !== 'string' || doc.type === '' || typeof doc.body !== 'string') {
+      return Promise.reject(new TypeError(`plugin "${plugin}" emitted a document without a string type and body`));
+    }
+    return this.writer.addDocument({ plugin, type: doc.type, body: doc.body, meta: doc.meta ? JSON.stringify(doc.meta) : null });
+  }
+
+  async getState(plugin: string, key: string): Promise<string | undefined> {
+    return this.writer.pendingState(plugin, key) ?? (this.statements.selectState.get(plugin, key) as string | undefined);
+  }
+
+  setState(plugin: string, key: string, value: string): Promise<void> {
+    if (typeof value !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" state "${key}" must be a string`));
+    return this.writer.addState({ plugin, key, value });
+  }
+
+  // ---- reads for the API -------------------------------------------------------------------------
+
+  devices(): Array<{ device: string; points: number; last_ts: number }> {
+    return [...this.latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([device, points]) => {
+      let last = 0;
+      for (const p of points.values()) if (p.ts > last) last = p.ts;
+      return { device, points: points.size, last_ts: last };
+    });
+  }
+
+  /** Newest value of every point of a device, or undefined for a device never seen. */
+  device(device: string): Record<string, LatestValue> | undefined {
+    const points = this.latest.get(device);
+    if (!points) return undefined;
+    const out: Record<string, LatestValue> = {};
+    for (const name of [...points.keys()].sort()) {
+      const p = points.get(name)!;
+      out[name] = { value: JSON.parse(p.value), quality: p.quality, ts: p.ts, seq: p.seq };
+    }
+    return out;
+  }
+
+  /** Readings of one point in [from, to], oldest first; without `from`, the newest `limit` up to `to`. */
+  history(q: HistoryQuery): LatestValue[] {
+    const to = q.to ?? Number.MAX_SAFE_INTEGER;
+    const rows = (q.from === undefined
+      ? (this.statements.historyDesc.all(q.device, q.point, to, q.limit) as LatestRow[]).reverse()
+      : (this.statements.historyAsc.all(q.device, q.point, q.from, to, q.limit) as LatestRow[]));
+    return rows.map((r) => ({ value: JSON.parse(r.value), quality: r.quality, ts: r.ts, seq: r.seq }));
+  }
+
+  // ---- the outbox --------------------------------------------------------------------------------
+
+  /** Registers an uplink; a new one starts with everything buffered. Returns its acknowledged seq. */
+  openOutbox(uplink: string): number {
+    if (!this.cursors.has(uplink)) {
+      this.cursors.set(uplink, 0);
+      this.dirtyCursors.add(uplink);
+      this.writer.touch();
+    }
+    return this.cursors.get(uplink)!;
+  }
+
+  /** Committed readings after `seq`, oldest first. */
+  readingsAfter(seq: number, limit: number): OutboxRow[] {
+    return this.statements.readingsAfter.all(seq, limit) as OutboxRow[];
+  }
+
+  /** The remote end acknowledged every reading up to `seq`; written with the next commit. */
+  ack(uplink: string, seq: number): void {
+    if (seq <= (this.cursors.get(uplink) ?? 0)) return;
+    this.cursors.set(uplink, seq);
+    this.dirtyCursors.add(uplink);
+    this.writer.touch();
+  }
+
+  /** Calls `listener` with the number of readings after every commit that added some; returns the unsubscribe function. */
+  onCommitted(listener: (count: number) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
+  // ---- documents -----------------------------------------------------------------------------------
+
+  setDocumentStatus(id: number, status: string): void {
+    this.statements.setDocumentStatus.run(status, Date.now(), id);
+  }
+
+  documentsWithStatus(status: string, afterId = 0, limit = 100): Array<{ id: number; plugin: string; type: string; body: string; meta: Record<string, unknown> | null; status: string; received_at: number }> {
+    return (this.statements.documentsByStatus.all(status, afterId, limit) as Array<{ id: number; plugin: string; type: string; body: string; meta: string | null; status: string; received_at: number }>)
+      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) : null }));
+  }
+
+  // ---- health and stats ------------------------------------------------------------------------------
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  usedBytes(): number {
+    return this.retention.usedBytes();
+  }
+
+  get disk(): DiskState {
+    return this.diskState;
+  }
+
+  /** Drops so far (persisted, so they survive restarts), by kind and reason. */
+  drops(): Record<DropKind, Record<DropReason, number>> & { total: number } {
+    const get = (kind: DropKind, reason: DropReason) => this.counters.get(`dropped.${kind}.${reason}`) ?? 0;
+    const readings = { max_bytes: get('readings', 'max_bytes'), max_age: get('readings', 'max_age'), queue_full: get('readings', 'queue_full') };
+    const documents = { max_bytes: get('documents', 'max_bytes'), max_age: get('documents', 'max_age'), queue_full: 0 };
+    const total = Object.values(readings).reduce((a, b) => a + b, 0) + Object.values(documents).reduce((a, b) => a + b, 0);
+    return { readings, documents, total };
+  }
+
+  /** Readings each uplink has not had acknowledged yet. */
+  pending(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [uplink, seq] of this.cursors) out[uplink] = this.statements.countAfter.get(seq) as number;
+    return out;
+  }
+
+  stats() {
+    let fileBytes = 0;
+    try { fileBytes = fs.statSync(this.file).size; } catch { /* reported through disk state */ }
+    return {
+      file: this.file,
+      durability: this.durability,
+      disk: this.diskState,
+      ...(this.diskError ? { disk_error: this.diskError } : {}),
+      rows: this.rows,
+      bytes: this.retention.usedBytes(),
+      file_bytes: fileBytes,
+      max_bytes: this.options.maxBytes,
+      queued: this.writer.queued,
+      pending: this.pending(),
+      dropped: this.drops(),
+    };
+  }
+
+  /** The /health section: unhealthy while the disk refuses writes (the service keeps serving). */
+  health() {
+    return { status: this.diskState === 'ok' ? 'healthy' as const : 'unhealthy' as const, ...this.stats() };
+  }
+
+  /** Flushes what is queued, records a clean shutdown and closes the file. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.writer.close();
+    try {
+      this.db.transaction(() => {
+        this.writeDirty();
+        this.statements.upsertCounter.run('clean_shutdown', 1);
+      })();
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A refusing disk must not stop the shutdown; what was committed is safe in the WAL.
+    }
+    this.db.close();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------------
+
+  private commit(batch: Batch): number[] {
+    const s = this.statements;
+    const now = Date.now();
+    const ids: number[] = [];
+    const newest = new Map<string, { device: string; point: string; row: LatestRow }>();
+    // A document is acknowledged to its sender: it is always synced, whatever `durability` says.
+    const forceSync = this.durability === 'normal' && batch.documents.length > 0;
+    if (forceSync) this.db.pragma('synchronous = FULL');
+    try {
+      this.db.transaction(() => {
+        for (const r of batch.readings) {
+          const seq = Number(s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts).lastInsertRowid);
+          newest.set(`${r.device}\u0000${r.point}`, { device: r.device, point: r.point, row: { value: r.value, quality: r.quality, ts: r.ts, seq } });
+        }
+        for (const { device, point, row } of newest.values()) s.upsertLatest.run(device, point, row.value, row.quality, row.ts, row.seq);
+        for (const d of batch.documents) ids.push(Number(s.insertDocument.run(d.plugin, d.type, d.body, d.meta, now, now).lastInsertRowid));
+        for (const st of batch.states) s.upsertState.run(st.plugin, st.key, st.value, now);
+        this.writeDirty();
+      })();
+    } finally {
+      if (forceSync) this.db.pragma('synchronous = NORMAL');
+    }
+    this.rows += batch.readings.length;
+    for (const { device, point, row } of newest.values()) this.setLatest(device, point, row);
+    if (batch.readings.length > 0) for (const listener of this.committedListeners) listener(batch.readings.length);
+    return ids;
+  }
+
+  private afterCommit(err: Error | null): void {
+    if (err && !isDiskError(err)) {
+      this.setDisk('error', err);
+      return;
+    }
+    if (err) { this.setDisk(diskStateOf(err), err); return; }
+    this.setDisk('ok', null);
+    const now = Date.now();
+    if (now - this.lastMaintain >= MAINTAIN_EVERY_MS) {
+      this.lastMaintain = now;
+      this.maintain(now);
+    }
+  }
+
+  /** Applies the limits; a refusing disk only postpones it. */
+  maintain(now = Date.now()): void {
+    try {
+      this.retention.enforce(now, (drop) => this.recordDrop(drop));
+    } catch (err) {
+      this.setDisk(isDiskError(err) ? diskStateOf(err) : 'error', err as Error);
+    }
+  }
+
+  private recordDrop(drop: Drop): void {
+    if (drop.count === 0) return;
+    if (drop.kind === 'readings') this.rows -= drop.count;
+    this.count(drop.kind, drop.reason, drop.count);
+    this.writeDirty(); // inside the deleting transaction: the count and the delete commit together
+  }
+
+  private count(kind: DropKind, reason: DropReason, n: number): void {
+    const name = `dropped.${kind}.${reason}`;
+    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
+    this.dirtyCounters.add(name);
+    this.dropListener?.(kind, reason, n);
+  }
+
+  /** Set by the metrics module: every drop is counted there too. */
+  dropListener: ((kind: DropKind, reason: DropReason, n: number) => void) | null = null;
+
+  private writeDirty(): void {
+    const now = Date.now();
+    for (const uplink of this.dirtyCursors) this.statements.upsertCursor.run(uplink, this.cursors.get(uplink), now);
+    for (const name of this.dirtyCounters) this.statements.upsertCounter.run(name, this.counters.get(name));
+    this.dirtyCursors.clear();
+    this.dirtyCounters.clear();
+  }
+
+  /** Marks the file in use; if the last run did not close it cleanly, moves seq past what it may have sent. */
+  private markRunning(): void {
+    this.db.transaction(() => {
+      const clean = this.counters.get('clean_shutdown');
+      if (clean === 0 && this.durability === 'normal') {
+        this.db.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'readings'").run(SEQ_GAP_AFTER_CRASH);
+      }
+      this.statements.upsertCounter.run('clean_shutdown', 0);
+    })();
+    this.counters.set('clean_shutdown', 0);
+  }
+
+  private setLatest(device: string, point: string, row: LatestRow): void {
+    let points = this.latest.get(device);
+    if (!points) { points = new Map(); this.latest.set(device, points); }
+    const prev = points.get(point);
+    if (!prev || prev.seq < row.seq) points.set(point, row);
+  }
+
+  private setDisk(state: DiskState, err: Error | null): void {
+    const message = err ? err.message : null;
+    if (state === this.diskState && message === this.diskError) return;
+    this.diskState = state;
+    this.diskError = message;
+    this.options.onDiskState?.(state, err);
+  }
+}

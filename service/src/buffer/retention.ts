@@ -1,0 +1,108 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+export type DropReason = 'max_bytes' | 'max_age' | 'queue_full';
+export type DropKind = 'readings' | 'documents';
+
+export interface RetentionLimits {
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
+/** A drop the limits forced; the caller counts it in the same transaction that deleted the rows. */
+export interface Drop {
+  kind: DropKind;
+  reason: DropReason;
+  count: number;
+  /** Readings only: the newest seq dropped, so each uplink can tell how many it never sent. */
+  upToSeq?: number;
+}
+
+/** Shrink to this share of max_bytes once over it, so limits do not delete on every commit. */
+const LOW_WATER = 0.9;
+const AGE_CHUNK = 10_000;
+
+/**
+ * The buffer's limits: by size and by age, always the oldest first. Deleting frees pages inside the
+ * file, which SQLite reuses, so the file stops growing at about max_bytes (plus the WAL).
+ */
+export class Retention {
+  private readonly pageSize: number;
+  private readonly oldestReadings: Statement;
+  private readonly seqRange: Statement;
+  private readonly deleteReadingsUpTo: Statement;
+  private readonly oldestDocuments: Statement;
+  private readonly deleteDocumentsUpTo: Statement;
+  private readonly deleteOldDocuments: Statement;
+
+  constructor(private readonly db: Database, private readonly limits: RetentionLimits) {
+    this.pageSize = db.pragma('page_size', { simple: true }) as number;
+    this.oldestReadings = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT ?').raw();
+    this.seqRange = db.prepare('SELECT min(seq), max(seq), count(*) FROM readings').raw();
+    this.deleteReadingsUpTo = db.prepare('DELETE FROM readings WHERE seq <= ?');
+    this.oldestDocuments = db.prepare('SELECT id FROM documents ORDER BY id LIMIT 1 OFFSET ?').pluck();
+    this.deleteDocumentsUpTo = db.prepare('DELETE FROM documents WHERE id <= ?');
+    this.deleteOldDocuments = db.prepare('DELETE FROM documents WHERE received_at < ?');
+  }
+
+  /** Bytes of the file holding data now (pages in use, not the free list). */
+  usedBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    return (pages - free) * this.pageSize;
+  }
+
+  /** Deletes what the limits require; `record` runs inside each deleting transaction. */
+  enforce(now: number, record: (drop: Drop) => void): void {
+    this.enforceAge(now, record);
+    this.enforceSize(record);
+  }
+
+  private enforceAge(now: number, record: (drop: Drop) => void): void {
+    const cutoff = now - this.limits.maxAgeMs;
+    for (;;) {
+      // Oldest by seq, not by ts: a device with a wrong clock must not make us drop fresh data.
+      const rows = this.oldestReadings.all(AGE_CHUNK) as Array<[number, number]>;
+      let expired = 0;
+      while (expired < rows.length && rows[expired][1] < cutoff) expired++;
+      if (expired === 0) break;
+      const upToSeq = rows[expired - 1][0];
+      this.db.transaction(() => {
+        const count = this.deleteReadingsUpTo.run(upToSeq).changes;
+        record({ kind: 'readings', reason: 'max_age', count, upToSeq });
+      })();
+      if (expired < rows.length) break;
+    }
+    this.db.transaction(() => {
+      const count = this.deleteOldDocuments.run(cutoff).changes;
+      if (count > 0) record({ kind: 'documents', reason: 'max_age', count });
+    })();
+  }
+
+  private enforceSize(record: (drop: Drop) => void): void {
+    for (let round = 0; round < 16; round++) {
+      const used = this.usedBytes();
+      if (used <= this.limits.maxBytes) return;
+      const share = (used - this.limits.maxBytes * LOW_WATER) / used;
+      const [minSeq, , count] = this.seqRange.get() as [number | null, number | null, number];
+      if (count > 0 && minSeq !== null) {
+        // Rows are contiguous from the oldest (drops only ever cut the front), so a seq bound
+        // deletes about `share` of them in one indexed range delete.
+        const upToSeq = minSeq + Math.max(1, Math.ceil(count * share)) - 1;
+        this.db.transaction(() => {
+          const dropped = this.deleteReadingsUpTo.run(upToSeq).changes;
+          record({ kind: 'readings', reason: 'max_bytes', count: dropped, upToSeq });
+        })();
+        continue;
+      }
+      // No readings left to give: documents go next, oldest first.
+      const total = this.db.prepare('SELECT count(*) FROM documents').pluck().get() as number;
+      if (total === 0) return;
+      const lastId = this.oldestDocuments.get(Math.max(0, Math.ceil(total * share) - 1)) as number | undefined;
+      if (lastId === undefined) return;
+      this.db.transaction(() => {
+        const dropped = this.deleteDocumentsUpTo.run(lastId).changes;
+        record({ kind: 'documents', reason: 'max_bytes', count: dropped });
+      })();
+    }
+  }
+}

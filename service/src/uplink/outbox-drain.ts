@@ -1,0 +1,109 @@
+import type { DataBuffer } from '../buffer/buffer.js';
+import { cachedQuote, encodeByDevice } from './payload.js';
+
+/** Where the drain sends a message; `done` runs on PUBACK (or with the reason it was refused). */
+export interface Publisher {
+  readonly connected: boolean;
+  /** Messages the remote end accepts unacknowledged at once (MQTT 5 receive maximum). */
+  readonly receiveMaximum: number;
+  publish(device: string, payload: string, done: (err?: Error) => void): void;
+}
+
+export interface DrainOptions {
+  uplink: string;
+  batchSize: number;
+  maxInflight: number;
+  /** Wait before resending after the remote end refused a message. */
+  retryMs?: number;
+  onPublished?(readings: number): void;
+  onError?(err: Error): void;
+}
+
+interface InflightBatch {
+  lastSeq: number;
+  remaining: number;
+  failed: boolean;
+}
+
+/**
+ * Drains one uplink's outbox in seq order: reads committed readings after what was sent, publishes
+ * one message per device per batch, and moves the uplink's cursor only over batches whose every
+ * message was acknowledged, in order. Whatever was in flight when the process died is sent again
+ * after restart (duplicates carry the same seq).
+ */
+export class OutboxDrain {
+  private sentSeq: number;
+  private ackedSeq: number;
+  private readonly inflight: InflightBatch[] = [];
+  private inflightMessages = 0;
+  private rewinding = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly quote = cachedQuote();
+  private readonly unsubscribe: () => void;
+  private stopped = false;
+
+  constructor(private readonly buffer: DataBuffer, private readonly publisher: Publisher, private readonly options: DrainOptions) {
+    this.ackedSeq = buffer.openOutbox(options.uplink);
+    this.sentSeq = this.ackedSeq;
+    this.unsubscribe = buffer.onCommitted(() => this.pump());
+  }
+
+  /** The last seq the remote end acknowledged. */
+  get acked(): number {
+    return this.ackedSeq;
+  }
+
+  get inflightCount(): number {
+    return this.inflightMessages;
+  }
+
+  /** Sends as much as the window allows; called on connect, after each commit and each PUBACK. */
+  pump(): void {
+    if (this.stopped || this.rewinding || !this.publisher.connected) return;
+    const window = Math.max(1, Math.min(this.options.maxInflight, this.publisher.receiveMaximum));
+    while (this.inflightMessages < window && this.publisher.connected) {
+      const rows = this.buffer.readingsAfter(this.sentSeq, this.options.batchSize);
+      if (rows.length === 0) return;
+      const messages = encodeByDevice(rows, this.quote);
+      const batch: InflightBatch = { lastSeq: rows[rows.length - 1][0], remaining: messages.length, failed: false };
+      this.inflight.push(batch);
+      this.sentSeq = batch.lastSeq;
+      for (const message of messages) {
+        this.inflightMessages++;
+        this.publisher.publish(message.device, message.payload, (err) => this.settle(batch, message.count, err));
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  private settle(batch: InflightBatch, count: number, err: Error | undefined): void {
+    this.inflightMessages--;
+    if (err) {
+      // Refused or flushed: nothing after the last acknowledged batch counts as sent any more.
+      batch.failed = true;
+      this.rewinding = true;
+      this.options.onError?.(err);
+    } else {
+      batch.remaining--;
+      this.options.onPublished?.(count);
+    }
+    while (this.inflight.length > 0 && this.inflight[0].remaining === 0 && !this.inflight[0].failed) {
+      this.ackedSeq = this.inflight.shift()!.lastSeq;
+      this.buffer.ack(this.options.uplink, this.ackedSeq);
+    }
+    if (this.rewinding) {
+      if (this.inflightMessages > 0) return;
+      this.inflight.length = 0;
+      this.sentSeq = this.ackedSeq;
+      if (this.stopped) return;
+      this.retryTimer = setTimeout(() => { this.retryTimer = null; this.rewinding = false; this.pump(); }, this.options.retryMs ?? 1000);
+      return;
+    }
+    this.pump();
+  }
+}
