@@ -23,6 +23,17 @@ export const ERRORS = {
   BW_ERR_PLUGIN_HOOK_REJECTED: { message: 'critical plugin "%s" rejected the request in %s: %s', status: 502 },
   BW_ERR_PLUGIN_NOT_WRITABLE: { message: 'no plugin owns device "%s" or it does not accept writes', status: 404 },
   BW_ERR_PLUGIN_LOAD: { message: 'cannot load plugin "%s": %s', status: 500 },
+  // native plugins (service/src/plugins/native)
+  BW_ERR_NATIVE_FILE: { message: 'cannot read plugin library %s: %s', status: 500 },
+  BW_ERR_NATIVE_ELF: { message: '%s cannot be loaded on this machine: %s', status: 500 },
+  BW_ERR_NATIVE_DLOPEN: { message: 'cannot open %s: %s', status: 500 },
+  BW_ERR_NATIVE_NOT_A_PLUGIN: { message: '%s: %s', status: 500 },
+  BW_ERR_NATIVE_ABI_MISMATCH: { message: '%s: %s', status: 500 },
+  BW_ERR_NATIVE_BAD_DESCRIPTOR: { message: '%s: invalid descriptor: %s', status: 500 },
+  BW_ERR_NATIVE_CREATE: { message: '%s: %s', status: 500 },
+  BW_ERR_NATIVE_HOST: { message: 'plugin host for %s failed: %s', status: 500 },
+  BW_ERR_NATIVE_DUPLICATE: { message: 'plugin name "%s" is provided by both %s and %s', status: 500 },
+  BW_ERR_NATIVE_BUSY: { message: 'plugin "%s" is unavailable (concurrency limit of %s calls reached)', status: 503 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Builds every native part of the repository: the plugin host (C), every Rust plugin crate
+// (a Cargo.toml whose crate-type has "cdylib") and every C plugin folder (one folder of .c files =
+// one library) found under the plugin roots, then puts the seed example's library where
+// examples/seed/backworks.yaml expects it. New crates and folders are found, never listed here.
+//
+//   node deploy/build/native.mjs            build everything (release)
+//   BW_NATIVE_ONLY=host node deploy/...     only the plugin host
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const pluginRoots = ['packs', 'examples/plugins', 'test/fixtures/plugins'];
+const skip = new Set(['node_modules', 'target', 'dist', '.git']);
+const sdkInclude = path.join(root, 'sdk/c');
+const targetDir = path.join(root, 'target');
+
+function run(cmd, args, cwd = root) {
+  const started = Date.now();
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+  return Date.now() - started;
+}
+
+function* walk(dir) {
+  let entries;
+  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  yield [dir, entries];
+  for (const e of entries) if (e.isDirectory() && !skip.has(e.name)) yield* walk(path.join(dir, e.name));
+}
+
+function discover() {
+  const crates = [];
+  const cFolders = [];
+  for (const base of pluginRoots) {
+    for (const [dir, entries] of walk(path.join(root, base))) {
+      const names = entries.filter((e) => e.isFile()).map((e) => e.name);
+      if (names.includes('Cargo.toml')) {
+        const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
+        if (/crate-type\s*=\s*\[[^\]]*"cdylib"/.test(manifest)) crates.push(dir);
+      } else if (names.some((n) => n.endsWith('.c')) && !dir.includes(`${path.sep}src${path.sep}`)) {
+        cFolders.push(dir);
+      }
+    }
+  }
+  return { crates, cFolders };
+}
+
+function buildHost() {
+  const out = path.join(root, 'dist/native/bw-plugin-host');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const ms = run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', `-I${sdkInclude}`,
+    path.join(root, 'service/src/plugins/native/host/host.c'), '-o', out, '-ldl']);
+  console.log(`native: plugin host -> ${path.relative(root, out)} (${ms} ms)`);
+}
+
+function buildCrate(dir) {
+  const ms = run('cargo', ['build', '--release', '--quiet', '--manifest-path', path.join(dir, 'Cargo.toml'),
+    '--target-dir', targetDir]);
+  console.log(`native: crate ${path.relative(root, dir)} (${ms} ms)`);
+}
+
+/** One folder of .c files is one library, lib<folder>.so in the folder's target/ (gitignored). */
+function buildCFolder(dir) {
+  const name = path.basename(dir).replace(/-/g, '_');
+  const sources = fs.readdirSync(dir).filter((n) => n.endsWith('.c')).map((n) => path.join(dir, n));
+  const out = path.join(dir, 'target', `lib${name}.so`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const ms = run('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-pthread', `-I${sdkInclude}`, ...sources, '-o', out]);
+  console.log(`native: C plugin ${path.relative(root, out)} (${ms} ms)`);
+}
+
+function placeSeedPlugin() {
+  const from = path.join(targetDir, 'release/libmy_plugin.so');
+  const dest = path.join(root, 'examples/seed/plugins/libmy_plugin.so');
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  fs.copyFileSync(from, dest);
+  console.log(`native: ${path.relative(root, dest)}`);
+}
+
+buildHost();
+if (process.env.BW_NATIVE_ONLY !== 'host') {
+  const { crates, cFolders } = discover();
+  for (const dir of cFolders) buildCFolder(dir);
+  for (const dir of crates) buildCrate(dir);
+  placeSeedPlugin();
+}

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Where the plugin host executable is: BACKWORKS_PLUGIN_HOST, else dist/native/bw-plugin-host
+ * beside the compiled service (deploy/build/native.mjs puts it there).
+ */
+export function hostBinaryPath(): string {
+  if (process.env.BACKWORKS_PLUGIN_HOST) return process.env.BACKWORKS_PLUGIN_HOST;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // dist/service/src/plugins/native -> dist/native
+  return path.resolve(here, '../../../../native/bw-plugin-host');
+}
+
+export function requireHostBinary(): string {
+  const binary = hostBinaryPath();
+  if (!fs.existsSync(binary)) throw new Error(`plugin host executable not found at ${binary}; run "npm run build:native"`);
+  return binary;
+}
+
+/**
+ * The environment of a plugin host: the service's, minus what belongs to the service alone.
+ * systemd's NOTIFY_SOCKET/WATCHDOG_* would let a plugin ping the watchdog for the service.
+ */
+export function hostEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'NOTIFY_SOCKET' || key.startsWith('WATCHDOG_') || key.startsWith('LISTEN_')) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra, BW_PARENT_PID: String(process.pid) };
+}

@@ -1,0 +1,183 @@
+import koffi from 'koffi';
+import type { HostContext, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { PluginDriver } from '../driver.js';
+import { BackworksError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { logLevelName } from './host-process.js';
+import type { NativeMetadata } from './inspect.js';
+import { Status } from './protocol.js';
+import { answerToError, applyChanges } from './shared.js';
+
+/** koffi declarations of sdk/c/backworks_plugin.h, made once per process (koffi types are global). */
+const abi = (() => {
+  const hostLog = koffi.proto('void bw_host_log_t(void *ctx, int32_t level, const char *message)');
+  const hostEmit = koffi.proto('int32_t bw_host_emit_t(void *ctx, const char *json)');
+  const hostEmitDurable = koffi.proto('int32_t bw_host_emit_durable_t(void *ctx, const char *json, void *out_id, void *out_error)');
+  const hostStateGet = koffi.proto('int32_t bw_host_state_get_t(void *ctx, const char *key, void *out)');
+  const hostStateSet = koffi.proto('int32_t bw_host_state_set_t(void *ctx, const char *key, const char *value)');
+  const hostFree = koffi.proto('void bw_host_free_t(void *ptr)');
+  return {
+    hostLog, hostEmit, hostEmitDurable, hostStateGet, hostStateSet, hostFree,
+    hostApi: koffi.struct('bw_type_host_api', {
+      struct_size: 'uint32_t',
+      log: koffi.pointer(hostLog),
+      emit: koffi.pointer(hostEmit),
+      emit_durable: koffi.pointer(hostEmitDurable),
+      state_get: koffi.pointer(hostStateGet),
+      state_set: koffi.pointer(hostStateSet),
+      free: koffi.pointer(hostFree),
+    }),
+    calls: koffi.struct('bw_type_calls', {
+      struct_size: 'uint32_t', create: 'void *', initialize: 'void *', process_endpoint_data: 'void *',
+      before_request: 'void *', after_response: 'void *', health: 'void *', on_config_reload: 'void *',
+      write: 'void *', shutdown: 'void *', destroy: 'void *', free: 'void *',
+    }),
+    descriptor: koffi.struct('bw_type_descriptor', {
+      struct_size: 'uint32_t', abi_major: 'uint16_t', abi_minor: 'uint16_t',
+      name: 'const char *', version: 'const char *', description: 'const char *',
+      capabilities: 'uint64_t', config_schema_json: 'const char *', calls: 'void *',
+    }),
+    create: koffi.proto('void *bw_on_create_t(void *host_api, uint32_t size, void *ctx)'),
+    initialize: koffi.proto('int32_t bw_on_initialize_t(void *instance, const char *config, _Out_ void **out)'),
+    process: koffi.proto('int32_t bw_on_process_t(void *instance, const char *endpoint, const char *method, const char *data, _Out_ void **out)'),
+    before: koffi.proto('int32_t bw_on_before_t(void *instance, const char *request, _Out_ void **out)'),
+    after: koffi.proto('int32_t bw_on_after_t(void *instance, const char *request, const char *response, _Out_ void **out)'),
+    health: koffi.proto('int32_t bw_on_health_t(void *instance, _Out_ void **out)'),
+    write: koffi.proto('int32_t bw_on_write_t(void *instance, const char *device, const char *point, const char *value, _Out_ void **out)'),
+    instanceFn: koffi.proto('void bw_on_instance_t(void *instance)'),
+    free: koffi.proto('void bw_on_free_t(void *ptr)'),
+  };
+})();
+
+type Fn = (...args: unknown[]) => unknown;
+type Out = [unknown];
+
+/**
+ * A native plugin loaded into the service with koffi (`isolation: none`): the lowest latency, and
+ * the plugin shares the service's fate. Calls run synchronously on the event loop. Host calls that
+ * must wait for the service (emit_durable, state) answer BW_ERR_UNSUPPORTED, as the header says.
+ */
+export class InProcessDriver implements PluginDriver {
+  private instance: unknown = null;
+  private context?: HostContext;
+  private readonly fns: Record<string, Fn | undefined> = {};
+  /** Registered callbacks and the host API table must outlive the instance: kept until shutdown. */
+  private readonly callbacks: unknown[] = [];
+  private hostApi: unknown = null;
+
+  constructor(private readonly name: string, readonly metadata: NativeMetadata, private readonly log: Logger) {
+    const lib = koffi.load(metadata.path);
+    const descriptorPtr = (lib.func('void *bw_plugin_descriptor(void)') as Fn)();
+    const descriptor = koffi.decode(descriptorPtr, abi.descriptor) as { calls: unknown };
+    const calls = koffi.decode(descriptor.calls, abi.calls) as Record<string, unknown>;
+    const bind = (member: string, proto: koffi.IKoffiCType): void => {
+      if (calls[member]) this.fns[member] = koffi.decode(calls[member], proto) as Fn;
+    };
+    bind('create', abi.create); bind('initialize', abi.initialize); bind('process_endpoint_data', abi.process);
+    bind('before_request', abi.before); bind('after_response', abi.after); bind('health', abi.health);
+    bind('on_config_reload', abi.initialize); bind('write', abi.write); bind('shutdown', abi.instanceFn);
+    bind('destroy', abi.instanceFn); bind('free', abi.free);
+  }
+
+  async initialize(config: unknown, host: HostContext): Promise<void> {
+    this.context = host;
+    const api = koffi.alloc(abi.hostApi, 1);
+    const unsupported = (): number => Status.UNSUPPORTED;
+    const table = {
+      struct_size: koffi.sizeof(abi.hostApi),
+      log: this.register((_ctx: unknown, level: number, message: string) => host.log(logLevelName(level), message), abi.hostLog),
+      emit: this.register((_ctx: unknown, json: string) => this.emit(json), abi.hostEmit),
+      emit_durable: this.register(unsupported, abi.hostEmitDurable),
+      state_get: this.register(unsupported, abi.hostStateGet),
+      state_set: this.register(unsupported, abi.hostStateSet),
+      free: this.register(() => undefined, abi.hostFree),
+    };
+    koffi.encode(api, abi.hostApi, table);
+    this.hostApi = api;
+    this.instance = this.fns.create!(api, koffi.sizeof(abi.hostApi), null);
+    if (!this.instance) throw new BackworksError('BW_ERR_NATIVE_CREATE', this.metadata.path, 'create() returned NULL');
+    const [status, text] = this.invoke('initialize', JSON.stringify(config ?? {}));
+    if (status < 0) throw answerToError(this.name, 'initialize', status, text);
+  }
+
+  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
+    if (!this.fns.process_endpoint_data) return null;
+    const [status, text] = this.invoke('process_endpoint_data', endpoint, method, data);
+    if (status === Status.NONE) return null;
+    if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, text);
+    return text ?? '';
+  }
+
+  async beforeRequest(request: PluginRequest): Promise<void> {
+    if (!this.fns.before_request) return;
+    const [status, text] = this.invoke('before_request', JSON.stringify(request));
+    if (status < 0) throw answerToError(this.name, 'before_request', status, text);
+    applyChanges(request, text);
+  }
+
+  async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
+    if (!this.fns.after_response) return;
+    const [status, text] = this.invoke('after_response', JSON.stringify(request), JSON.stringify(response));
+    if (status < 0) throw answerToError(this.name, 'after_response', status, text);
+    applyChanges(response, text);
+  }
+
+  async healthCheck(): Promise<PluginHealth> {
+    if (!this.fns.health) return { status: 'healthy' };
+    const [status, text] = this.invoke('health');
+    if (status < 0) return { status: 'unhealthy', message: text ?? `health returned ${status}` };
+    return text ? JSON.parse(text) as PluginHealth : { status: 'healthy' };
+  }
+
+  async onConfigReload(config: unknown): Promise<void> {
+    if (!this.fns.on_config_reload) throw answerToError(this.name, 'on_config_reload', Status.UNSUPPORTED, 'this plugin cannot reload its config in place');
+    const [status, text] = this.invoke('on_config_reload', JSON.stringify(config ?? {}));
+    if (status < 0) throw answerToError(this.name, 'on_config_reload', status, text);
+  }
+
+  async write(device: string, point: string, value: unknown): Promise<void> {
+    if (!this.fns.write) throw answerToError(this.name, 'write', -501, 'this plugin does not accept writes');
+    const [status, text] = this.invoke('write', device, point, JSON.stringify(value ?? null));
+    if (status < 0) throw answerToError(this.name, 'write', status, text);
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.instance) return;
+    this.fns.shutdown?.(this.instance);
+    this.fns.destroy?.(this.instance);
+    this.instance = null;
+    for (const callback of this.callbacks.splice(0)) koffi.unregister(callback as never);
+    koffi.free(this.hostApi as never);
+    this.hostApi = null;
+  }
+
+  /** Calls a bw_on_* function with a trailing `char **out`; copies and frees the plugin's string. */
+  private invoke(member: string, ...args: string[]): [number, string | null] {
+    if (!this.instance) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'not initialized');
+    const out: Out = [null];
+    const status = this.fns[member]!(this.instance, ...args, out) as number;
+    let text: string | null = null;
+    if (out[0]) {
+      text = koffi.decode(out[0], 'char', -1) as string;
+      this.fns.free!(out[0]);
+    }
+    return [status, text];
+  }
+
+  private register(fn: (...args: never[]) => unknown, proto: koffi.IKoffiCType): unknown {
+    const pointer = koffi.register(fn as never, koffi.pointer(proto));
+    this.callbacks.push(pointer);
+    return pointer;
+  }
+
+  private emit(json: string): number {
+    try {
+      const parsed = JSON.parse(json) as Reading | Reading[];
+      this.context?.emit(Array.isArray(parsed) ? parsed : [parsed]);
+      return Status.OK;
+    } catch (err) {
+      this.log.warn({ plugin: this.name, err: (err as Error).message }, 'plugin emitted readings that are not JSON; dropped');
+      return Status.ERR;
+    }
+  }
+}

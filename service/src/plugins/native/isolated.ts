@@ -1,0 +1,270 @@
+import type { HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DriverAvailability, PluginDriver } from '../driver.js';
+import { BackworksError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
+import type { NativeMetadata } from './inspect.js';
+import { Frame, HostCall, Status } from './protocol.js';
+import { answerToError, applyChanges, type NativePluginOptions } from './shared.js';
+
+type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
+
+/** Heartbeats every 500ms; a host silent for 3s is hung (not merely busy: calls run on workers). */
+const HEARTBEAT_MS = 500;
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+const MIN_INIT_MS = 30_000;
+const SHUTDOWN_MS = 5_000;
+
+/**
+ * A native plugin in its own plugin-host process. Performs calls over the host's channel and
+ * supervises the process: a crash, a missed deadline (abandon) or a missed heartbeat ends the host;
+ * it is restarted with exponential backoff and jitter and re-initialized with the same config;
+ * `maxCrashes` crashes within `windowMs` quarantine it until a probe restart after `maxBackoffMs`.
+ */
+export class IsolatedDriver implements PluginDriver {
+  private host?: HostProcess;
+  private state: State = 'starting';
+  private restarts = 0;
+  private crashes: number[] = [];
+  private lastExit?: string;
+  private config: unknown = {};
+  private context?: HostContext;
+  private restartTimer?: NodeJS.Timeout;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly name: string,
+    readonly metadata: NativeMetadata,
+    private readonly options: NativePluginOptions,
+    private readonly log: Logger,
+  ) {
+    this.concurrency = options.limits.concurrency ?? 256;
+  }
+
+  /**
+   * Starts the host and initializes the plugin. A crash during initialize is treated like any
+   * crash (restart with backoff); this resolves once an attempt succeeds and rejects when the
+   * plugin reports an error or ends up quarantined.
+   */
+  async initialize(config: unknown, host: HostContext): Promise<void> {
+    this.config = config;
+    this.context = host;
+    for (;;) {
+      try {
+        await this.startHost();
+        return;
+      } catch (err) {
+        if (!(err instanceof HostCrashed)) { this.state = 'failed'; throw err; }
+        const delay = this.recordCrash(err.message, false);
+        if (delay === undefined) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `quarantined after ${this.crashes.length} crashes: ${err.message}`);
+        await new Promise((r) => setTimeout(r, delay));
+        if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
+      }
+    }
+  }
+
+  availability(): DriverAvailability {
+    // 'starting': the manager checks availability before calling initialize itself.
+    const available = this.state === 'starting' || (this.state === 'running' && this.host?.alive === true);
+    return {
+      available,
+      state: this.state,
+      restarts: this.restarts,
+      ...(!available && this.lastExit ? { message: `${this.state}: ${this.lastExit}` } : {}),
+    };
+  }
+
+  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
+    const { status, payload } = await this.call(Frame.ENDPOINT, [endpoint, method, data]);
+    if (status === Status.NONE) return null;
+    if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, payload);
+    return payload ?? '';
+  }
+
+  async beforeRequest(request: PluginRequest): Promise<void> {
+    if (!this.metadata.capabilities.includes('before_request')) return;
+    const { status, payload } = await this.call(Frame.BEFORE, [JSON.stringify(request)]);
+    if (status < 0) throw answerToError(this.name, 'before_request', status, payload);
+    applyChanges(request, payload);
+  }
+
+  async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
+    if (!this.metadata.capabilities.includes('after_response')) return;
+    const { status, payload } = await this.call(Frame.AFTER, [JSON.stringify(request), JSON.stringify(response)]);
+    if (status < 0) throw answerToError(this.name, 'after_response', status, payload);
+    applyChanges(response, payload);
+  }
+
+  async healthCheck(): Promise<PluginHealth> {
+    const { status, payload } = await this.call(Frame.HEALTH, []);
+    if (status < 0) return { status: 'unhealthy', message: payload ?? `health returned ${status}` };
+    return payload ? JSON.parse(payload) as PluginHealth : { status: 'healthy' };
+  }
+
+  async onConfigReload(config: unknown): Promise<void> {
+    const { status, payload } = await this.call(Frame.RELOAD, [JSON.stringify(config ?? {})]);
+    if (status === Status.UNSUPPORTED) {
+      // No in-place reload: start a new instance with the new config, then retire the old one.
+      const old = this.host;
+      this.config = config;
+      await this.startHost();
+      if (old) void this.retire(old);
+      return;
+    }
+    if (status < 0) throw answerToError(this.name, 'on_config_reload', status, payload);
+    this.config = config;
+  }
+
+  async write(device: string, point: string, value: unknown): Promise<void> {
+    const { status, payload } = await this.call(Frame.WRITE, [device, point, JSON.stringify(value ?? null)]);
+    if (status < 0) throw answerToError(this.name, 'write', status, payload);
+  }
+
+  /** A call missed its deadline. A native call cannot be cancelled: end the host; it restarts. */
+  abandon(call: string): void {
+    this.host?.kill(`missed its ${this.options.timeoutMs}ms deadline in ${call}`);
+  }
+
+  async shutdown(): Promise<void> {
+    this.state = 'stopped';
+    clearTimeout(this.restartTimer);
+    if (this.host) await this.retire(this.host);
+  }
+
+  /** Pid of the running host (tests and `backworks status`). */
+  get hostPid(): number | undefined {
+    return this.host?.alive ? this.host.pid : undefined;
+  }
+
+  private async call(type: number, args: string[]): Promise<CallResult> {
+    const host = this.host;
+    if (this.state !== 'running' || !host?.alive) {
+      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.lastExit ? `${this.state}: ${this.lastExit}` : this.state);
+    }
+    if (host.inFlight >= this.concurrency) throw new BackworksError('BW_ERR_NATIVE_BUSY', this.name, this.concurrency);
+    return host.call(type, args);
+  }
+
+  /** Spawns a host, initializes it with the saved config and makes it the current one. */
+  private async startHost(): Promise<void> {
+    const host = await HostProcess.start({
+      name: this.name,
+      path: this.options.path,
+      log: this.log,
+      memoryBytes: this.options.limits.memory,
+      workers: Math.min(this.concurrency, 16),
+      heartbeatMs: HEARTBEAT_MS,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      onEmit: (json) => this.emit(json),
+      onHostCall: (kind, args) => this.hostCall(kind, args),
+      onLog: (level, message) => this.context?.log(logLevelName(level), message),
+    }).catch((err: Error) => {
+      // A library that cannot load is a configuration problem, not a crash: do not retry it.
+      if (err instanceof BackworksError && err.code !== 'BW_ERR_NATIVE_HOST') throw err;
+      throw new HostCrashed(err.message);
+    });
+    const timer = setTimeout(() => host.kill('initialize missed its deadline'), Math.max(this.options.timeoutMs, MIN_INIT_MS));
+    let result: CallResult;
+    try {
+      result = await host.call(Frame.INIT, [JSON.stringify(this.config ?? {})]);
+    } catch (err) {
+      throw new HostCrashed(`during initialize: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result.status < 0) {
+      host.kill('initialize failed');
+      throw answerToError(this.name, 'initialize', result.status, result.payload);
+    }
+    this.host = host;
+    this.state = 'running';
+    void host.exited.then((exit) => this.onExit(host, exit));
+  }
+
+  private onExit(host: HostProcess, exit: HostExit): void {
+    if (host !== this.host || this.state === 'stopped') return;
+    const why = describeExit(exit);
+    this.log.error({ plugin: this.name, pid: host.pid, exit: why }, 'plugin host died');
+    const delay = this.recordCrash(why);
+    if (delay !== undefined) this.scheduleRestart(delay);
+  }
+
+  /** Counts a crash; returns the delay before the next restart (the quarantine period if quarantined). */
+  private recordCrash(why: string, probeLater = true): number | undefined {
+    const now = Date.now();
+    this.lastExit = why;
+    this.crashes = [...this.crashes.filter((t) => now - t < this.options.restart.windowMs), now];
+    const { backoffMs, maxBackoffMs, maxCrashes } = this.options.restart;
+    if (this.crashes.length >= maxCrashes) {
+      this.state = 'quarantined';
+      this.log.error({ plugin: this.name, crashes: this.crashes.length, probe_in_ms: maxBackoffMs }, 'plugin quarantined');
+      if (probeLater) this.scheduleRestart(maxBackoffMs);
+      return undefined;
+    }
+    this.state = 'restarting';
+    const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** (this.crashes.length - 1));
+    return Math.round(exponential * (0.5 + Math.random() * 0.5)); // jitter: restarts of many plugins spread out
+  }
+
+  private scheduleRestart(delay: number): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+    this.restartTimer.unref();
+  }
+
+  private async restart(): Promise<void> {
+    if (this.state === 'stopped') return;
+    const probe = this.state === 'quarantined';
+    this.restarts++;
+    try {
+      await this.startHost();
+      this.log.info({ plugin: this.name, restarts: this.restarts, probe }, 'plugin host restarted');
+      if (probe) this.crashes = [];
+    } catch (err) {
+      this.log.error({ plugin: this.name, err: (err as Error).message, probe }, 'plugin host restart failed');
+      if (probe) { this.scheduleRestart(this.options.restart.maxBackoffMs); return; }
+      const delay = this.recordCrash((err as Error).message);
+      if (delay !== undefined) this.scheduleRestart(delay);
+    }
+  }
+
+  /** Asks the host to shut the plugin down; kills it if it does not within SHUTDOWN_MS. */
+  private async retire(host: HostProcess): Promise<void> {
+    if (!host.alive) return;
+    const timer = setTimeout(() => host.kill('shutdown missed its deadline'), SHUTDOWN_MS);
+    await host.call(Frame.SHUTDOWN, []).catch(() => undefined);
+    await host.exited;
+    clearTimeout(timer);
+  }
+
+  private emit(json: string): void {
+    try {
+      const parsed = JSON.parse(json) as Reading | Reading[];
+      this.context?.emit(Array.isArray(parsed) ? parsed : [parsed]);
+    } catch (err) {
+      this.log.warn({ plugin: this.name, err: (err as Error).message }, 'plugin emitted readings that are not JSON; dropped');
+    }
+  }
+
+  private async hostCall(kind: number, args: string[]): Promise<[number, string]> {
+    const context = this.context;
+    if (!context) return [Status.HOST_GONE, 'not initialized'];
+    switch (kind) {
+      case HostCall.EMIT_DURABLE: {
+        const { id } = await context.emitDurable(JSON.parse(args[0] ?? '') as InboundDocument);
+        return [Status.OK, String(id)];
+      }
+      case HostCall.STATE_GET: {
+        const value = await context.getState(args[0] ?? '');
+        return value === undefined ? [Status.NONE, ''] : [Status.OK, value];
+      }
+      case HostCall.STATE_SET:
+        await context.setState(args[0] ?? '', args[1] ?? '');
+        return [Status.OK, ''];
+      default:
+        return [Status.ERR, `unknown host call ${kind}`];
+    }
+  }
+}
+
+class HostCrashed extends Error {}

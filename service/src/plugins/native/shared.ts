@@ -1,0 +1,28 @@
+import { PluginError } from '../../../../sdk/typescript/index.js';
+
+/** What the manager passes to openNativePlugin (sizes in bytes, durations in ms). */
+export interface NativePluginOptions {
+  /** Absolute path of the library. */
+  path: string;
+  isolation: 'process' | 'none';
+  timeoutMs: number;
+  limits: { memory?: number; concurrency?: number };
+  restart: { backoffMs: number; maxBackoffMs: number; maxCrashes: number; windowMs: number };
+}
+
+/**
+ * A negative bw_type_status as the error the client sees: -400..-599 choose the HTTP status,
+ * anything else is 500. The plugin's message is kept.
+ */
+export function answerToError(plugin: string, call: string, status: number, message: string | null): PluginError {
+  const http = status <= -400 && status >= -599 ? -status : 500;
+  return new PluginError(message ?? `${plugin} returned status ${status} from ${call}`, http);
+}
+
+/** Applies the "headers" and "body" of a hook's answer (JSON) to the request or response. */
+export function applyChanges(target: { headers: object; body: string }, answer: string | null): void {
+  if (!answer) return;
+  const changed = JSON.parse(answer) as { headers?: Record<string, string>; body?: unknown };
+  if (changed.headers && typeof changed.headers === 'object') target.headers = changed.headers;
+  if (changed.body !== undefined) target.body = typeof changed.body === 'string' ? changed.body : JSON.stringify(changed.body);
+}
