@@ -1,0 +1,152 @@
+import net from 'node:net';
+import type { HostContext, LogLevel, Reading } from '../../../../sdk/typescript/index.js';
+import ModbusSerial from 'modbus-serial';
+
+/**
+ * What the tests give the plugin: a real HostContext that keeps what the plugin emits and logs,
+ * and the servers it talks to.
+ */
+export interface CollectingHost extends HostContext {
+  readings: Reading[];
+  logs: Array<{ level: LogLevel; message: string }>;
+  /** The latest reading of device/point. */
+  last(device: string, point: string): Reading | undefined;
+  /** Resolves once `predicate` holds over the readings so far (checked on every emit). */
+  until(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
+}
+
+export function collectingHost(): CollectingHost {
+  const waiters = new Set<() => void>();
+  const host: CollectingHost = {
+    pluginName: 'plc',
+    stateDir: '/nonexistent',
+    readings: [],
+    logs: [],
+    log(level, message) { host.logs.push({ level, message }); },
+    emit(readings) { host.readings.push(...readings); for (const w of [...waiters]) w(); },
+    emitDurable: () => Promise.reject(new Error('the modbus pack stores no documents')),
+    getState: () => Promise.resolve(undefined),
+    setState: () => Promise.resolve(),
+    last(device, point) {
+      for (let i = host.readings.length - 1; i >= 0; i--) {
+        const r = host.readings[i];
+        if (r.device === device && r.point === point) return r;
+      }
+      return undefined;
+    },
+    until(predicate, timeoutMs = 5000, what = 'condition') {
+      // checked on every emit and every 10 ms: conditions may be about servers or logs, not readings
+      return new Promise((resolve, reject) => {
+        if (predicate()) return resolve();
+        const done = (err?: Error) => { clearTimeout(timer); clearInterval(poll); waiters.delete(check); if (err) reject(err); else resolve(); };
+        const check = () => { if (predicate()) done(); };
+        const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)), timeoutMs);
+        const poll = setInterval(check, 10);
+        waiters.add(check);
+      });
+    },
+  };
+  return host;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RegisterMap {
+  holding: Map<number, number>;
+  input: Map<number, number>;
+  coil: Map<number, boolean>;
+  discrete: Map<number, boolean>;
+}
+
+export function registerMap(): RegisterMap {
+  return { holding: new Map(), input: new Map(), coil: new Map(), discrete: new Map() };
+}
+
+export interface SimServer {
+  port: number;
+  map: RegisterMap;
+  /** Register read requests served (FC3 + FC4), and every register write call. */
+  reads: Array<{ table: 'holding' | 'input'; start: number; count: number }>;
+  writes: Array<{ fn: 'setRegister' | 'setRegisterArray' | 'setCoil'; addr: number; value: unknown }>;
+  /** Called before a register read is answered; may return a promise to delay or never answer. */
+  onRead?: (table: 'holding' | 'input', start: number, count: number) => void | Promise<void>;
+  /** Destroys every client connection, as a device that drops its sockets does. */
+  dropClients(): void;
+  close(): Promise<void>;
+}
+
+/** modbus-serial's own TCP server, serving a register map; addresses outside it answer exception 2. */
+export async function startSimServer(map = registerMap(), unitId = 1): Promise<SimServer> {
+  const port = await freePort();
+  const illegal = () => ({ modbusErrorCode: 0x02, msg: 'illegal data address' });
+  const sim: SimServer = {
+    port, map, reads: [], writes: [],
+    dropClients: () => { for (const sock of server.socks.keys()) sock.destroy(); },
+    close: () => new Promise<void>((resolve) => { sim.dropClients(); server.close(() => resolve()); }),
+  };
+  // modbus-serial's server takes results of multi-register reads through a callback only (a
+  // returned promise is not awaited); single registers go through getHoldingRegister/getInputRegister.
+  const readRegs = (table: 'holding' | 'input', start: number, count: number, cb: (err: unknown, values?: number[]) => void) => {
+    sim.reads.push({ table, start, count });
+    void Promise.resolve(sim.onRead?.(table, start, count)).then(() => {
+      const out: number[] = [];
+      for (let a = start; a < start + count; a++) {
+        const v = map[table].get(a);
+        if (v === undefined) return cb(illegal());
+        out.push(v);
+      }
+      cb(null, out);
+    });
+  };
+  const readOne = (table: 'holding' | 'input', addr: number) =>
+    new Promise<number>((resolve, reject) => readRegs(table, addr, 1, (err, values) => (err ? reject(err) : resolve(values![0]))));
+  const vector = {
+    getMultipleHoldingRegisters: (addr: number, length: number, _unit: number, cb: (err: unknown, values?: number[]) => void) => readRegs('holding', addr, length, cb),
+    getMultipleInputRegisters: (addr: number, length: number, _unit: number, cb: (err: unknown, values?: number[]) => void) => readRegs('input', addr, length, cb),
+    getHoldingRegister: (addr: number) => readOne('holding', addr),
+    getInputRegister: (addr: number) => readOne('input', addr),
+    getCoil: (addr: number) => { const v = map.coil.get(addr); if (v === undefined) throw illegal(); return v; },
+    getDiscreteInput: (addr: number) => { const v = map.discrete.get(addr); if (v === undefined) throw illegal(); return v; },
+    setRegister: (addr: number, value: number) => {
+      if (!map.holding.has(addr)) throw illegal();
+      sim.writes.push({ fn: 'setRegister', addr, value }); map.holding.set(addr, value);
+    },
+    setRegisterArray: (addr: number, values: number[]) => {
+      values.forEach((_, i) => { if (!map.holding.has(addr + i)) throw illegal(); });
+      sim.writes.push({ fn: 'setRegisterArray', addr, value: values });
+      values.forEach((v, i) => map.holding.set(addr + i, v));
+    },
+    setCoil: (addr: number, value: boolean) => {
+      if (!map.coil.has(addr)) throw illegal();
+      sim.writes.push({ fn: 'setCoil', addr, value }); map.coil.set(addr, value);
+    },
+  };
+  const server = new ModbusSerial.ServerTCP(vector, { host: '127.0.0.1', port, unitID: unitId });
+  server.on('socketError', () => undefined);
+  await new Promise<void>((resolve, reject) => { server.on('initialized', () => resolve()); server.on('serverError', reject); });
+  return sim;
+}
+
+/** A TCP server that accepts connections and never answers: a device that hangs. */
+export async function startSilentServer(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  const srv = net.createServer((s) => { count++; sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    connections: () => count,
+    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); srv.close(() => resolve()); }),
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
