@@ -122,7 +122,7 @@ export class DataBuffer implements HostServices {
     } catch (err) {
       // A full or read-only disk at start: serve what is buffered and report it in health.
       if (!isDiskError(err)) throw err;
-      this.diskState = diskStateOf(err);
+      this.diskState = diskStateOf(err, this.file);
       this.diskError = (err as Error).message;
     }
     this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs });
@@ -343,7 +343,7 @@ export class DataBuffer implements HostServices {
       this.setDisk('error', err);
       return;
     }
-    if (err) { this.setDisk(diskStateOf(err), err); return; }
+    if (err) { this.setDisk(diskStateOf(err, this.file), err); return; }
     this.setDisk('ok', null);
     const now = Date.now();
     if (now - this.lastMaintain >= MAINTAIN_EVERY_MS) {
@@ -357,7 +357,7 @@ export class DataBuffer implements HostServices {
     try {
       this.retention.enforce(now, (drop) => this.recordDrop(drop));
     } catch (err) {
-      this.setDisk(isDiskError(err) ? diskStateOf(err) : 'error', err as Error);
+      this.setDisk(isDiskError(err) ? diskStateOf(err, this.file) : 'error', err as Error);
     }
   }
 
