@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from './paths.js';
 import { registerCheckCommand } from './cli/check.js';
+import { registerPluginCommands } from './cli/plugin.js';
 import { registerRunCommand } from './cli/run.js';
 import { registerSchemaCommand } from './cli/schema.js';
 import { registerStatusCommand } from './cli/status.js';
@@ -18,6 +19,7 @@ registerRunCommand(program);
 registerCheckCommand(program);
 registerSchemaCommand(program);
 registerStatusCommand(program);
+registerPluginCommands(program);
 
 try {
   await program.parseAsync(process.argv);

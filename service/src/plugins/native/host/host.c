@@ -155,7 +155,7 @@ static int load_plugin(const char *path, const char **code, char *message, size_
   bw_plugin_descriptor_fn get = (bw_plugin_descriptor_fn)dlsym(lib, BW_DESCRIPTOR_SYMBOL);
   if (get == NULL) {
     *code = "BW_ERR_NATIVE_NOT_A_PLUGIN";
-    snprintf(message, message_size, "%s does not export %s(): not a Backworks plugin", path, BW_DESCRIPTOR_SYMBOL);
+    snprintf(message, message_size, "does not export %s(): not a Backworks plugin", BW_DESCRIPTOR_SYMBOL);
     return -1;
   }
   descriptor = get();
