@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DataBuffer } from '../../service/src/buffer/buffer.js';
+import type { FleetLink } from '../../service/src/uplink/fleet-link.js';
+import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { openBuffer, readings, tempDir } from '../buffer/helpers.js';
+import { checkDelivery, client, startLink, subscriber, waitFor } from './helpers.js';
+
+let broker: Broker;
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+beforeAll(async () => { broker = await startMosquitto({ persistence: true }); });
+afterAll(async () => { await broker.close(); });
+afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+
+function bufferIn(name = 'b.db'): DataBuffer {
+  const dir = tempDir();
+  const buffer = openBuffer(path.join(dir, name), { flushRows: 500, flushIntervalMs: 20 });
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => buffer.close());
+  return buffer;
+}
+
+function link(buffer: DataBuffer, id: string, fleet = {}): FleetLink {
+  const l = startLink(buffer, broker.url, fleet, id);
+  cleanups.push(() => l.stop());
+  return l;
+}
+
+describe('fleet link', () => {
+  it('publishes a retained online status, then drains the outbox in seq order and moves the cursor', async () => {
+    const buffer = bufferIn();
+    await buffer.emit('sim', [...readings('press', 700, 0), ...readings('oven', 300, 0)]);
+    const sub = await subscriber(broker.url, 'backworks/plant/gw-drain/#');
+    cleanups.push(() => sub.close());
+    link(buffer, 'gw-drain');
+    await waitFor(() => sub.readings.length >= 1000, '1000 readings');
+    const status = sub.messages.find((m) => m.topic === 'backworks/plant/gw-drain/status');
+    expect(JSON.parse(status!.payload)).toMatchObject({ state: 'online', version: '0.1.0-test' });
+    const result = checkDelivery(sub.readings, Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(result).toEqual({ missing: [], outOfOrder: 0, duplicates: 0 });
+    expect(sub.readings.find((r) => r.seq === 701)).toMatchObject({ device: 'oven', point: 'p', value: 0, quality: 'good' });
+    expect(new Set(sub.messages.filter((m) => m.topic.includes('/data/')).map((m) => m.topic))).toEqual(new Set(['backworks/plant/gw-drain/data/press', 'backworks/plant/gw-drain/data/oven']));
+    await waitFor(() => buffer.pending().fleet === 0, 'the cursor to reach the end');
+  });
+
+  it('loses nothing when the broker stops for seconds under load: every seq arrives, in order', async () => {
+    const buffer = bufferIn();
+    const sub = await subscriber(broker.url, 'backworks/plant/gw-outage/data/#');
+    cleanups.push(() => sub.close());
+    const l = link(buffer, 'gw-outage');
+    await waitFor(() => l.linkState === 'online', 'the link');
+
+    // A producer at ~5,000 readings/s across 3 devices, running through the outage.
+    let produced = 0;
+    let stopProducing = false;
+    const producer = (async () => {
+      while (!stopProducing) {
+        const batch = ['a', 'b', 'c'].flatMap((d) => readings(d, 50, produced));
+        produced += 50;
+        await buffer.emit('sim', batch);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })();
+    await waitFor(() => sub.readings.length > 2000, 'data flowing before the outage');
+    await broker.stop();
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(l.linkState).toBe('offline');
+    expect(buffer.pending().fleet).toBeGreaterThan(0);
+    await broker.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    stopProducing = true;
+    await producer;
+    const total = produced * 3;
+    await waitFor(() => buffer.pending().fleet === 0, 'the outbox to drain after the outage', 30_000);
+    await waitFor(() => new Set(sub.readings.map((r) => r.seq)).size >= total, `${total} distinct seqs at the subscriber`, 30_000);
+    const result = checkDelivery(sub.readings, Array.from({ length: total }, (_, i) => i + 1));
+    expect(result.missing).toEqual([]);
+    expect(result.outOfOrder).toBe(0);
+  }, 60_000);
+
+  it('answers a command on the response topic with the correlation data; unknown and disabled commands get errors', async () => {
+    const buffer = bufferIn();
+    const l = link(buffer, 'gw-cmd', { commands: { disabled: ['reload'] } });
+    await waitFor(() => l.linkState === 'online', 'the link');
+    const operator = await client(broker.url);
+    cleanups.push(() => operator.endAsync(true));
+    const answers: Array<{ correlation: string; body: Record<string, unknown> }> = [];
+    operator.on('message', (_t, payload, packet) => answers.push({ correlation: packet.properties?.correlationData?.toString() ?? '', body: JSON.parse(payload.toString()) }));
+    await operator.subscribeAsync('ops/replies', { qos: 1 });
+    const ask = (name: string, correlation: string, payload = '') => operator.publishAsync(`backworks/plant/gw-cmd/cmd/${name}`, payload, {
+      qos: 1, properties: { responseTopic: 'ops/replies', correlationData: Buffer.from(correlation) },
+    });
+    await new Promise((r) => setTimeout(r, 200)); // the link subscribes right after CONNACK
+    await ask('ping', 'c-1');
+    await ask('self-destruct', 'c-2');
+    await ask('reload', 'c-3');
+    await ask('plugin-restart', 'c-4', '{"plugin": "sim"}');
+    await ask('plugin-restart', 'c-5', '{"plugin": "ghost"}');
+    await ask('buffer-stats', 'c-6');
+    await waitFor(() => answers.length === 6, '6 answers');
+    const by = (c: string) => answers.find((a) => a.correlation === c)!.body;
+    expect(by('c-1')).toMatchObject({ ok: true, command: 'ping', result: { pong: true, version: '0.1.0-test' } });
+    expect(by('c-2')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_UNKNOWN_COMMAND' } });
+    expect((by('c-2').error as { message: string }).message).toContain('unknown command "self-destruct"');
+    expect(by('c-3')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_COMMAND_DISABLED' } });
+    expect(by('c-4')).toEqual({ ok: true, command: 'plugin-restart', result: { restarted: 'sim' } });
+    expect(by('c-5')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_COMMAND_FAILED', message: 'command "plugin-restart" failed: no plugin named "ghost"' } });
+    expect(by('c-6')).toMatchObject({ ok: true, result: { disk: 'ok', pending: { fleet: 0 } } });
+  });
+
+  it('can switch every command off', async () => {
+    const buffer = bufferIn();
+    const l = link(buffer, 'gw-nocmd', { commands: { enabled: false } });
+    await waitFor(() => l.linkState === 'online', 'the link');
+    const operator = await client(broker.url);
+    cleanups.push(() => operator.endAsync(true));
+    const answers: Array<Record<string, unknown>> = [];
+    operator.on('message', (_t, payload) => answers.push(JSON.parse(payload.toString())));
+    await operator.subscribeAsync('ops/replies2', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    await operator.publishAsync('backworks/plant/gw-nocmd/cmd/ping', '', { qos: 1, properties: { responseTopic: 'ops/replies2', correlationData: Buffer.from('x') } });
+    await waitFor(() => answers.length === 1, 'an answer');
+    expect(answers[0]).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_COMMAND_DISABLED' } });
+  });
+});
