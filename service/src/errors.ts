@@ -34,6 +34,16 @@ export const ERRORS = {
   BW_ERR_NATIVE_HOST: { message: 'plugin host for %s failed: %s', status: 500 },
   BW_ERR_NATIVE_DUPLICATE: { message: 'plugin name "%s" is provided by both %s and %s', status: 500 },
   BW_ERR_NATIVE_BUSY: { message: 'plugin "%s" is unavailable (concurrency limit of %s calls reached)', status: 503 },
+  // buffer and data API (service/src/buffer, service/src/http/api-devices.ts)
+  BW_ERR_BUFFER_REFUSED: { message: 'the buffer could not commit (disk %s): %s', status: 503 },
+  BW_ERR_DATA_UNKNOWN_DEVICE: { message: 'no readings from device "%s"', status: 404 },
+  BW_ERR_DATA_UNKNOWN_POINT: { message: 'device "%s" has no point "%s"', status: 404 },
+  BW_ERR_DATA_BAD_QUERY: { message: '%s', status: 400 },
+  // fleet link commands (service/src/uplink)
+  BW_ERR_FLEET_UNKNOWN_COMMAND: { message: 'unknown command "%s"; known: %s', status: 404 },
+  BW_ERR_FLEET_COMMAND_DISABLED: { message: 'command "%s" is switched off in fleet.commands', status: 403 },
+  BW_ERR_FLEET_BAD_COMMAND: { message: 'command "%s": %s', status: 400 },
+  BW_ERR_FLEET_COMMAND_FAILED: { message: 'command "%s" failed: %s', status: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
