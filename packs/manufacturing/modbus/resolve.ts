@@ -170,7 +170,7 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
       from: at('points', j),
     });
   });
-  if (!merged.size) problems.push({ path: at(), message: 'the device has no points: add `points:` or a `profile:`' });
+  if (!merged.size && !dc.profile) problems.push({ path: at(), message: 'the device has no points: add `points:` or a `profile:`' });
 
   for (const { pc, base, from } of merged.values()) {
     const where = from ?? at('profile');
