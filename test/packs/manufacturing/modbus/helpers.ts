@@ -150,3 +150,61 @@ export async function startSilentServer(): Promise<{ port: number; connections: 
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Debian's python3-pymodbus (run by /usr/bin/python3, not a pyenv python) serving a map of register numbers. */
+export async function startPymodbus(kind: 'tcp' | 'rtu', where: string | number, spec: Record<string, unknown>): Promise<{ stop(): Promise<void>; stderr: () => string }> {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-pymodbus-'));
+  const mapFile = path.join(dir, 'map.json');
+  fs.writeFileSync(mapFile, JSON.stringify(spec));
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'pymodbus_server.py');
+  const child = spawn('/usr/bin/python3', [script, kind, String(where), mapFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pymodbus did not start: ${err}`)), 10_000);
+    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`pymodbus exited with ${code}: ${err}`)); });
+  });
+  return {
+    stderr: () => err,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) { fs.rmSync(dir, { recursive: true, force: true }); return resolve(); }
+      child.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Two connected pseudo-terminals from socat: what an RS-485 adapter pair looks like to both ends. */
+export async function startPtyPair(): Promise<{ client: string; server: string; stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-pty-'));
+  const client = path.join(dir, 'client');
+  const server = path.join(dir, 'server');
+  const child = spawn('socat', [`pty,raw,echo=0,link=${client}`, `pty,raw,echo=0,link=${server}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(fs.existsSync(client) && fs.existsSync(server)); i++) await sleep(20);
+  if (!fs.existsSync(client)) throw new Error('socat did not create the pty pair');
+  return {
+    client, server,
+    stop: () => new Promise<void>((resolve) => {
+      const done = () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); };
+      if (child.exitCode !== null) return done();
+      child.once('exit', done);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** A float32 as the two registers (high word first) a device would hold. */
+export function float32Words(value: number): [number, number] {
+  const b = Buffer.alloc(4);
+  b.writeFloatBE(value);
+  return [b.readUInt16BE(0), b.readUInt16BE(2)];
+}
