@@ -148,6 +148,7 @@ export class DevicePoller {
     for (const point of this.device.points) {
       const s = this.states.get(point.name)!;
       if (s.quality === 'good') this.update(point, s.value, 'stale', ts, out);
+      else if (s.emittedQuality === undefined) this.update(point, null, 'bad', ts, out); // never read: say so once
     }
   }
 

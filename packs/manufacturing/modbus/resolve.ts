@@ -103,6 +103,17 @@ export function resolveDevices(config: ModbusConfig, configDir: string): { devic
     names.set(device.name, i);
     devices.push(device);
   });
+  // Devices on one RS-485 bus share the port: they must agree on how it is opened.
+  const buses = new Map<string, { settings: string; index: number }>();
+  config.devices.forEach((dc, i) => {
+    if ((dc.transport ?? 'tcp') !== 'rtu' || !dc.serial) return;
+    const settings = JSON.stringify([dc.serial.baud ?? 9600, dc.serial.parity ?? 'none', dc.serial.data_bits ?? 8, dc.serial.stop_bits ?? 1]);
+    const first = buses.get(dc.serial.path);
+    if (!first) buses.set(dc.serial.path, { settings, index: i });
+    else if (first.settings !== settings) {
+      problems.push({ path: ['devices', i, 'serial'], message: `${dc.serial.path} is opened by device ${first.index} with other settings; devices on one bus must use the same baud, parity, data_bits and stop_bits` });
+    }
+  });
   return { devices, problems };
 }
 

@@ -161,7 +161,9 @@ describe('modbus over TCP (modbus-serial server)', { timeout: 15_000 }, () => {
     const perSecond = (server.reads.length - readsBefore) / ((Date.now() - t0) / 1000);
     expect(perSecond).toBeGreaterThan(7);
     expect(host.last('fine', 'y')).toMatchObject({ value: 1, quality: 'good' });
-    expect(host.last('hung', 'x')).toBeUndefined(); // never read: nothing good to report...
+    expect(host.readings.filter((r) => r.device === 'hung')).toEqual([ // never read: reported bad, once
+      { device: 'hung', point: 'x', value: null, quality: 'bad', ts: expect.any(Number) },
+    ]);
     const health = await plugin.healthCheck();
     expect(health.status).toBe('degraded');
     const hung = (health.details as Record<string, { state: string; lastError: string }>).hung;
