@@ -1,16 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../paths.js';
 
 /**
  * Where the plugin host executable is: BACKWORKS_PLUGIN_HOST, else dist/native/bw-plugin-host
- * beside the compiled service (deploy/build/native.mjs puts it there).
+ * in the package (deploy/build/native.mjs puts it there), whether the service runs compiled or from sources.
  */
 export function hostBinaryPath(): string {
   if (process.env.BACKWORKS_PLUGIN_HOST) return process.env.BACKWORKS_PLUGIN_HOST;
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // dist/service/src/plugins/native -> dist/native
-  return path.resolve(here, '../../../../native/bw-plugin-host');
+  return path.join(packageRoot, 'dist/native/bw-plugin-host');
 }
 
 export function requireHostBinary(): string {

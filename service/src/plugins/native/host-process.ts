@@ -79,7 +79,7 @@ export class HostProcess {
     this.channel.on('error', () => { /* the exit handler reports it */ });
     for (const stream of ['stdout', 'stderr'] as const) {
       const lines = readline.createInterface({ input: this.child[stream]! });
-      lines.on('line', (line) => options.log[stream === 'stderr' ? 'warn' : 'info']({ plugin: options.name, stream }, line));
+      lines.on('line', (line) => options.log[stream === 'stderr' ? 'warn' : 'info']({ stream }, line));
     }
     this.exited = new Promise((resolve) => {
       this.child.on('error', (err) => { this.killReason ??= err.message; });

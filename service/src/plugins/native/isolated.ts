@@ -55,9 +55,11 @@ export class IsolatedDriver implements PluginDriver {
         return;
       } catch (err) {
         if (!(err instanceof HostCrashed)) { this.state = 'failed'; throw err; }
+        this.log.error({ err: err.message }, 'plugin host crashed during initialize');
         const delay = this.recordCrash(err.message, false);
         if (delay === undefined) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `quarantined after ${this.crashes.length} crashes: ${err.message}`);
         await new Promise((r) => setTimeout(r, delay));
+        this.restarts++;
         if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
       }
     }
@@ -152,7 +154,7 @@ export class IsolatedDriver implements PluginDriver {
       path: this.options.path,
       log: this.log,
       memoryBytes: this.options.limits.memory,
-      workers: Math.min(this.concurrency, 16),
+      workers: Math.min(this.options.limits.concurrency ?? 4, 16),
       heartbeatMs: HEARTBEAT_MS,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
       onEmit: (json) => this.emit(json),
@@ -184,7 +186,7 @@ export class IsolatedDriver implements PluginDriver {
   private onExit(host: HostProcess, exit: HostExit): void {
     if (host !== this.host || this.state === 'stopped') return;
     const why = describeExit(exit);
-    this.log.error({ plugin: this.name, pid: host.pid, exit: why }, 'plugin host died');
+    this.log.error({ pid: host.pid, exit: why }, 'plugin host died');
     const delay = this.recordCrash(why);
     if (delay !== undefined) this.scheduleRestart(delay);
   }
@@ -197,7 +199,7 @@ export class IsolatedDriver implements PluginDriver {
     const { backoffMs, maxBackoffMs, maxCrashes } = this.options.restart;
     if (this.crashes.length >= maxCrashes) {
       this.state = 'quarantined';
-      this.log.error({ plugin: this.name, crashes: this.crashes.length, probe_in_ms: maxBackoffMs }, 'plugin quarantined');
+      this.log.error({ crashes: this.crashes.length, probe_in_ms: maxBackoffMs }, 'plugin quarantined');
       if (probeLater) this.scheduleRestart(maxBackoffMs);
       return undefined;
     }
@@ -218,10 +220,10 @@ export class IsolatedDriver implements PluginDriver {
     this.restarts++;
     try {
       await this.startHost();
-      this.log.info({ plugin: this.name, restarts: this.restarts, probe }, 'plugin host restarted');
+      this.log.info({ restarts: this.restarts, probe }, 'plugin host restarted');
       if (probe) this.crashes = [];
     } catch (err) {
-      this.log.error({ plugin: this.name, err: (err as Error).message, probe }, 'plugin host restart failed');
+      this.log.error({ err: (err as Error).message, probe }, 'plugin host restart failed');
       if (probe) { this.scheduleRestart(this.options.restart.maxBackoffMs); return; }
       const delay = this.recordCrash((err as Error).message);
       if (delay !== undefined) this.scheduleRestart(delay);
@@ -242,7 +244,7 @@ export class IsolatedDriver implements PluginDriver {
       const parsed = JSON.parse(json) as Reading | Reading[];
       this.context?.emit(Array.isArray(parsed) ? parsed : [parsed]);
     } catch (err) {
-      this.log.warn({ plugin: this.name, err: (err as Error).message }, 'plugin emitted readings that are not JSON; dropped');
+      this.log.warn({ err: (err as Error).message }, 'plugin emitted readings that are not JSON; dropped');
     }
   }
 
