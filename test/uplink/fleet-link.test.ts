@@ -72,7 +72,10 @@ describe('fleet link', () => {
     await producer;
     const total = produced * 3;
     await waitFor(() => buffer.pending().fleet === 0, 'the outbox to drain after the outage', 30_000);
-    await waitFor(() => new Set(sub.readings.map((r) => r.seq)).size >= total, `${total} distinct seqs at the subscriber`, 30_000);
+    await waitFor(() => new Set(sub.readings.map((r) => r.seq)).size >= total, `${total} distinct seqs at the subscriber`, 30_000).catch((err) => {
+      const { missing } = checkDelivery(sub.readings, Array.from({ length: total }, (_, i) => i + 1));
+      throw new Error(`${err.message}; missing ${missing.length} seqs, first ${missing.slice(0, 5).join(', ')}; broker log:\n${broker.log()}`);
+    });
     const result = checkDelivery(sub.readings, Array.from({ length: total }, (_, i) => i + 1));
     expect(result.missing).toEqual([]);
     expect(result.outOfOrder).toBe(0);

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { InboundDocument, Reading } from '../../../sdk/typescript/index.js';
 import type { HostServices } from '../plugins/host-context.js';
+import { BackworksError } from '../errors.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
 import { migrate } from './migrations.js';
 import { toQueued } from './readings.js';
@@ -131,7 +132,15 @@ export class DataBuffer implements HostServices {
       flushIntervalMs: options.flushIntervalMs ?? 100,
       maxQueued: options.maxQueued ?? 100_000,
       retryMs: options.retryMs ?? 1000,
-      commit: (batch) => this.commit(batch),
+      commit: (batch) => {
+        try {
+          return this.commit(batch);
+        } catch (err) {
+          // Callers (an MLLP ACK, an HTTP 2xx) see one clear error; health sees the disk state.
+          const state = isDiskError(err) ? diskStateOf(err, this.file) : 'error';
+          throw Object.assign(new BackworksError('BW_ERR_BUFFER_REFUSED', state, (err as Error).message), { cause: err, diskState: state });
+        }
+      },
       onCommitResult: (err) => this.afterCommit(err),
       onQueueOverflow: (count) => this.count('readings', 'queue_full', count),
     });
@@ -339,11 +348,10 @@ export class DataBuffer implements HostServices {
   }
 
   private afterCommit(err: Error | null): void {
-    if (err && !isDiskError(err)) {
-      this.setDisk('error', err);
+    if (err) {
+      this.setDisk((err as { diskState?: DiskState }).diskState ?? 'error', (err as { cause?: Error }).cause ?? err);
       return;
     }
-    if (err) { this.setDisk(diskStateOf(err, this.file), err); return; }
     this.setDisk('ok', null);
     const now = Date.now();
     if (now - this.lastMaintain >= MAINTAIN_EVERY_MS) {

@@ -1,4 +1,5 @@
 import { FLEET_COMMANDS } from '../config/sections/fleet.js';
+import { BackworksError, type ErrorCode } from '../errors.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import type { GatewayControl } from './control.js';
 
@@ -25,13 +26,9 @@ export async function runCommand(name: string, payload: Buffer, context: {
   version: string;
   startedAt: number;
 }): Promise<CommandAnswer> {
-  const fail = (code: string, message: string): CommandAnswer => ({ ok: false, command: name, error: { code, message } });
-  if (!(FLEET_COMMANDS as readonly string[]).includes(name)) {
-    return fail('BW_ERR_FLEET_UNKNOWN_COMMAND', `unknown command "${name}"; known: ${FLEET_COMMANDS.join(', ')}`);
-  }
-  if (!context.policy.enabled || context.policy.disabled.includes(name)) {
-    return fail('BW_ERR_FLEET_COMMAND_DISABLED', `command "${name}" is switched off in fleet.commands`);
-  }
+  const fail = (code: ErrorCode, ...args: string[]): CommandAnswer => ({ ok: false, command: name, error: { code, message: new BackworksError(code, ...args).message } });
+  if (!(FLEET_COMMANDS as readonly string[]).includes(name)) return fail('BW_ERR_FLEET_UNKNOWN_COMMAND', name, FLEET_COMMANDS.join(', '));
+  if (!context.policy.enabled || context.policy.disabled.includes(name)) return fail('BW_ERR_FLEET_COMMAND_DISABLED', name);
   let args: Record<string, unknown> = {};
   const text = payload.toString('utf8').trim();
   if (text !== '') {
@@ -40,14 +37,14 @@ export async function runCommand(name: string, payload: Buffer, context: {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       args = parsed as Record<string, unknown>;
     } catch {
-      return fail('BW_ERR_FLEET_BAD_COMMAND', `command "${name}": the payload must be a JSON object (or empty), got ${JSON.stringify(text.slice(0, 80))}`);
+      return fail('BW_ERR_FLEET_BAD_COMMAND', name, `the payload must be a JSON object (or empty), got ${JSON.stringify(text.slice(0, 80))}`);
     }
   }
   try {
     return { ok: true, command: name, result: await execute(name as CommandName, args, context) };
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    return fail(typeof e.code === 'string' && e.code.startsWith('BW_ERR_') ? e.code : 'BW_ERR_FLEET_COMMAND_FAILED', `command "${name}" failed: ${e.message ?? String(err)}`);
+    if (err instanceof BackworksError) return { ok: false, command: name, error: { code: err.code, message: err.message } };
+    return fail('BW_ERR_FLEET_COMMAND_FAILED', name, (err as Error).message ?? String(err));
   }
 }
 
@@ -61,7 +58,7 @@ async function execute(name: CommandName, args: Record<string, unknown>, context
       return context.control.reload();
     case 'plugin-restart': {
       const plugin = args.plugin;
-      if (typeof plugin !== 'string' || plugin === '') throw Object.assign(new Error('give the plugin to restart as {"plugin": "NAME"}'), { code: 'BW_ERR_FLEET_BAD_COMMAND' });
+      if (typeof plugin !== 'string' || plugin === '') throw new BackworksError('BW_ERR_FLEET_BAD_COMMAND', name, 'give the plugin to restart as {"plugin": "NAME"}');
       return context.control.restartPlugin(plugin);
     }
     case 'config':

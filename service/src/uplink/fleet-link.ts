@@ -71,7 +71,11 @@ export class FleetLink {
     const publisher: Publisher = {
       get connected() { return client.connected; },
       get receiveMaximum() { return link.receiveMaximum; },
-      publish: (device, payload, done) => client.publish(this.topics.data(device), payload, { qos: 1 }, (err) => done(err ?? undefined)),
+      publish: (device, payload, done) => {
+        client.publish(this.topics.data(device), payload, { qos: 1 }, (err) => done(err ?? undefined));
+        return client.getLastMessageId();
+      },
+      discard: (ids) => { for (const id of ids) client.removeOutgoingMessage(id); },
     };
     this.drain = new OutboxDrain(options.buffer, publisher, {
       uplink: this.uplink,
@@ -155,6 +159,7 @@ export class FleetLink {
 
   private onClose(): void {
     if (this.state === 'stopped') return;
+    this.drain.reset();
     if (this.state === 'online') {
       this.state = 'offline';
       this.since = Date.now();

@@ -6,7 +6,10 @@ export interface Publisher {
   readonly connected: boolean;
   /** Messages the remote end accepts unacknowledged at once (MQTT 5 receive maximum). */
   readonly receiveMaximum: number;
-  publish(device: string, payload: string, done: (err?: Error) => void): void;
+  /** Returns the MQTT packet id, so the message can be discarded when the connection is lost. */
+  publish(device: string, payload: string, done: (err?: Error) => void): number | undefined;
+  /** Forgets messages still awaiting PUBACK; their `done` may still run and is ignored. */
+  discard(ids: number[]): void;
 }
 
 export interface DrainOptions {
@@ -23,6 +26,7 @@ interface InflightBatch {
   lastSeq: number;
   remaining: number;
   failed: boolean;
+  ids: number[];
 }
 
 /**
@@ -37,6 +41,8 @@ export class OutboxDrain {
   private readonly inflight: InflightBatch[] = [];
   private inflightMessages = 0;
   private rewinding = false;
+  /** Bumped when the connection is lost: acknowledgements of an older connection are ignored. */
+  private generation = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly quote = cachedQuote();
   private readonly unsubscribe: () => void;
@@ -65,14 +71,33 @@ export class OutboxDrain {
       const rows = this.buffer.readingsAfter(this.sentSeq, this.options.batchSize);
       if (rows.length === 0) return;
       const messages = encodeByDevice(rows, this.quote);
-      const batch: InflightBatch = { lastSeq: rows[rows.length - 1][0], remaining: messages.length, failed: false };
+      const batch: InflightBatch = { lastSeq: rows[rows.length - 1][0], remaining: messages.length, failed: false, ids: [] };
       this.inflight.push(batch);
       this.sentSeq = batch.lastSeq;
+      const generation = this.generation;
       for (const message of messages) {
         this.inflightMessages++;
-        this.publisher.publish(message.device, message.payload, (err) => this.settle(batch, message.count, err));
+        const id = this.publisher.publish(message.device, message.payload, (err) => {
+          if (generation === this.generation) this.settle(batch, message.count, err);
+        });
+        if (id !== undefined) batch.ids.push(id);
       }
     }
+  }
+
+  /**
+   * The connection is gone: whatever was not acknowledged is sent again from the cursor on the next
+   * connection (the fleet may see those seqs twice). Resending ourselves, rather than trusting the
+   * client library's replay, keeps the order and the cursor in one place.
+   */
+  reset(): void {
+    this.generation++;
+    this.publisher.discard(this.inflight.flatMap((b) => b.ids));
+    this.inflight.length = 0;
+    this.inflightMessages = 0;
+    this.sentSeq = this.ackedSeq;
+    this.rewinding = false;
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
   }
 
   stop(): void {
@@ -101,7 +126,13 @@ export class OutboxDrain {
       this.inflight.length = 0;
       this.sentSeq = this.ackedSeq;
       if (this.stopped) return;
-      this.retryTimer = setTimeout(() => { this.retryTimer = null; this.rewinding = false; this.pump(); }, this.options.retryMs ?? 1000);
+      const generation = this.generation;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (generation !== this.generation) return;
+        this.rewinding = false;
+        this.pump();
+      }, this.options.retryMs ?? 1000);
       return;
     }
     this.pump();
