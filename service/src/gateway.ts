@@ -11,7 +11,11 @@ import { Metrics } from './metrics.js';
 import { packageVersion } from './paths.js';
 import type { HostServices } from './plugins/host-context.js';
 import { PluginManager } from './plugins/manager.js';
-import { MemoryServices } from './plugins/memory-services.js';
+import { openBufferFromConfig } from './buffer/from-config.js';
+import type { DataBuffer } from './buffer/buffer.js';
+import { apiDevices } from './http/api-devices.js';
+import type { FleetLink } from './uplink/fleet-link.js';
+import { startFleetLink } from './uplink/from-config.js';
 import type { HealthStatus } from '../../sdk/typescript/index.js';
 
 export interface GatewayOptions {
@@ -34,6 +38,8 @@ export class Gateway {
   readonly http: FastifyInstance;
   readonly stateDir: string;
   readonly services: HostServices;
+  readonly buffer: DataBuffer;
+  fleet: FleetLink | undefined;
   private readonly healthSources = new Map<string, HealthSource>();
   private readonly startedAt = Date.now();
   url = '';
@@ -41,7 +47,9 @@ export class Gateway {
   private constructor(readonly loaded: LoadedConfig, private readonly options: GatewayOptions) {
     const { config, dir } = loaded;
     this.stateDir = path.resolve(dir, config.state_dir ?? process.env.STATE_DIRECTORY ?? '.state');
-    this.services = new MemoryServices();
+    this.buffer = openBufferFromConfig(config.storage, this.stateDir, this.metrics.registry, options.log);
+    this.services = this.buffer;
+    this.addHealthSource('buffer', () => this.buffer.health());
     this.manager = new PluginManager({
       log: options.log,
       metrics: this.metrics,
@@ -52,7 +60,8 @@ export class Gateway {
     });
     this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB') });
     registerReservedRoutes(this.http, this);
-    registerEndpoints(this.http, config.endpoints, this.manager, this.metrics);
+    void this.http.register(apiDevices, { buffer: this.buffer });
+    registerEndpoints(this.http, config.endpoints, this.manager, this.metrics, this.buffer);
   }
 
   static async start(loaded: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
@@ -60,6 +69,20 @@ export class Gateway {
     await gateway.manager.start(loaded.config.plugins);
     const server = loaded.config.server ?? {};
     gateway.url = await gateway.http.listen({ port: options.port ?? server.port ?? 8080, host: options.host ?? server.host ?? '0.0.0.0' });
+    gateway.fleet = startFleetLink(loaded.config, {
+      buffer: gateway.buffer,
+      registry: gateway.metrics.registry,
+      log: options.log,
+      version: packageVersion,
+      configDir: loaded.dir,
+      control: {
+        health: () => gateway.health(),
+        reload: async () => { throw new Error('reload is not available yet'); },
+        restartPlugin: async () => { throw new Error('plugin-restart is not available yet'); },
+        redactedConfig: () => loaded.redacted(),
+      },
+    });
+    if (gateway.fleet) gateway.addHealthSource('fleet', () => gateway.fleet!.health());
     options.log.info({ url: gateway.url, plugins: gateway.manager.plugins.size, endpoints: Object.keys(loaded.config.endpoints ?? {}).length }, 'gateway listening');
     return gateway;
   }
@@ -88,7 +111,9 @@ export class Gateway {
 
   /** Stops taking requests, then shuts plugins down (in reverse order), then closes storage. */
   async stop(): Promise<void> {
+    await this.fleet?.stop();
     await this.http.close();
     await this.manager.stop();
+    this.buffer.close();
   }
 }

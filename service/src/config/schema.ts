@@ -1,5 +1,9 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
+import { DataEndpointSchema } from './sections/data-endpoint.js';
+import { FleetSchema } from './sections/fleet.js';
+import { GatewayIdentitySchema } from './sections/gateway.js';
+import { StorageSchema } from './sections/storage.js';
 
 /**
  * The one definition of backworks.yaml: validation (ajv), TypeScript types (Static) and the
@@ -48,6 +52,7 @@ export const EndpointSchema = Type.Object({
   path: Type.String({ pattern: '^/', description: 'URL path; `:name` marks a parameter, e.g. /devices/:id' }),
   methods: Optional(Type.Array(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))), { minItems: 1, uniqueItems: true, default: ['GET'] })),
   plugin: Optional(Type.String({ description: 'the plugin that answers; without it, plugins are asked in declared order' })),
+  data: Optional(DataEndpointSchema),
   description: Optional(Type.String()),
   timeout: Optional(Duration("deadline of this endpoint's plugin call (default: the plugin's timeout)")),
 }, Strict);
@@ -70,6 +75,9 @@ export const ConfigSchema = Type.Object({
   plugin_discovery: Optional(Type.Object({
     directories: Type.Array(Type.String(), { description: 'folders scanned for native plugin libraries' }),
   }, Strict)),
+  gateway: Optional(GatewayIdentitySchema),
+  storage: Optional(StorageSchema),
+  fleet: Optional(FleetSchema),
   plugins: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PluginSchema)),
   endpoints: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), EndpointSchema)),
 }, { ...Strict, title: 'backworks.yaml', $id: 'https://backworks.dev/schema/backworks.schema.json' });

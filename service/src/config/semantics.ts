@@ -38,6 +38,12 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
     if (isReservedPath(endpoint.path)) {
       issues.push(source.issue([...at, 'path'], `"${endpoint.path}" is reserved for the gateway itself (${RESERVED_PATHS.join(', ')}); choose another path`));
     }
+    if (endpoint.plugin !== undefined && endpoint.data !== undefined) {
+      issues.push(source.issue([...at, 'data'], `endpoint "${name}" has both "plugin" and "data"; it is answered by a plugin or from the buffer, not both`, 'key'));
+    }
+    if (endpoint.data?.history && !endpoint.data.point) {
+      issues.push(source.issue([...at, 'data', 'history'], `endpoint "${name}": "history: true" needs "point:" (the point whose readings to answer)`));
+    }
     if (endpoint.plugin !== undefined && !plugins[endpoint.plugin]) {
       issues.push(source.issue([...at, 'plugin'], `endpoint "${name}" names plugin "${endpoint.plugin}", which is not defined under plugins${didYouMean(endpoint.plugin, pluginNames)}`));
     }
@@ -53,6 +59,9 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
         served.set(key, { endpoint: name, line: here.line });
       }
     }
+  }
+  if (config.fleet && !config.gateway) {
+    issues.push(source.issue(['fleet'], '"fleet" needs "gateway: {id, site}": they name the MQTT topics backworks/{site}/{id}/', 'key'));
   }
   return issues;
 }

@@ -5,20 +5,24 @@ import { parseDuration } from '../config/units.js';
 import { BackworksError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PluginManager } from '../plugins/manager.js';
+import type { DataBuffer } from '../buffer/buffer.js';
+import { dataEndpointHandler } from './api-devices.js';
 
 /** Registers every endpoint of backworks.yaml as a route answered by its plugin (or the chain). */
-export function registerEndpoints(app: FastifyInstance, endpoints: BackworksConfig['endpoints'], manager: PluginManager, metrics: Metrics): void {
+export function registerEndpoints(app: FastifyInstance, endpoints: BackworksConfig['endpoints'], manager: PluginManager, metrics: Metrics, buffer?: DataBuffer): void {
   for (const [name, endpoint] of Object.entries(endpoints ?? {})) {
     for (const method of endpoint.methods ?? ['GET']) {
       const observe = metricsFor(metrics, name, method);
-      app.route({ method, url: endpoint.path, handler: handlerFor(name, endpoint, manager, observe) });
+      app.route({ method, url: endpoint.path, handler: handlerFor(name, endpoint, manager, observe, buffer) });
     }
   }
 }
 
-function handlerFor(name: string, endpoint: EndpointConfig, manager: PluginManager, observe: (status: number, seconds: number) => void) {
+function handlerFor(name: string, endpoint: EndpointConfig, manager: PluginManager, observe: (status: number, seconds: number) => void, buffer?: DataBuffer) {
   const timeoutMs = endpoint.timeout ? parseDuration(endpoint.timeout) : undefined;
-  const answer = endpoint.plugin
+  // `data:` endpoints answer from the buffer; hooks still run around them.
+  const fromBuffer = endpoint.data && buffer ? dataEndpointHandler(buffer, endpoint.data, name) : undefined;
+  const answer = fromBuffer ? async (req: PluginRequest) => fromBuffer(req) : endpoint.plugin
     ? (req: PluginRequest) => manager.call(endpoint.plugin!, req, timeoutMs)
     : (req: PluginRequest) => manager.chain(req, timeoutMs);
 

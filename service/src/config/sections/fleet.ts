@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration } from '../schema.js';
+import { Duration } from './strings.js';
 
 export const FLEET_COMMANDS = ['ping', 'health', 'reload', 'plugin-restart', 'config', 'buffer-stats'] as const;
 

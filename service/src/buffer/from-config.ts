@@ -1,0 +1,28 @@
+import path from 'node:path';
+import type { Registry } from 'prom-client';
+import type { StorageConfig } from '../config/sections/storage.js';
+import { parseDuration, parseSize } from '../config/units.js';
+import type { Logger } from '../log.js';
+import { DataBuffer } from './buffer.js';
+import { registerBufferMetrics } from './metrics.js';
+
+/** Opens the buffer that `storage:` describes, with its metrics on `registry` and disk changes logged. */
+export function openBufferFromConfig(storage: StorageConfig | undefined, stateDir: string, registry: Registry, log: Logger): DataBuffer {
+  const s = storage ?? {};
+  const buffer = new DataBuffer({
+    file: path.resolve(stateDir, s.path ?? 'buffer.db'),
+    maxBytes: parseSize(s.max_bytes ?? '1GB'),
+    maxAgeMs: parseDuration(s.max_age ?? '30d'),
+    durability: s.durability ?? 'normal',
+    flushRows: s.flush_rows,
+    flushIntervalMs: s.flush_interval ? parseDuration(s.flush_interval) : undefined,
+    maxQueued: s.max_queued,
+    onDiskState: (state, err) => {
+      if (state === 'ok') log.info({ disk: state }, 'buffer: writes are committed again');
+      else log.error({ disk: state, err: err?.message }, 'buffer: the disk refuses writes; readings wait in memory, documents are refused');
+    },
+  });
+  registerBufferMetrics(registry, buffer);
+  log.info({ file: buffer.file, durability: s.durability ?? 'normal', rows: buffer.rowCount }, 'buffer opened');
+  return buffer;
+}

@@ -1,0 +1,8 @@
+import { Type } from '@sinclair/typebox';
+import { DURATION_PATTERN, SIZE_PATTERN } from '../units.js';
+
+// The same builders as schema.ts's, importable by sections without a cycle through schema.ts.
+export const Duration = (description: string, def?: string) =>
+  Type.String({ pattern: DURATION_PATTERN, description: `${description} (e.g. 500ms, 2s, 5m)`, ...(def ? { default: def } : {}) });
+export const Size = (description: string, def?: string) =>
+  Type.String({ pattern: SIZE_PATTERN, description: `${description} (e.g. 512KB, 64MB)`, ...(def ? { default: def } : {}) });

@@ -1,0 +1,31 @@
+import type { Registry } from 'prom-client';
+import type { DataBuffer } from '../buffer/buffer.js';
+import type { FleetConfig } from '../config/sections/fleet.js';
+import type { GatewayIdentity } from '../config/sections/gateway.js';
+import type { Logger } from '../log.js';
+import type { GatewayControl } from './control.js';
+import { FleetLink } from './fleet-link.js';
+import { FleetMetrics } from './metrics.js';
+
+/** Starts the fleet link when `fleet:` is configured (`gateway:` is then required by the config check). */
+export function startFleetLink(config: { gateway?: GatewayIdentity; fleet?: FleetConfig }, deps: {
+  buffer: DataBuffer;
+  control: GatewayControl;
+  registry: Registry;
+  log: Logger;
+  version: string;
+  configDir: string;
+}): FleetLink | undefined {
+  if (!config.fleet) return undefined;
+  if (!config.gateway) throw new Error('"fleet" needs "gateway: {id, site}" to name its topics');
+  return new FleetLink({
+    gateway: config.gateway,
+    fleet: config.fleet,
+    buffer: deps.buffer,
+    control: deps.control,
+    log: deps.log,
+    version: deps.version,
+    configDir: deps.configDir,
+    metrics: new FleetMetrics(deps.registry),
+  });
+}
