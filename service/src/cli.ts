@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from './paths.js';
 import { registerCheckCommand } from './cli/check.js';
+import { registerOpcuaCommands } from './cli/opcua.js';
 import { registerPluginCommands } from './cli/plugin.js';
 import { registerRunCommand } from './cli/run.js';
 import { registerSchemaCommand } from './cli/schema.js';
@@ -20,6 +21,7 @@ registerCheckCommand(program);
 registerSchemaCommand(program);
 registerStatusCommand(program);
 registerPluginCommands(program);
+registerOpcuaCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +118,19 @@ describe('manufacturing/opcua (node-opcua server)', { timeout: 60_000 }, () => {
       process.exit(0);`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ before: false, after: true });
+  });
+
+  it('backworks opcua browse lists the nodes a technician needs for points', async () => {
+    const s = await server();
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(repo, 'dist/service/src/cli.js'), 'opcua', 'browse', s.endpoint, '--depth', '1', '--json'], { timeout: 30_000 });
+    // node-opcua prints its own warnings on stdout, around the JSON line
+    const nodes = JSON.parse(stdout.split('\n').find((l) => l.startsWith('['))!) as Array<{ nodeId: string; browseName: string; nodeClass: string; dataType?: string }>;
+    expect(nodes).toContainEqual(expect.objectContaining({ browseName: '1:Press', nodeClass: 'Object' }));
+    expect(nodes).toContainEqual(expect.objectContaining({ nodeId: 'ns=1;s=Press.Temperature', browseName: '1:Temperature', nodeClass: 'Variable', dataType: 'Double' }));
+    expect(nodes).toContainEqual(expect.objectContaining({ nodeId: 'ns=1;s=Press.Running', dataType: 'Boolean' }));
+    const failed = await promisify(execFile)(process.execPath, [path.join(repo, 'dist/service/src/cli.js'), 'opcua', 'browse', `opc.tcp://127.0.0.1:${await freePort()}`], { timeout: 30_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('cannot browse');
   });
 
   it('checks security settings and names without loading node-opcua', () => {
