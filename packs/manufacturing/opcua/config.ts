@@ -12,8 +12,8 @@ export const NODE_ID_PATTERN = '^((ns=[0-9]+|nsu=[^;]+);)?(i=[0-9]+|s=.+|g=[0-9A
 export const OpcuaPointSchema = Type.Object({
   name: Type.String({ pattern: NAME_PATTERN }),
   node: Type.String({ pattern: NODE_ID_PATTERN, description: 'NodeId, e.g. ns=2;s=Machine.Temperature or ns=3;i=1001' }),
-  mode: Optional(Type.Union([Type.Literal('subscribe'), Type.Literal('poll')], { default: 'subscribe', description: 'monitored item (the server reports changes) or a read every poll_interval' })),
-  sampling_interval: Optional(Duration('subscribe: how often the server samples the value', '1s')),
+  mode: Optional(Type.Union([Type.Literal('subscribe'), Type.Literal('poll')], { description: 'monitored item (the server reports changes) or a read every poll_interval' })),
+  sampling_interval: Optional(Duration('subscribe: how often the server samples the value (default 1s)')),
   deadband: Optional(Type.Number({ minimum: 0, description: 'subscribe: absolute deadband; smaller changes are not reported' })),
   writable: Optional(Type.Boolean({ default: false })),
   unit: Optional(Type.String()),
