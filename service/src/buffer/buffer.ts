@@ -354,16 +354,17 @@ export class DataBuffer implements HostServices {
     }
     this.setDisk('ok', null);
     const now = Date.now();
-    if (now - this.lastMaintain >= MAINTAIN_EVERY_MS) {
-      this.lastMaintain = now;
-      this.maintain(now);
-    }
+    const ageDue = now - this.lastMaintain >= MAINTAIN_EVERY_MS;
+    if (ageDue) this.lastMaintain = now;
+    this.maintain(now, ageDue);
   }
 
-  /** Applies the limits; a refusing disk only postpones it. */
-  maintain(now = Date.now()): void {
+  /** Applies the limits (size after every commit, age when due); a refusing disk only postpones it. */
+  maintain(now = Date.now(), age = true): void {
+    const record = (drop: Drop) => this.recordDrop(drop);
     try {
-      this.retention.enforce(now, (drop) => this.recordDrop(drop));
+      if (age) this.retention.enforceAge(now, record);
+      this.retention.enforceSize(record);
     } catch (err) {
       this.setDisk(isDiskError(err) ? diskStateOf(err, this.file) : 'error', err as Error);
     }

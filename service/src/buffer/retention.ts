@@ -51,13 +51,8 @@ export class Retention {
     return (pages - free) * this.pageSize;
   }
 
-  /** Deletes what the limits require; `record` runs inside each deleting transaction. */
-  enforce(now: number, record: (drop: Drop) => void): void {
-    this.enforceAge(now, record);
-    this.enforceSize(record);
-  }
-
-  private enforceAge(now: number, record: (drop: Drop) => void): void {
+  /** Drops the oldest readings (by seq) older than max_age, then documents received before it. */
+  enforceAge(now: number, record: (drop: Drop) => void): void {
     const cutoff = now - this.limits.maxAgeMs;
     for (;;) {
       // Oldest by seq, not by ts: a device with a wrong clock must not make us drop fresh data.
@@ -78,7 +73,8 @@ export class Retention {
     })();
   }
 
-  private enforceSize(record: (drop: Drop) => void): void {
+  /** Cheap when under the limit (two pragmas): run after every commit. */
+  enforceSize(record: (drop: Drop) => void): void {
     for (let round = 0; round < 16; round++) {
       const used = this.usedBytes();
       if (used <= this.limits.maxBytes) return;
