@@ -76,8 +76,9 @@ export class ManagedPlugin {
       this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
       throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`);
     }
-    this.metrics.pluginCalls.labels(this.name, call).inc();
-    const stop = this.metrics.pluginDuration.labels(this.name, call).startTimer();
+    const { calls, duration } = this.callMetrics(call);
+    calls.inc();
+    const started = performance.now();
     try {
       const result = await withDeadline(work(), timeoutMs);
       this.breaker.success();
@@ -94,8 +95,19 @@ export class ManagedPlugin {
       if (err instanceof BackworksError) throw err;
       throw new BackworksError('BW_ERR_PLUGIN_FAILED', this.name, call, (err as Error)?.message ?? String(err));
     } finally {
-      stop();
+      duration.observe((performance.now() - started) / 1000);
     }
+  }
+
+  /** prom-client label lookups cost more than the increments: keep the children per call. */
+  private readonly perCall = new Map<string, { calls: ReturnType<Metrics['pluginCalls']['labels']>; duration: ReturnType<Metrics['pluginDuration']['labels']> }>();
+  private callMetrics(call: string) {
+    let children = this.perCall.get(call);
+    if (!children) {
+      children = { calls: this.metrics.pluginCalls.labels(this.name, call), duration: this.metrics.pluginDuration.labels(this.name, call) };
+      this.perCall.set(call, children);
+    }
+    return children;
   }
 
   /** Runs the plugin's health check through the breaker: after recovery_timeout it is the probe. */

@@ -1,0 +1,54 @@
+// Shared by the benchmarks: start the compiled service, run autocannon, summarise.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const cliPath = path.join(repoRoot, 'dist/service/src/cli.js');
+
+export function tempFile(name, text) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backworks-bench-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * Servers run on CPU 0 and the load generator (this process) on CPU 1 when taskset exists, so
+ * that the two do not take turns on one core and both servers of a comparison get the same room.
+ */
+const pinned = spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
+const serverCommand = (args) => (pinned ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args]);
+
+/** Starts a node script (or `backworks run`) and resolves with its URL once it logs "listening". */
+export function startProcess(args, { env = {}, readyMessage = 'gateway listening' } = {}) {
+  const [command, argv] = serverCommand(args);
+  const child = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line);
+        if (entry.msg === readyMessage) resolve({ child, url: entry.url, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
+      } catch { /* not a log line */ }
+    });
+  });
+}
+
+export function startService(configFile, env) {
+  return startProcess([cliPath, 'run', '-c', configFile, '--port', '0', '--host', '127.0.0.1'], { env });
+}
+
+/** Requests per second of a GET at `url`, under `connections` concurrent keep-alive connections. */
+export async function requestsPerSecond(url, { seconds = 5, connections = 32, method = 'GET', body } = {}) {
+  const result = await autocannon({ url, connections, duration: seconds, method, body });
+  if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
