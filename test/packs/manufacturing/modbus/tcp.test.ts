@@ -159,7 +159,7 @@ describe('modbus over TCP (modbus-serial server)', { timeout: 15_000 }, () => {
     await sleep(1000);
     // the healthy device kept its 100 ms cycle while the other one was timing out
     const perSecond = (server.reads.length - readsBefore) / ((Date.now() - t0) / 1000);
-    expect(perSecond).toBeGreaterThan(7);
+    expect(perSecond).toBeGreaterThan(5); // ~10 expected; sharing a queue with the hung device would give < 2
     expect(host.last('fine', 'y')).toMatchObject({ value: 1, quality: 'good' });
     expect(host.readings.filter((r) => r.device === 'hung')).toEqual([ // never read: reported bad, once
       { device: 'hung', point: 'x', value: null, quality: 'bad', ts: expect.any(Number) },
