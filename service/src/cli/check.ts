@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
-import { formatIssue } from '../config/source.js';
 
 export function registerCheckCommand(program: Command): void {
   program.command('check')
@@ -9,6 +7,9 @@ export function registerCheckCommand(program: Command): void {
     .option('-c, --config <file>', 'configuration file (default ./backworks.yaml, then /etc/backworks/backworks.yaml)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { config?: string; json?: boolean }) => {
+      // Loaded on use, so that `backworks --help` and `--version` answer at once.
+      const { ConfigError, loadConfig } = await import('../config/load.js');
+      const { formatIssue } = await import('../config/source.js');
       const file = locateConfig(opts.config);
       try {
         const loaded = await loadConfig(file);

@@ -1,9 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
-import { formatIssue } from '../config/source.js';
-import { Gateway } from '../gateway.js';
-import { createLogger } from '../log.js';
 
 export function registerRunCommand(program: Command): void {
   program.command('run')
@@ -12,6 +8,10 @@ export function registerRunCommand(program: Command): void {
     .option('-p, --port <port>', 'HTTP port, overriding server.port', parsePort)
     .option('--host <host>', 'address to listen on, overriding server.host')
     .action(async (opts: { config?: string; port?: number; host?: string }) => {
+      const { ConfigError, loadConfig } = await import('../config/load.js');
+      const { formatIssue } = await import('../config/source.js');
+      const { Gateway } = await import('../gateway.js');
+      const { createLogger } = await import('../log.js');
       const file = locateConfig(opts.config);
       let loaded;
       try {
