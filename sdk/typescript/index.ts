@@ -42,6 +42,8 @@ export interface HostContext {
   readonly pluginName: string;
   /** A writable directory that belongs to this plugin (certificates, caches). */
   readonly stateDir: string;
+  /** The folder of backworks.yaml: relative paths in the plugin's config are relative to it. */
+  readonly configDir: string;
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
   /**
    * Hands readings to the buffer's next group commit. The promise resolves once they are committed:

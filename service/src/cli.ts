@@ -4,6 +4,7 @@ import { packageVersion } from './paths.js';
 import { registerCheckCommand } from './cli/check.js';
 import { registerOpcuaCommands } from './cli/opcua.js';
 import { registerPluginCommands } from './cli/plugin.js';
+import { registerReloadCommand } from './cli/reload.js';
 import { registerRunCommand } from './cli/run.js';
 import { registerSchemaCommand } from './cli/schema.js';
 import { registerStatusCommand } from './cli/status.js';
@@ -20,6 +21,7 @@ registerRunCommand(program);
 registerCheckCommand(program);
 registerSchemaCommand(program);
 registerStatusCommand(program);
+registerReloadCommand(program);
 registerPluginCommands(program);
 registerOpcuaCommands(program);
 

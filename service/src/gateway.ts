@@ -1,22 +1,33 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { BackworksError } from './errors.js';
 import type { FastifyInstance } from 'fastify';
-import type { LoadedConfig } from './config/load.js';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
+import type { ConfigIssue } from './config/source.js';
 import { parseDuration, parseSize } from './config/units.js';
 import { overallStatus, type HealthReport } from './health.js';
-import { registerEndpoints } from './http/endpoints.js';
+import { EndpointRoutes } from './http/endpoints.js';
 import { registerReservedRoutes } from './http/reserved.js';
 import { createServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { packageVersion } from './paths.js';
 import type { HostServices } from './plugins/host-context.js';
-import { PluginManager } from './plugins/manager.js';
+import { PluginManager, type ReconcileReport } from './plugins/manager.js';
 import { openBufferFromConfig } from './buffer/from-config.js';
 import type { DataBuffer } from './buffer/buffer.js';
 import { apiDevices } from './http/api-devices.js';
 import type { FleetLink } from './uplink/fleet-link.js';
 import { startFleetLink } from './uplink/from-config.js';
 import type { HealthStatus } from '../../sdk/typescript/index.js';
+
+export type ReloadResult =
+  | { ok: true; plugins: ReconcileReport; endpoints: number; needsRestart: string[] }
+  | { ok: false; issues: ConfigIssue[] };
+
+/** Sections a running gateway cannot change in place: they take effect at the next start. */
+const RESTART_ONLY = ['server', 'state_dir', 'storage', 'gateway', 'fleet', 'logging'] as const;
 
 export interface GatewayOptions {
   log: Logger;
@@ -40,11 +51,14 @@ export class Gateway {
   readonly services: HostServices;
   readonly buffer: DataBuffer;
   fleet: FleetLink | undefined;
+  private readonly endpoints: EndpointRoutes;
+  private reloading: Promise<ReloadResult> | undefined;
+  private watcher: fs.FSWatcher | undefined;
   private readonly healthSources = new Map<string, HealthSource>();
   private readonly startedAt = Date.now();
   url = '';
 
-  private constructor(readonly loaded: LoadedConfig, private readonly options: GatewayOptions) {
+  private constructor(public loaded: LoadedConfig, private readonly options: GatewayOptions) {
     const { config, dir } = loaded;
     this.stateDir = path.resolve(dir, config.state_dir ?? process.env.STATE_DIRECTORY ?? '.state');
     this.buffer = openBufferFromConfig(config.storage, this.stateDir, this.metrics.registry, options.log);
@@ -61,7 +75,8 @@ export class Gateway {
     this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB') });
     registerReservedRoutes(this.http, this);
     void this.http.register(apiDevices, { buffer: this.buffer });
-    registerEndpoints(this.http, config.endpoints, this.manager, this.metrics, this.buffer);
+    this.endpoints = new EndpointRoutes(this.http, { manager: this.manager, metrics: this.metrics, buffer: this.buffer });
+    this.endpoints.replace(config.endpoints);
   }
 
   static async start(loaded: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
@@ -77,14 +92,67 @@ export class Gateway {
       configDir: loaded.dir,
       control: {
         health: () => gateway.health(),
-        reload: async () => { throw new Error('reload is not available yet'); },
-        restartPlugin: async () => { throw new Error('plugin-restart is not available yet'); },
-        redactedConfig: () => loaded.redacted(),
+        reload: () => gateway.reload(),
+        restartPlugin: (name: string) => gateway.restartPlugin(name),
+        redactedConfig: () => gateway.loaded.redacted(),
       },
     });
     if (gateway.fleet) gateway.addHealthSource('fleet', () => gateway.fleet!.health());
+    if (loaded.config.watch_config) gateway.watchConfig();
     options.log.info({ url: gateway.url, plugins: gateway.manager.plugins.size, endpoints: Object.keys(loaded.config.endpoints ?? {}).length }, 'gateway listening');
     return gateway;
+  }
+
+  /**
+   * Applies the config file again without a restart (SIGHUP, `backworks reload`, the MQTT reload
+   * command, the file watch). An invalid file is refused with its issues and the running config
+   * stays; unchanged plugins are not touched; endpoints are swapped without dropping requests.
+   * Concurrent reloads share one run.
+   */
+  reload(): Promise<ReloadResult> {
+    this.reloading ??= this.applyReload().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private async applyReload(): Promise<ReloadResult> {
+    const { log } = this.options;
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(this.loaded.file);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      log.error({ issues: err.issues }, 'reload refused: the new configuration is invalid; the running one stays');
+      return { ok: false, issues: err.issues };
+    }
+    const plugins = await this.manager.reconcile(next.config.plugins);
+    this.endpoints.replace(next.config.endpoints);
+    const needsRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(this.loaded.config[key], next.config[key]));
+    this.loaded = next;
+    const endpoints = Object.keys(next.config.endpoints ?? {}).length;
+    log.info({ plugins, endpoints, needsRestart }, 'configuration reloaded');
+    if (needsRestart.length) log.warn({ sections: needsRestart }, 'these sections changed and take effect at the next restart');
+    return { ok: true, plugins, endpoints, needsRestart };
+  }
+
+  /**
+   * Reloads when the file changes. The folder is watched, not the file: editors save by writing a
+   * new file and renaming it over the old one. A burst of events becomes one reload.
+   */
+  private watchConfig(): void {
+    const name = path.basename(this.loaded.file);
+    let timer: NodeJS.Timeout | undefined;
+    this.watcher = fs.watch(this.loaded.dir, (_event, file) => {
+      if (file !== name) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void this.reload(), 300);
+    });
+    this.watcher.unref();
+  }
+
+  /** Starts a new instance of one plugin, checks it, switches, then drains the old one. */
+  async restartPlugin(name: string): Promise<ReconcileReport> {
+    if (!this.manager.get(name)) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured');
+    return this.manager.reconcile(this.loaded.config.plugins, new Set([name]));
   }
 
   addHealthSource(name: string, source: HealthSource): void {
@@ -111,6 +179,7 @@ export class Gateway {
 
   /** Stops taking requests, then shuts plugins down (in reverse order), then closes storage. */
   async stop(): Promise<void> {
+    this.watcher?.close();
     await this.fleet?.stop();
     await this.http.close();
     await this.manager.stop();

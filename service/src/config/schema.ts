@@ -69,6 +69,7 @@ export const ConfigSchema = Type.Object({
     level: Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((l) => Type.Literal(l)), { default: 'info' })),
   }, Strict)),
   state_dir: Optional(Type.String({ description: 'writable directory for the buffer and plugin state (default: $STATE_DIRECTORY, else .state beside this file)' })),
+  watch_config: Optional(Type.Boolean({ default: false, description: 'reload automatically when this file changes (an invalid edit is refused and the running config stays)' })),
   health: Optional(Type.Object({
     interval: Optional(Duration('how often every plugin health check runs', '10s')),
   }, Strict)),

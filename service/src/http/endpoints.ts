@@ -1,6 +1,8 @@
+import FindMyWay, { type HTTPMethod, type Instance } from 'find-my-way';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, EndpointConfig } from '../config/schema.js';
+import { HTTP_METHODS } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
 import { BackworksError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -8,33 +10,65 @@ import type { PluginManager } from '../plugins/manager.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import { dataEndpointHandler } from './api-devices.js';
 
-/** Registers every endpoint of backworks.yaml as a route answered by its plugin (or the chain). */
-export function registerEndpoints(app: FastifyInstance, endpoints: BackworksConfig['endpoints'], manager: PluginManager, metrics: Metrics, buffer?: DataBuffer): void {
-  for (const [name, endpoint] of Object.entries(endpoints ?? {})) {
-    for (const method of endpoint.methods ?? ['GET']) {
-      const observe = metricsFor(metrics, name, method);
-      app.route({ method, url: endpoint.path, handler: handlerFor(name, endpoint, manager, observe, buffer) });
-    }
-  }
+type Answer = (request: PluginRequest) => Promise<string | null | undefined> | string | null | undefined;
+interface Route { name: string; answer: Answer; observe: (status: number, seconds: number) => void }
+
+export interface EndpointDeps {
+  manager: PluginManager;
+  metrics: Metrics;
+  buffer?: DataBuffer;
 }
 
-function handlerFor(name: string, endpoint: EndpointConfig, manager: PluginManager, observe: (status: number, seconds: number) => void, buffer?: DataBuffer) {
-  const timeoutMs = endpoint.timeout ? parseDuration(endpoint.timeout) : undefined;
-  // `data:` endpoints answer from the buffer; hooks still run around them.
-  const fromBuffer = endpoint.data && buffer ? dataEndpointHandler(buffer, endpoint.data, name) : undefined;
-  const answer = fromBuffer ? async (req: PluginRequest) => fromBuffer(req) : endpoint.plugin
-    ? (req: PluginRequest) => manager.call(endpoint.plugin!, req, timeoutMs)
-    : (req: PluginRequest) => manager.chain(req, timeoutMs);
+/**
+ * The endpoints of backworks.yaml. fastify cannot remove a route once it listens, so configured
+ * endpoints live in their own router behind one catch-all route, and a reload swaps the whole table
+ * at once: a request already dispatched finishes on the table it started with, none is dropped.
+ * The gateway's own routes (/health, /metrics, /api/…) are ordinary fastify routes and win.
+ */
+export class EndpointRoutes {
+  private table: Instance<FindMyWay.HTTPVersion.V1> = FindMyWay();
 
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
+  constructor(app: FastifyInstance, private readonly deps: EndpointDeps) {
+    const dispatch = (request: FastifyRequest, reply: FastifyReply) => this.dispatch(request, reply);
+    for (const url of ['/', '/*']) app.route({ method: [...HTTP_METHODS], url, exposeHeadRoute: false, handler: dispatch });
+  }
+
+  /** Builds the table for `endpoints` and puts it in place in one assignment. */
+  replace(endpoints: BackworksConfig['endpoints']): void {
+    const table = FindMyWay();
+    for (const [name, endpoint] of Object.entries(endpoints ?? {})) {
+      const answer = this.answerFor(name, endpoint);
+      for (const method of endpoint.methods ?? ['GET']) {
+        const route: Route = { name, answer, observe: observerFor(this.deps.metrics, name, method) };
+        table.on(method as HTTPMethod, endpoint.path, () => {}, route);
+      }
+    }
+    this.table = table;
+  }
+
+  private answerFor(name: string, endpoint: EndpointConfig): Answer {
+    const { manager, buffer } = this.deps;
+    const timeoutMs = endpoint.timeout ? parseDuration(endpoint.timeout) : undefined;
+    // `data:` endpoints answer from the buffer; hooks still run around them.
+    if (endpoint.data && buffer) return dataEndpointHandler(buffer, endpoint.data, name);
+    if (endpoint.plugin) return (req) => manager.call(endpoint.plugin!, req, timeoutMs);
+    return (req) => manager.chain(req, timeoutMs);
+  }
+
+  private async dispatch(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split('?', 1)[0];
+    const found = this.table.find(request.method as HTTPMethod, path);
+    if (!found) return reply.callNotFound();
+    const { name, answer, observe } = found.store as Route;
+    const { manager } = this.deps;
+    const started = performance.now();
     let status = 500;
     try {
       const req: PluginRequest = {
         endpoint: name,
         method: request.method,
-        path: request.url.split('?', 1)[0],
-        params: request.params as Record<string, string>,
+        path,
+        params: found.params as Record<string, string>,
         query: request.query as Record<string, string>,
         headers: request.headers,
         body: typeof request.body === 'string' ? request.body : '',
@@ -48,12 +82,12 @@ function handlerFor(name: string, endpoint: EndpointConfig, manager: PluginManag
       status = response.status;
       return reply.code(response.status).headers(response.headers).send(response.body);
     } catch (err) {
-      status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode ?? 500;
+      status = (err as { status?: number }).status ?? (err as { statusCode?: number }).statusCode ?? 500;
       throw err;
     } finally {
-      observe(status, Number(process.hrtime.bigint() - started) / 1e9);
+      observe(status, (performance.now() - started) / 1000);
     }
-  };
+  }
 }
 
 /** A body that looks like a JSON document is sent as JSON; anything else as text. */
@@ -63,7 +97,7 @@ function contentType(body: string): string {
 }
 
 /** Label lookups cost more than the observation: cache the child per status. */
-function metricsFor(metrics: Metrics, endpoint: string, method: string) {
+function observerFor(metrics: Metrics, endpoint: string, method: string) {
   const children = new Map<number, ReturnType<Metrics['httpDuration']['labels']>>();
   return (status: number, seconds: number) => {
     let child = children.get(status);

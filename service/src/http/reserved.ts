@@ -3,9 +3,11 @@ import { BackworksError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PluginManager } from '../plugins/manager.js';
 import type { HealthReport } from '../health.js';
+import type { ReloadResult } from '../gateway.js';
 
 export interface GatewayView {
   health(): HealthReport;
+  reload(): Promise<ReloadResult>;
   metrics: Metrics;
   manager: PluginManager;
 }
@@ -20,6 +22,11 @@ export function registerReservedRoutes(app: FastifyInstance, gateway: GatewayVie
   app.get('/metrics', async (_request, reply) => {
     gateway.manager.statuses(); // refreshes the per-plugin gauges
     return reply.type(gateway.metrics.registry.contentType).send(await gateway.metrics.registry.metrics());
+  });
+
+  app.post('/api/reload', async (_request, reply) => {
+    const result = await gateway.reload();
+    return reply.code(result.ok ? 200 : 422).send(result);
   });
 
   app.get('/api/plugins', async () => ({

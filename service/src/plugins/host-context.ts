@@ -15,11 +15,12 @@ export interface HostServices {
   setState(plugin: string, key: string, value: string): Promise<void>;
 }
 
-export function createHostContext(plugin: string, services: HostServices, log: Logger, stateRoot: string): HostContext {
+export function createHostContext(plugin: string, services: HostServices, log: Logger, stateRoot: string, configDir: string): HostContext {
   const pluginLog = log.child({ plugin });
   return {
     pluginName: plugin,
     stateDir: path.join(stateRoot, 'plugins', plugin),
+    configDir,
     log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => pluginLog[level](fields ?? {}, message),
     emit: (readings) => services.emit(plugin, readings),
     emitDurable: (doc) => services.emitDurable(plugin, doc),

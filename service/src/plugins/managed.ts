@@ -43,6 +43,9 @@ export class ManagedPlugin {
   lastHealth: PluginHealth = { status: 'healthy' };
   failure?: string;
   readonly breaker: CircuitBreaker;
+  /** Calls in progress; a replaced instance is shut down only once they have finished. */
+  private inflight = 0;
+  private drained?: () => void;
 
   constructor(
     readonly name: string,
@@ -79,6 +82,7 @@ export class ManagedPlugin {
     const { calls, duration } = this.callMetrics(call);
     calls.inc();
     const started = performance.now();
+    this.inflight++;
     try {
       const result = await withDeadline(work(), timeoutMs);
       this.breaker.success();
@@ -96,7 +100,17 @@ export class ManagedPlugin {
       throw new BackworksError('BW_ERR_PLUGIN_FAILED', this.name, call, (err as Error)?.message ?? String(err));
     } finally {
       duration.observe((performance.now() - started) / 1000);
+      if (--this.inflight === 0) this.drained?.();
     }
+  }
+
+  /** Resolves when no call is in progress, or after `timeoutMs`; returns whether it drained. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.drained = undefined; resolve(false); }, timeoutMs);
+      this.drained = () => { clearTimeout(timer); this.drained = undefined; resolve(true); };
+    });
   }
 
   /** prom-client label lookups cost more than the increments: keep the children per call. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -30,9 +31,12 @@ const SHUTDOWN_DEADLINE_MS = 5_000;
  * endpoint chains, hooks, health, writes.
  */
 export class PluginManager {
-  /** In declared order: the order of the endpoint chain and of before_request hooks. */
-  readonly plugins = new Map<string, ManagedPlugin>();
-  private readonly deviceOwners = new Map<string, ManagedPlugin>();
+  /** In declared order: the order of the endpoint chain and of before_request hooks. Swapped whole on reload. */
+  private current = new Map<string, ManagedPlugin>();
+  /** The config each running plugin was started with, to tell on reload what changed. */
+  private readonly entries = new Map<string, PluginConfig>();
+  /** Device name -> name of the plugin that emitted it (a name, so a replaced instance takes over). */
+  private readonly deviceOwners = new Map<string, string>();
   private beforeHooks: ManagedPlugin[] = [];
   private afterHooks: ManagedPlugin[] = [];
   private healthTimer?: NodeJS.Timeout;
@@ -55,29 +59,90 @@ export class PluginManager {
 
   /** Opens, registers and initializes one plugin; a failure leaves it "failed", never the gateway down. */
   async add(name: string, entry: PluginConfig): Promise<ManagedPlugin> {
-    const { log, metrics } = this.options;
-    const timeoutMs = parseDuration(entry.timeout ?? '2s');
-    let driver: PluginDriver;
-    try {
-      driver = await this.open(name, entry, timeoutMs);
-    } catch (err) {
-      log.error({ plugin: name, err: (err as Error).message }, 'plugin could not be loaded');
-      const failed = new ManagedPlugin(name, unloadable(name, err as Error), this.settings(entry, timeoutMs), metrics, log);
-      failed.state = 'failed';
-      failed.failure = (err as Error).message;
-      this.plugins.set(name, failed);
-      return failed;
-    }
-    return this.attach(name, driver, entry);
+    return this.register(name, entry, await this.create(name, entry));
   }
 
   /** Registers and initializes an opened driver (tests attach their own TypeScript plugins here). */
   async attach(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
+    return this.register(name, entry, await this.initialize(name, driver, entry));
+  }
+
+  get plugins(): ReadonlyMap<string, ManagedPlugin> {
+    return this.current;
+  }
+
+  /**
+   * Applies a new `plugins:` section without a restart. Unchanged plugins are not touched. A changed
+   * plugin starts anew beside the old one, must come up healthy, takes over, and only then is the old
+   * instance drained and shut down (when the new one is unhealthy the old one stays). New plugins
+   * start; removed ones are drained and shut down. `force` replaces the named plugins even when
+   * their config is unchanged (a restart on request).
+   */
+  async reconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set()): Promise<ReconcileReport> {
+    const report: ReconcileReport = { kept: [], started: [], replaced: [], removed: [], refused: [] };
+    const order = new Map<string, ManagedPlugin>();
+    const retired: ManagedPlugin[] = [];
+    for (const [name, entry] of Object.entries(next)) {
+      if (entry.enabled === false) continue;
+      const running = this.current.get(name);
+      if (running && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
+        order.set(name, running);
+        report.kept.push(name);
+        continue;
+      }
+      const fresh = await this.create(name, entry);
+      if (running) {
+        await fresh.checkHealth();
+        const health = fresh.status();
+        if (health.status === 'unhealthy') {
+          report.refused.push({ name, reason: health.message ?? 'unhealthy' });
+          void this.retire(fresh);
+          order.set(name, running);
+          continue;
+        }
+        retired.push(running);
+        report.replaced.push(name);
+      } else {
+        report.started.push(name);
+      }
+      order.set(name, fresh);
+      this.entries.set(name, entry);
+    }
+    for (const [name, plugin] of this.current) {
+      if (!order.has(name)) { retired.push(plugin); report.removed.push(name); this.entries.delete(name); }
+    }
+    this.current = order;
+    this.indexHooks();
+    await Promise.all(retired.map((p) => this.retire(p)));
+    return report;
+  }
+
+  private register(name: string, entry: PluginConfig, plugin: ManagedPlugin): ManagedPlugin {
+    this.current.set(name, plugin);
+    this.entries.set(name, entry);
+    this.indexHooks();
+    return plugin;
+  }
+
+  /** Opens and initializes a plugin that is not registered yet. */
+  private async create(name: string, entry: PluginConfig): Promise<ManagedPlugin> {
+    const timeoutMs = parseDuration(entry.timeout ?? '2s');
+    try {
+      return await this.initialize(name, await this.open(name, entry, timeoutMs), entry);
+    } catch (err) {
+      this.options.log.error({ plugin: name, err: (err as Error).message }, 'plugin could not be loaded');
+      const failed = new ManagedPlugin(name, unloadable(name, err as Error), this.settings(entry, timeoutMs), this.options.metrics, this.options.log);
+      failed.state = 'failed';
+      failed.failure = (err as Error).message;
+      return failed;
+    }
+  }
+
+  private async initialize(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
     const { log, metrics } = this.options;
     const timeoutMs = parseDuration(entry.timeout ?? '2s');
     const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
-    this.plugins.set(name, plugin);
-    const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir);
+    const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir, this.options.configDir);
     try {
       plugin.state = 'running';
       await plugin.invoke('initialize', () => driver.initialize(entry.config ?? {}, host), Math.max(timeoutMs, MIN_INIT_DEADLINE_MS));
@@ -87,8 +152,24 @@ export class PluginManager {
       plugin.failure = (err as Error).message;
       log.error({ plugin: name, err: (err as Error).message }, 'plugin failed to initialize');
     }
-    this.indexHooks();
     return plugin;
+  }
+
+  /** Lets calls in progress finish (up to the plugin's deadline), then shuts the instance down. */
+  private async retire(plugin: ManagedPlugin): Promise<void> {
+    await plugin.drain(plugin.settings.timeoutMs);
+    await this.shutdown(plugin);
+  }
+
+  private async shutdown(plugin: ManagedPlugin): Promise<void> {
+    if (plugin.state === 'running') {
+      try {
+        await plugin.invoke('shutdown', () => plugin.driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+      } catch (err) {
+        this.options.log.warn({ plugin: plugin.name, err: (err as Error).message }, 'plugin did not shut down cleanly');
+      }
+    }
+    plugin.state = 'stopped';
   }
 
   private async open(name: string, entry: PluginConfig, timeoutMs: number): Promise<PluginDriver> {
@@ -128,7 +209,7 @@ export class PluginManager {
     return {
       ...services,
       emit: (pluginName: string, readings: Reading[]) => {
-        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin) this.deviceOwners.set(r.device, plugin);
+        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
         emitted.inc(readings.length);
         return services.emit(pluginName, readings);
       },
@@ -136,18 +217,18 @@ export class PluginManager {
   }
 
   private indexHooks(): void {
-    const running = [...this.plugins.values()];
+    const running = [...this.current.values()];
     this.beforeHooks = running.filter((p) => p.has('before_request'));
     this.afterHooks = running.filter((p) => p.has('after_response')).reverse();
   }
 
   get(name: string): ManagedPlugin | undefined {
-    return this.plugins.get(name);
+    return this.current.get(name);
   }
 
   /** The seed's call to one named plugin. */
   async call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
-    const plugin = this.plugins.get(name);
+    const plugin = this.current.get(name);
     if (!plugin) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured');
     return plugin.invoke('process_endpoint_data',
       () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
@@ -155,7 +236,7 @@ export class PluginManager {
 
   /** The seed's chain: plugins asked in declared order; the first answer that is not None wins. */
   async chain(request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
-    for (const plugin of this.plugins.values()) {
+    for (const plugin of this.current.values()) {
       if (!plugin.has('endpoint') || plugin.state !== 'running') continue;
       const answer = await plugin.invoke('process_endpoint_data',
         () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
@@ -173,32 +254,33 @@ export class PluginManager {
   }
 
   async write(device: string, point: string, value: unknown): Promise<void> {
-    const owner = this.deviceOwners.get(device);
+    const owner = this.current.get(this.deviceOwners.get(device) ?? '');
     if (!owner || !owner.has('write')) throw new BackworksError('BW_ERR_PLUGIN_NOT_WRITABLE', device);
     await owner.invoke('write', () => owner.driver.write(device, point, value));
   }
 
   async checkHealth(): Promise<void> {
-    await Promise.all([...this.plugins.values()].map((p) => p.checkHealth()));
+    await Promise.all([...this.current.values()].map((p) => p.checkHealth()));
   }
 
   statuses(): PluginStatus[] {
-    return [...this.plugins.values()].map((p) => p.status());
+    return [...this.current.values()].map((p) => p.status());
   }
 
   /** Shuts every plugin down, in reverse order, each within a deadline. */
   async stop(): Promise<void> {
     clearInterval(this.healthTimer);
-    for (const plugin of [...this.plugins.values()].reverse()) {
-      if (plugin.state !== 'running') continue;
-      try {
-        await plugin.invoke('shutdown', () => plugin.driver.shutdown(), SHUTDOWN_DEADLINE_MS);
-      } catch (err) {
-        this.options.log.warn({ plugin: plugin.name, err: (err as Error).message }, 'plugin did not shut down cleanly');
-      }
-      plugin.state = 'stopped';
-    }
+    for (const plugin of [...this.current.values()].reverse()) await this.shutdown(plugin);
   }
+}
+
+export interface ReconcileReport {
+  kept: string[];
+  started: string[];
+  replaced: string[];
+  removed: string[];
+  /** Changed plugins whose new instance was not healthy: the old one keeps running. */
+  refused: Array<{ name: string; reason: string }>;
 }
 
 /** Stands in for a plugin whose library or module could not be opened, so it still shows in /health. */

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliPath, startService, type RunningService } from './helpers/service.js';
+import { tempDir } from './helpers/tmp.js';
+
+const exec = promisify(execFile);
+
+const config = (opts: { endpoints: string[]; simInterval?: string; watch?: boolean; extra?: string }) => `
+${opts.watch ? 'watch_config: true' : ''}
+plugins:
+  in: { type: builtin, pack: general/http-ingest }
+  sim:
+    type: builtin
+    pack: manufacturing/simulator
+    config:
+      devices: [{ name: m1, points: [{ name: t, signal: counter, interval: ${opts.simInterval ?? '1s'} }] }]
+${opts.extra ?? ''}
+endpoints:
+${opts.endpoints.map((e) => `  ${e}: { path: /${e}, methods: [GET, POST], plugin: in }`).join('\n')}
+`;
+
+async function reloadCli(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [cliPath, 'reload', '--url', url]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const statusOf = async (url: string) => (await fetch(url)).status;
+
+describe('hot reload of backworks.yaml', () => {
+  let service: RunningService | undefined;
+  afterEach(async () => { await service?.stop(); service = undefined; });
+
+  it('adds and removes endpoints, replaces a changed plugin and leaves an unchanged one alone', async () => {
+    const file = path.join(tempDir(), 'backworks.yaml');
+    fs.writeFileSync(file, config({ endpoints: ['a'] }));
+    service = await startService(file);
+    await fetch(`${service.url}/a`, { method: 'POST', body: '{"device":"d","point":"p","value":1}' });
+    expect(await statusOf(`${service.url}/b`)).toBe(404);
+
+    fs.writeFileSync(file, config({ endpoints: ['b'], simInterval: '500ms' }));
+    const { code, stdout } = await reloadCli(service.url);
+    expect(code).toBe(0);
+    expect(stdout).toBe('reloaded: 1 plugins unchanged, 1 replaced, 0 started, 0 removed; 1 endpoints\n');
+
+    expect(await statusOf(`${service.url}/a`)).toBe(404);
+    // The same http-ingest instance answers: it still counts the reading accepted before the reload.
+    expect(await (await fetch(`${service.url}/b`)).json()).toMatchObject({ accepted: 1 });
+    const health = (await (await fetch(`${service.url}/health`)).json()) as { plugins: Record<string, { state: string }> };
+    expect(health.plugins.sim.state).toBe('running');
+  });
+
+  it('refuses a broken file with FILE:LINE:COL and keeps serving the running config', async () => {
+    const file = path.join(tempDir(), 'backworks.yaml');
+    fs.writeFileSync(file, config({ endpoints: ['a'] }));
+    service = await startService(file);
+    fs.writeFileSync(file, `${config({ endpoints: ['a', 'b'] })}\nserver:\n  port: "eighty"\n`);
+    const { code, stderr } = await reloadCli(service.url);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`${file}:\\d+:9: "port" must be an integer, got "eighty"\\nreload refused: the running configuration stays`));
+    expect(await statusOf(`${service.url}/a`)).toBe(200);
+    expect(await statusOf(`${service.url}/b`)).toBe(404);
+  });
+
+  it('loses no request while reloading under HTTP load', async () => {
+    const file = path.join(tempDir(), 'backworks.yaml');
+    fs.writeFileSync(file, config({ endpoints: ['a'] }));
+    service = await startService(file);
+    const url = service.url;
+    let sent = 0;
+    let failed = 0;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        sent++;
+        const res = await fetch(`${url}/a`, { method: 'POST', body: '{"device":"d","point":"p","value":1}' }).catch(() => undefined);
+        if (res?.status !== 200) failed++;
+        await res?.arrayBuffer();
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    for (let i = 0; i < 6; i++) {
+      // Each reload replaces the simulator and rebuilds the endpoint table (adding and removing /b).
+      fs.writeFileSync(file, config({ endpoints: i % 2 ? ['a'] : ['a', 'b'], simInterval: `${500 + i}ms` }));
+      expect((await reloadCli(url)).code).toBe(0);
+    }
+    running = false;
+    await Promise.all(workers);
+    expect(sent).toBeGreaterThan(100);
+    expect(failed).toBe(0);
+    const stats = (await (await fetch(`${url}/a`)).json()) as { accepted: number };
+    expect(stats.accepted).toBe(sent);
+  });
+
+  it('watches the file when watch_config is on', async () => {
+    const file = path.join(tempDir(), 'backworks.yaml');
+    fs.writeFileSync(file, config({ endpoints: ['a'], watch: true }));
+    service = await startService(file);
+    // Editors save by renaming a new file over the old one.
+    fs.writeFileSync(`${file}.tmp`, config({ endpoints: ['a', 'c'], watch: true }));
+    fs.renameSync(`${file}.tmp`, file);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await statusOf(`${service.url}/c`)) !== 200) await new Promise((r) => setTimeout(r, 100));
+    expect(await statusOf(`${service.url}/c`)).toBe(200);
+  });
+});
