@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -24,6 +24,10 @@ export interface Broker {
 
 export interface BrokerOptions {
   persistence?: boolean;
+  /** PEM files: the listener speaks TLS only (the URL becomes mqtts://). */
+  tls?: { cafile: string; certfile: string; keyfile: string };
+  /** Users allowed in, as {name: password}; anonymous clients are then refused. */
+  users?: Record<string, string>;
   /** Extra mosquitto.conf lines. */
   extra?: string[];
 }
@@ -46,9 +50,21 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-mosquitto-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
+  const auth: string[] = ['allow_anonymous true'];
+  if (options.users) {
+    const passwords = path.join(dir, 'passwords');
+    fs.writeFileSync(passwords, '');
+    for (const [user, password] of Object.entries(options.users)) execFileSync('mosquitto_passwd', ['-b', passwords, user, password]);
+    fs.chmodSync(passwords, 0o600);
+    auth.splice(0, 1, 'allow_anonymous false', `password_file ${passwords}`);
+  }
+  const tls = options.tls ? [`cafile ${options.tls.cafile}`, `certfile ${options.tls.certfile}`, `keyfile ${options.tls.keyfile}`] : [];
   fs.writeFileSync(conf, [
+    // Run as root, Mosquitto would switch to its own user and lose access to this private directory.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
+    ...tls,
+    ...auth,
     `persistence ${options.persistence ? 'true' : 'false'}`,
     `persistence_location ${dir}/`,
     'log_dest stderr',
@@ -93,7 +109,7 @@ export async function startMosquitto(options: BrokerOptions = {}): Promise<Broke
   await start();
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     dir,
     start,
     stop,

@@ -63,6 +63,8 @@ describe('fleet link', () => {
     })();
     await waitFor(() => sub.readings.length > 2000, 'data flowing before the outage');
     await broker.stop();
+    // The fleet subscriber's session (and what was queued for it) survives the broker restart.
+    expect(fs.existsSync(path.join(broker.dir, 'mosquitto.db'))).toBe(true);
     await new Promise((r) => setTimeout(r, 4000));
     expect(l.linkState).toBe('offline');
     expect(buffer.pending().fleet).toBeGreaterThan(0);
