@@ -56,6 +56,30 @@ describe('buffer limits', () => {
     again.close();
   });
 
+  it('keeps pending per uplink exact through commits, acknowledgements and drops', async () => {
+    const file = path.join(dir(), 'b.db');
+    const buffer = openBuffer(file, { maxBytes: 256 * 1024, flushRows: 300 });
+    buffer.openOutbox('fast');
+    buffer.openOutbox('slow');
+    const truth = (cursor: number) => committedSeqs(file).filter((s) => s > cursor).length;
+    let fast = 0;
+    let slow = 0;
+    for (let round = 0; round < 40; round++) {
+      await buffer.emit('sim', readings('d', 300, round * 300));
+      buffer.maintain();
+      const seqs = committedSeqs(file);
+      fast = seqs[seqs.length - 1 - (round % 3) * 50];
+      buffer.ack('fast', fast);
+      if (round % 10 === 9) { slow = seqs[Math.floor(seqs.length / 2)]; buffer.ack('slow', slow); }
+      expect(buffer.pending()).toEqual({ fast: truth(fast), slow: truth(slow) });
+    }
+    expect(buffer.drops().readings.max_bytes).toBeGreaterThan(0);
+    buffer.close();
+    const again = openBuffer(file, { maxBytes: 256 * 1024 });
+    expect(again.pending()).toEqual({ fast: truth(fast), slow: truth(slow) });
+    again.close();
+  });
+
   it('drops readings older than max_age, oldest first, and counts them', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file, { maxAgeMs: 60_000 });

@@ -74,6 +74,8 @@ export class DataBuffer implements HostServices {
   private readonly dirtyCounters = new Set<string>();
   private readonly cursors = new Map<string, number>();
   private readonly dirtyCursors = new Set<string>();
+  /** Readings after each uplink's cursor, kept current so health never counts the whole table. */
+  private readonly pendingCounts = new Map<string, number>();
   private readonly committedListeners = new Set<(count: number) => void>();
   private diskState: DiskState = 'ok';
   private diskError: string | null = null;
@@ -105,6 +107,7 @@ export class DataBuffer implements HostServices {
       upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       readingsAfter: db.prepare('SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
       countAfter: db.prepare('SELECT count(*) FROM readings WHERE seq > ?').pluck(),
+      countBetween: db.prepare('SELECT count(*) FROM readings WHERE seq > ? AND seq <= ?').pluck(),
       historyAsc: db.prepare(`SELECT seq, value, quality, ts FROM readings
         WHERE device = ? AND point = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`),
       historyDesc: db.prepare(`SELECT seq, value, quality, ts FROM readings
@@ -126,7 +129,12 @@ export class DataBuffer implements HostServices {
       this.diskState = diskStateOf(err, this.file);
       this.diskError = (err as Error).message;
     }
-    this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs });
+    for (const [uplink, seq] of this.cursors) this.pendingCounts.set(uplink, this.statements.countAfter.get(seq) as number);
+    this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs }, (upToSeq) => {
+      for (const [uplink, cursor] of this.cursors) {
+        if (cursor < upToSeq) this.pendingCounts.set(uplink, (this.pendingCounts.get(uplink) ?? 0) - (this.statements.countBetween.get(cursor, upToSeq) as number));
+      }
+    });
     this.writer = new GroupWriter({
       flushRows: options.flushRows ?? 1000,
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -211,6 +219,7 @@ export class DataBuffer implements HostServices {
   openOutbox(uplink: string): number {
     if (!this.cursors.has(uplink)) {
       this.cursors.set(uplink, 0);
+      this.pendingCounts.set(uplink, this.rows);
       this.dirtyCursors.add(uplink);
       this.writer.touch();
     }
@@ -224,7 +233,10 @@ export class DataBuffer implements HostServices {
 
   /** The remote end acknowledged every reading up to `seq`; written with the next commit. */
   ack(uplink: string, seq: number): void {
-    if (seq <= (this.cursors.get(uplink) ?? 0)) return;
+    const cursor = this.cursors.get(uplink) ?? 0;
+    if (seq <= cursor) return;
+    // Counting only the acknowledged range: rows dropped meanwhile were already subtracted.
+    this.pendingCounts.set(uplink, (this.pendingCounts.get(uplink) ?? 0) - (this.statements.countBetween.get(cursor, seq) as number));
     this.cursors.set(uplink, seq);
     this.dirtyCursors.add(uplink);
     this.writer.touch();
@@ -272,9 +284,7 @@ export class DataBuffer implements HostServices {
 
   /** Readings each uplink has not had acknowledged yet. */
   pending(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [uplink, seq] of this.cursors) out[uplink] = this.statements.countAfter.get(seq) as number;
-    return out;
+    return Object.fromEntries(this.pendingCounts);
   }
 
   stats() {
@@ -342,6 +352,7 @@ export class DataBuffer implements HostServices {
       if (forceSync) this.db.pragma('synchronous = NORMAL');
     }
     this.rows += batch.readings.length;
+    for (const [uplink, n] of this.pendingCounts) this.pendingCounts.set(uplink, n + batch.readings.length);
     for (const { device, point, row } of newest.values()) this.setLatest(device, point, row);
     if (batch.readings.length > 0) for (const listener of this.committedListeners) listener(batch.readings.length);
     return ids;

@@ -34,7 +34,11 @@ export class Retention {
   private readonly deleteDocumentsUpTo: Statement;
   private readonly deleteOldDocuments: Statement;
 
-  constructor(private readonly db: Database, private readonly limits: RetentionLimits) {
+  /**
+   * @param beforeDrop runs inside the deleting transaction, before readings up to `upToSeq` go, so
+   *   the caller can count what each uplink loses without ever scanning the whole table.
+   */
+  constructor(private readonly db: Database, private readonly limits: RetentionLimits, private readonly beforeDrop: (upToSeq: number) => void = () => {}) {
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
     this.oldestReadings = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT ?').raw();
     this.seqRange = db.prepare('SELECT min(seq), max(seq), count(*) FROM readings').raw();
@@ -62,6 +66,7 @@ export class Retention {
       if (expired === 0) break;
       const upToSeq = rows[expired - 1][0];
       this.db.transaction(() => {
+        this.beforeDrop(upToSeq);
         const count = this.deleteReadingsUpTo.run(upToSeq).changes;
         record({ kind: 'readings', reason: 'max_age', count, upToSeq });
       })();
@@ -85,6 +90,7 @@ export class Retention {
         // deletes about `share` of them in one indexed range delete.
         const upToSeq = minSeq + Math.max(1, Math.ceil(count * share)) - 1;
         this.db.transaction(() => {
+          this.beforeDrop(upToSeq);
           const dropped = this.deleteReadingsUpTo.run(upToSeq).changes;
           record({ kind: 'readings', reason: 'max_bytes', count: dropped, upToSeq });
         })();
