@@ -97,7 +97,7 @@ describe('the service killed under load', () => {
       const after = sub.readings.filter((r) => r.seq > atKill.seqs.at(-1)!).map((r) => r.seq);
       expect(after.length).toBeGreaterThan(0);
       expect(Math.min(...after)).toBeGreaterThan(atKill.seqs.at(-1)!);
-      expect(statuses().at(-1)?.state).toBe('offline'); // the graceful stop says so too
+      await waitFor(() => statuses().at(-1)?.state === 'offline', 'status offline after the graceful stop too');
     } finally {
       await service?.stop('SIGKILL');
       await sub.close();
