@@ -66,7 +66,15 @@ describe('the service killed under load', () => {
       service = await startService(config);
       await waitFor(() => statuses().some((s) => s.state === 'online'), 'status online');
       await waitFor(() => sub.readings.length > 3000, 'readings flowing');
-      expect(sub.messages.some((m) => m.topic === 'backworks/plant/gw-kill/health')).toBe(true);
+      await waitFor(() => sub.messages.some((m) => m.topic === 'backworks/plant/gw-kill/health'), 'a health message');
+      const health = JSON.parse(sub.messages.find((m) => m.topic === 'backworks/plant/gw-kill/health')!.payload);
+      expect(health).toMatchObject({
+        plugins: { sim: { status: 'healthy' } },
+        buffer: { disk: 'ok', pending: { fleet: expect.any(Number) }, dropped: { total: 0 } },
+        process: { rss_bytes: expect.any(Number), cpu_percent: expect.any(Number) },
+        versions: { backworks: expect.any(String), node: process.versions.node, sqlite: expect.stringMatching(/^3\./) },
+        uptime_s: expect.any(Number),
+      });
 
       await service.stop('SIGKILL');
       const atKill = committed(dbFile);

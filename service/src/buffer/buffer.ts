@@ -65,6 +65,8 @@ interface LatestRow { value: string; quality: string; ts: number; seq: number }
 export class DataBuffer implements HostServices {
   readonly file: string;
   readonly writer: GroupWriter;
+  /** The SQLite library better-sqlite3 was built with (reported in fleet health). */
+  readonly sqliteVersion: string;
   private readonly db: Db;
   private readonly retention: Retention;
   private readonly durability: Durability;
@@ -92,6 +94,7 @@ export class DataBuffer implements HostServices {
     this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db, this.file);
+    this.sqliteVersion = this.db.prepare('SELECT sqlite_version()').pluck().get() as string;
 
     const db = this.db;
     this.statements = {

@@ -222,7 +222,7 @@ export class FleetLink {
         cpu_percent: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 10,
         load_average: os.loadavg(),
       },
-      versions: { backworks: this.options.version, node: process.versions.node, sqlite: process.versions.sqlite ?? undefined },
+      versions: { backworks: this.options.version, node: process.versions.node, sqlite: this.options.buffer.sqliteVersion },
     };
   }
 }
