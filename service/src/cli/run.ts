@@ -23,12 +23,15 @@ export function registerRunCommand(program: Command): void {
       }
       const log = createLogger(loaded.config.logging?.level ?? 'info');
       log.info({ file, config: loaded.redacted() }, 'configuration loaded');
+      const { linkToSystemd } = await import('../systemd/link.js');
       const gateway = await Gateway.start(loaded, { log, port: opts.port, host: opts.host });
+      const systemd = linkToSystemd(gateway, log);
 
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
+        systemd.stopping();
         log.info({ signal }, 'stopping');
         await gateway.stop();
         log.info('stopped');
@@ -36,6 +39,16 @@ export function registerRunCommand(program: Command): void {
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+      // systemctl reload (ExecReload sends SIGHUP): a refused file keeps the running config.
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        systemd.reloading();
+        void gateway.reload()
+          .catch((err: Error) => log.error({ err: err.message }, 'reload failed; the running configuration stays'))
+          .finally(() => { if (!stopping) systemd.ready(); });
+      });
+      // Last: systemd may send SIGTERM or SIGHUP the moment it hears READY=1.
+      systemd.ready();
     });
 }
 

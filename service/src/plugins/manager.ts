@@ -40,8 +40,14 @@ export class PluginManager {
   private beforeHooks: ManagedPlugin[] = [];
   private afterHooks: ManagedPlugin[] = [];
   private healthTimer?: NodeJS.Timeout;
+  /** When the last health sweep finished (Date.now()): the systemd watchdog's sign that supervision runs. */
+  lastHealthSweepAt = 0;
 
   constructor(private readonly options: ManagerOptions) {}
+
+  get healthIntervalMs(): number {
+    return this.options.healthIntervalMs;
+  }
 
   get hasHooks(): boolean {
     return this.beforeHooks.length > 0 || this.afterHooks.length > 0;
@@ -261,6 +267,7 @@ export class PluginManager {
 
   async checkHealth(): Promise<void> {
     await Promise.all([...this.current.values()].map((p) => p.checkHealth()));
+    this.lastHealthSweepAt = Date.now();
   }
 
   statuses(): PluginStatus[] {
