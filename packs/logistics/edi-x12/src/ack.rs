@@ -1,0 +1,139 @@
+//! Acknowledgments of an inbound interchange: a TA1 when ISA14 asks for one or the envelope is
+//! bad, and per functional group a 997 (004010) or a 999 (005010) with AK1, AK2, AK3/AK4 or
+//! IK3/IK4, AK5 or IK5, and AK9. Acknowledgments themselves (FA groups) are never acknowledged.
+
+use crate::config::Config;
+use crate::envelope::{Group, Interchange};
+use crate::tokens::Separators;
+use crate::writer::{self, Envelope, Writer};
+
+/// The implementation guide a 999 names in ST03 and GS08.
+const GUIDE_999: &str = "005010X231A1";
+
+/// How many control numbers the acknowledgment needs: (interchange, groups). `None`: nothing to send.
+pub fn needs(ix: &Interchange<'_>) -> Option<usize> {
+    let groups = if ix.rejected() { 0 } else { acknowledged(ix).count() };
+    (ix.rejected() || ix.ta1_requested() || groups > 0).then_some(groups)
+}
+
+fn acknowledged<'a>(ix: &'a Interchange<'_>) -> impl Iterator<Item = &'a Group> {
+    ix.groups.iter().filter(move |g| ix.segments[g.gs].get(1) != b"FA")
+}
+
+/// The AK9 status of a group and its counts: (status, included, received, accepted).
+pub fn group_status(ix: &Interchange<'_>, group: &Group) -> (&'static str, String, usize, usize) {
+    let received = group.sets.len();
+    let included = group.ge.map(|ge| ix.segments[ge].text(1).to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| received.to_string());
+    let accepted = if group.codes.is_empty() { group.sets.iter().filter(|s| s.accepted()).count() } else { 0 };
+    let status = if !group.codes.is_empty() || (accepted == 0 && received > 0) {
+        "R"
+    } else if accepted < received {
+        "P"
+    } else {
+        "A"
+    };
+    (status, included, received, accepted)
+}
+
+/// Separators for the answer: the sender's own, unless they were the problem.
+fn answer_separators(ix: &Interchange<'_>) -> Separators {
+    if matches!(ix.note, "004" | "026" | "027") {
+        Separators::standard(ix.version() >= "00402")
+    } else {
+        ix.separators
+    }
+}
+
+/// Writes the acknowledgment interchange with control numbers `isa_control` and `group_controls`
+/// (as many as `needs` said).
+pub fn build(ix: &Interchange<'_>, config: &Config, isa_control: u64, group_controls: &[u64]) -> String {
+    let mut w = Writer::new(answer_separators(ix));
+    let (date, time) = writer::now();
+    let isa = ix.isa();
+    let version = match ix.version() {
+        v @ ("00401" | "00501") => v,
+        _ if config.versions[0] == "005010" => "00501",
+        _ => "00401",
+    };
+    let usage = match isa.text(15) {
+        u @ ("P" | "T") => u,
+        _ => config.usage.as_str(),
+    };
+    let own_id = if isa.text(8).is_empty() || ix.note == "009" { config.our.id.clone() } else { isa.text(8).to_owned() };
+    let own_qualifier = if isa.text(7).is_empty() { config.our.qualifier.clone() } else { isa.text(7).to_owned() };
+    let envelope = Envelope {
+        sender_qualifier: &own_qualifier,
+        sender: &own_id,
+        receiver_qualifier: isa.text(5),
+        receiver: isa.text(6),
+        version,
+        control: isa_control,
+        usage,
+        ack_requested: false,
+    };
+    writer::isa(&mut w, &envelope, &date, &time);
+    if ix.rejected() || ix.ta1_requested() {
+        let status = if ix.rejected() { "R" } else { "A" };
+        let control = format!("{:0>9}", w.clean(isa.text(13)).chars().take(9).collect::<String>());
+        let isa_date = format!("{:0>6}", w.clean(isa.text(9)).chars().take(6).collect::<String>());
+        let isa_time = format!("{:0>4}", w.clean(isa.text(10)).chars().take(4).collect::<String>());
+        w.segment("TA1", &[control, isa_date, isa_time, status.to_owned(), ix.note.to_owned()]);
+    }
+    let mut groups = 0;
+    if !ix.rejected() {
+        for (group, control) in acknowledged(ix).zip(group_controls) {
+            group_ack(&mut w, ix, group, *control, &date, &time);
+            groups += 1;
+        }
+    }
+    writer::iea(&mut w, groups, isa_control);
+    w.out
+}
+
+fn group_ack(w: &mut Writer, ix: &Interchange<'_>, group: &Group, control: u64, date: &str, time: &str) {
+    let gs = &ix.segments[group.gs];
+    let inbound_version = gs.text(8);
+    let is_999 = inbound_version.starts_with("005010");
+    let clean = |w: &Writer, s: &str| w.clean(s);
+    let gs_version = if is_999 { GUIDE_999.to_owned() } else { clean(w, inbound_version) };
+    let fields = [
+        "FA".to_owned(), clean(w, gs.text(3)), clean(w, gs.text(2)), date.to_owned(), time.to_owned(),
+        control.to_string(), "X".to_owned(), gs_version,
+    ];
+    w.segment("GS", &fields);
+    w.counted = 0;
+    let (set_id, guide) = if is_999 { ("999", GUIDE_999) } else { ("997", "") };
+    w.segment("ST", &[set_id, "0001", guide]);
+    let ak1_version = if is_999 { clean(w, inbound_version) } else { String::new() };
+    w.segment("AK1", &[clean(w, gs.text(1)), clean(w, gs.text(6)), ak1_version]);
+    // A group refused for its version is answered with AK9 alone: its sets were not read.
+    if !group.codes.contains(&"2") {
+        for set in &group.sets {
+            let st = &ix.segments[set.st];
+            let st03 = if is_999 { clean(w, st.text(3)) } else { String::new() };
+            w.segment("AK2", &[clean(w, st.text(1)), clean(w, st.text(2)), st03]);
+            for error in &set.segment_errors {
+                let (seg_tag, elem_tag) = if is_999 { ("IK3", "IK4") } else { ("AK3", "AK4") };
+                w.segment(seg_tag, &[error.segment_id.clone(), error.position.to_string(), error.loop_id.to_owned(), error.code.to_owned()]);
+                for e in &error.elements {
+                    let position = match e.component {
+                        Some(c) => format!("{}{}{c}", e.position, w.sep.component as char),
+                        None => e.position.to_string(),
+                    };
+                    let value = if e.code == "1" { String::new() } else { clean(w, &e.value) };
+                    w.segment(elem_tag, &[position, e.reference.to_owned(), e.code.to_owned(), value]);
+                }
+            }
+            let mut ak5 = vec![if set.accepted() { "A" } else { "R" }];
+            ak5.extend(set.codes.iter().take(5));
+            w.segment(if is_999 { "IK5" } else { "AK5" }, &ak5);
+        }
+    }
+    let (status, included, received, accepted) = group_status(ix, group);
+    let mut ak9 = vec![status.to_owned(), included, received.to_string(), accepted.to_string()];
+    ak9.extend(group.codes.iter().take(5).map(|c| (*c).to_owned()));
+    w.segment("AK9", &ak9);
+    let count = w.counted + 1;
+    w.segment("SE", &[count.to_string(), "0001".to_owned()]);
+    w.segment("GE", &["1".to_owned(), control.to_string()]);
+}
