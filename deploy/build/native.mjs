@@ -59,6 +59,23 @@ function buildCrate(dir) {
   const ms = run('cargo', ['build', '--release', '--quiet', '--manifest-path', path.join(dir, 'Cargo.toml'),
     '--target-dir', targetDir]);
   console.log(`native: crate ${path.relative(root, dir)} (${ms} ms)`);
+  copyLibrary(dir);
+}
+
+/**
+ * A crate whose Cargo.toml says `[package.metadata.backworks] copy_to = "plugins"` gets its library
+ * copied into that folder (relative to the crate), where its sample.yaml's `path:` points.
+ */
+function copyLibrary(dir) {
+  const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
+  const copyTo = /\[package\.metadata\.backworks\][^[]*?copy_to\s*=\s*"([^"]+)"/.exec(manifest)?.[1];
+  if (!copyTo) return;
+  const libName = /\[lib\][^[]*?name\s*=\s*"([^"]+)"/.exec(manifest)?.[1]
+    ?? /\[package\][^[]*?name\s*=\s*"([^"]+)"/.exec(manifest)[1].replace(/-/g, '_');
+  const dest = path.join(dir, copyTo, `lib${libName}.so`);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  fs.copyFileSync(path.join(targetDir, 'release', `lib${libName}.so`), dest);
+  console.log(`native: ${path.relative(root, dest)}`);
 }
 
 /** One folder of .c files is one library, lib<folder>.so in the folder's target/ (gitignored). */
