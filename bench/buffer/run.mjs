@@ -4,8 +4,8 @@
 //     per call as a connector would) vs a raw better-sqlite3 loop inserting the same rows into the
 //     same schema, 1,000 per transaction.
 //  2. drain: readings/s of a 1,000,000-reading backlog sent to Mosquitto by the fleet link (read
-//     from SQLite, encoded, QoS 1, cursor moved on PUBACK) vs raw `mqtt` publishes of the same
-//     pre-encoded messages with the same in-flight window.
+//     and encoded by SQLite, QoS 1, cursor moved on PUBACK) vs raw `mqtt` publishes of the same
+//     messages, encoded beforehand, with the same in-flight window.
 // Needs `npm run build` (npm run bench does it) and /usr/sbin/mosquitto.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +21,6 @@ const dist = (p) => import(path.join(repoRoot, 'dist/service/src', p));
 const { DataBuffer } = await dist('buffer/buffer.js');
 const { MIGRATIONS } = await dist('buffer/migrations.js');
 const { FleetLink } = await dist('uplink/fleet-link.js');
-const { encodeByDevice, cachedQuote } = await dist('uplink/payload.js');
 const { createLogger } = await dist('log.js');
 
 const INGEST = Number(process.env.BENCH_INGEST ?? 1_000_000);
@@ -148,12 +147,11 @@ const rawDrainRates = [];
 for (let round = 0; round < ROUNDS; round++) {
   const buffer = await fillBacklog(path.join(tmp, `drain-${round}.db`));
   const messages = [];
-  const quote = cachedQuote();
   for (let seq = 0; ;) {
-    const rows = buffer.readingsAfter(seq, BATCH);
-    if (rows.length === 0) break;
-    seq = rows[rows.length - 1][0];
-    for (const m of encodeByDevice(rows, quote)) messages.push({ topic: `backworks/bench/raw/data/${m.device}`, payload: m.payload });
+    const batch = buffer.outboxBatch(seq, BATCH);
+    if (!batch) break;
+    seq = batch.lastSeq;
+    for (const m of batch.messages) messages.push({ topic: `backworks/bench/raw/data/${m.device}`, payload: m.payload });
   }
   rawDrainRates.push(await drainRaw(messages));
   linkRates.push(await drainThroughLink(buffer, `gw${round}`));

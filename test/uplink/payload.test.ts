@@ -1,26 +1,38 @@
-import { describe, expect, it } from 'vitest';
-import type { OutboxRow } from '../../service/src/buffer/buffer.js';
-import { encodeByDevice } from '../../service/src/uplink/payload.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Topics, topicLevel } from '../../service/src/uplink/topics.js';
+import { openBuffer, tempDir } from '../buffer/helpers.js';
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('fleet payloads and topics', () => {
-  it('encodes one JSON array per device, in seq order, values as they were emitted', () => {
-    const rows: OutboxRow[] = [
-      [7, 'press "A"', 'temp', '21.5', 'good', 1000],
-      [8, 'oven', 'door', 'true', 'bad', 1001],
-      [9, 'press "A"', 'mode', JSON.stringify('auto\n"x"'), 'uncertain', 1002],
-      [10, 'oven', 'alarm', 'null', 'stale', 1003],
-    ];
-    const messages = encodeByDevice(rows);
-    expect(messages.map((m) => [m.device, m.count])).toEqual([['press "A"', 2], ['oven', 2]]);
-    expect(JSON.parse(messages[0].payload)).toEqual([
-      { device: 'press "A"', point: 'temp', value: 21.5, quality: 'good', ts: 1000, seq: 7 },
-      { device: 'press "A"', point: 'mode', value: 'auto\n"x"', quality: 'uncertain', ts: 1002, seq: 9 },
+  it('builds one JSON array per device per batch, in seq order, values as they were emitted', async () => {
+    const buffer = openBuffer(path.join(dir, 'b.db'));
+    const ts = Date.now();
+    await buffer.emit('sim', [
+      { device: 'press "A"', point: 'temp', value: 21.5, ts },
+      { device: 'oven', point: 'door', value: true, quality: 'bad', ts: ts + 1 },
+      { device: 'press "A"', point: 'mode\\', value: 'auto\n"x"', quality: 'uncertain', ts: ts + 2 },
+      { device: 'oven', point: 'alarm', value: null, quality: 'stale', ts: ts + 3 },
+      { device: 'press "A"', point: 'temp', value: -1e-7, ts: ts + 4 },
     ]);
-    expect(JSON.parse(messages[1].payload)).toEqual([
-      { device: 'oven', point: 'door', value: true, quality: 'bad', ts: 1001, seq: 8 },
-      { device: 'oven', point: 'alarm', value: null, quality: 'stale', ts: 1003, seq: 10 },
+    const batch = buffer.outboxBatch(0, 4)!;
+    expect(batch.lastSeq).toBe(4);
+    expect(batch.messages.map((m) => [m.device, m.count])).toEqual([['press "A"', 2], ['oven', 2]]);
+    expect(JSON.parse(batch.messages[0].payload)).toEqual([
+      { device: 'press "A"', point: 'temp', value: 21.5, quality: 'good', ts, seq: 1 },
+      { device: 'press "A"', point: 'mode\\', value: 'auto\n"x"', quality: 'uncertain', ts: ts + 2, seq: 3 },
     ]);
+    expect(JSON.parse(batch.messages[1].payload)).toEqual([
+      { device: 'oven', point: 'door', value: true, quality: 'bad', ts: ts + 1, seq: 2 },
+      { device: 'oven', point: 'alarm', value: null, quality: 'stale', ts: ts + 3, seq: 4 },
+    ]);
+    const rest = buffer.outboxBatch(batch.lastSeq, 4)!;
+    expect(JSON.parse(rest.messages[0].payload)).toEqual([{ device: 'press "A"', point: 'temp', value: -1e-7, quality: 'good', ts: ts + 4, seq: 5 }]);
+    expect(buffer.outboxBatch(5, 4)).toBeUndefined();
+    buffer.close();
   });
 
   it('keeps every device name a single topic level', () => {

@@ -109,6 +109,13 @@ export class DataBuffer implements HostServices {
         ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`),
       upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       readingsAfter: db.prepare('SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+      // One JSON array per device for the next `limit` readings, built by SQLite: no row objects in JS.
+      outboxMessages: db.prepare(`SELECT device,
+          '[' || group_concat('{"device":' || json_quote(device) || ',"point":' || json_quote(point) || ',"value":' || value
+            || ',"quality":"' || quality || '","ts":' || ts || ',"seq":' || seq || '}', ',' ORDER BY seq) || ']',
+          count(*), max(seq)
+        FROM (SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?)
+        GROUP BY device ORDER BY min(seq)`).raw(),
       countAfter: db.prepare('SELECT count(*) FROM readings WHERE seq > ?').pluck(),
       countBetween: db.prepare('SELECT count(*) FROM readings WHERE seq > ? AND seq <= ?').pluck(),
       historyAsc: db.prepare(`SELECT seq, value, quality, ts FROM readings
@@ -232,6 +239,21 @@ export class DataBuffer implements HostServices {
   /** Committed readings after `seq`, oldest first. */
   readingsAfter(seq: number, limit: number): OutboxRow[] {
     return this.statements.readingsAfter.all(seq, limit) as OutboxRow[];
+  }
+
+  /**
+   * The next outbox batch after `seq`: one message per device (a JSON array of {device, point,
+   * value, quality, ts, seq} in seq order) and the batch's last seq; undefined when there is none.
+   */
+  outboxBatch(seq: number, limit: number): { lastSeq: number; messages: Array<{ device: string; payload: string; count: number }> } | undefined {
+    const rows = this.statements.outboxMessages.all(seq, limit) as Array<[string, string, number, number]>;
+    if (rows.length === 0) return undefined;
+    let lastSeq = seq;
+    const messages = rows.map(([device, payload, count, last]) => {
+      if (last > lastSeq) lastSeq = last;
+      return { device, payload, count };
+    });
+    return { lastSeq, messages };
   }
 
   /** The remote end acknowledged every reading up to `seq`; written with the next commit. */

@@ -1,5 +1,4 @@
 import type { DataBuffer } from '../buffer/buffer.js';
-import { cachedQuote, encodeByDevice } from './payload.js';
 
 /** Where the drain sends a message; `done` runs on PUBACK (or with the reason it was refused). */
 export interface Publisher {
@@ -44,7 +43,6 @@ export class OutboxDrain {
   /** Bumped when the connection is lost: acknowledgements of an older connection are ignored. */
   private generation = 0;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly quote = cachedQuote();
   private readonly unsubscribe: () => void;
   private stopped = false;
 
@@ -68,10 +66,10 @@ export class OutboxDrain {
     if (this.stopped || this.rewinding || !this.publisher.connected) return;
     const window = Math.max(1, Math.min(this.options.maxInflight, this.publisher.receiveMaximum));
     while (this.inflightMessages < window && this.publisher.connected) {
-      const rows = this.buffer.readingsAfter(this.sentSeq, this.options.batchSize);
-      if (rows.length === 0) return;
-      const messages = encodeByDevice(rows, this.quote);
-      const batch: InflightBatch = { lastSeq: rows[rows.length - 1][0], remaining: messages.length, failed: false, ids: [] };
+      const next = this.buffer.outboxBatch(this.sentSeq, this.options.batchSize);
+      if (!next) return;
+      const { messages } = next;
+      const batch: InflightBatch = { lastSeq: next.lastSeq, remaining: messages.length, failed: false, ids: [] };
       this.inflight.push(batch);
       this.sentSeq = batch.lastSeq;
       const generation = this.generation;
