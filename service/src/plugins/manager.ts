@@ -212,8 +212,12 @@ export class PluginManager {
   private trackOwners(plugin: ManagedPlugin): HostServices {
     const { services, metrics } = this.options;
     const emitted = metrics.readingsEmitted.labels(plugin.name);
+    // Bound one by one: the services may be a class instance (the buffer), whose methods a
+    // spread would not copy.
     return {
-      ...services,
+      emitDurable: (pluginName, doc) => services.emitDurable(pluginName, doc),
+      getState: (pluginName, key) => services.getState(pluginName, key),
+      setState: (pluginName, key, value) => services.setState(pluginName, key, value),
       emit: (pluginName: string, readings: Reading[]) => {
         for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
         emitted.inc(readings.length);
