@@ -71,6 +71,7 @@ export class Gateway {
       configDir: dir,
       stateDir: this.stateDir,
       healthIntervalMs: parseDuration(config.health?.interval ?? '10s'),
+      trust: config.plugin_trust,
     });
     this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB') });
     registerReservedRoutes(this.http, this);
@@ -124,6 +125,7 @@ export class Gateway {
       log.error({ issues: err.issues }, 'reload refused: the new configuration is invalid; the running one stays');
       return { ok: false, issues: err.issues };
     }
+    this.manager.useTrust(next.config.plugin_trust);
     const plugins = await this.manager.reconcile(next.config.plugins);
     this.endpoints.replace(next.config.endpoints);
     const needsRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(this.loaded.config[key], next.config[key]));

@@ -4,6 +4,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { locateConfig } from '../config/locate.js';
 import { discoverNativePlugins, inspectNativePlugin, type NativeMetadata } from '../plugins/native/index.js';
+import { trustContext } from './plugin/context.js';
+import { installedPlugins, registerRegistryCommands } from './plugin/registry.js';
+import { registerSigningCommands } from './plugin/signing.js';
+import { registerNewCommand } from './plugin/new.js';
 
 /** Where installed plugins live (DESIGN.md); scanned besides plugin_discovery.directories. */
 const INSTALLED_DIRS = ['/usr/lib/backworks/plugins', '/var/lib/backworks/plugins'];
@@ -19,9 +23,12 @@ function describe(meta: NativeMetadata): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `backworks plugin list` and `backworks plugin inspect PATH`. */
+/**
+ * `backworks plugin`: list and inspect here; keygen, sign, verify (plugin/signing.ts); install,
+ * update, remove, publish (plugin/registry.ts); new (plugin/new.ts).
+ */
 export function registerPluginCommands(program: Command): void {
-  const plugin = program.command('plugin').description('native plugin libraries: list and inspect');
+  const plugin = program.command('plugin').description('native plugins: list, inspect, sign and verify, install from a registry, scaffold');
 
   plugin.command('inspect')
     .description('read a plugin library\'s descriptor without initializing it; exit 0 valid, 1 refused with the reason')
@@ -40,24 +47,27 @@ export function registerPluginCommands(program: Command): void {
     });
 
   plugin.command('list')
-    .description('list the plugin libraries in plugin_discovery.directories and the installed plugin folders, with refusals')
-    .option('-c, --config <file>', 'configuration file whose plugin_discovery.directories are scanned')
+    .description('list installed plugins, then the libraries in plugin_discovery.directories and the installed plugin folders, with refusals')
+    .option('-c, --config <file>', 'configuration file whose plugin_discovery.directories and state_dir are used')
+    .option('--state-dir <dir>', 'state directory (default: state_dir of the configuration)')
     .option('--json', 'print the list as JSON')
-    .action(async (opts: { config?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; stateDir?: string; json?: boolean }) => {
       const dirs = [...INSTALLED_DIRS];
       const file = locateConfig(opts.config);
       if (opts.config || fs.existsSync(file)) {
-        const loaded = await loadConfig(file);
+        const loaded = await loadConfig(file, { deep: false });
         for (const dir of loaded.config.plugin_discovery?.directories ?? []) dirs.unshift(path.resolve(loaded.dir, dir));
       }
+      const { stateDir } = await trustContext(opts);
+      const installed = await installedPlugins(stateDir);
       const found = await discoverNativePlugins([...new Set(dirs)]);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ directories: dirs, plugins: found.map((p) => ({
+        process.stdout.write(`${JSON.stringify({ installed, directories: dirs, plugins: found.map((p) => ({
           path: p.path, ...(p.metadata ? { metadata: p.metadata } : {}), ...(p.error ? { code: p.error.code, error: p.error.message } : {}),
         })) })}\n`);
-      } else if (found.length === 0) {
-        process.stdout.write(`no plugin libraries in ${dirs.join(', ')}\n`);
       } else {
+        for (const [name, p] of Object.entries(installed)) process.stdout.write(`installed ${name} ${p.version}  ${p.link}  (from ${p.registry})\n`);
+        if (found.length === 0) process.stdout.write(`no plugin libraries in ${dirs.join(', ')}\n`);
         for (const p of found) {
           if (p.error) process.stdout.write(`REFUSED  ${p.path}\n  ${p.error.code}: ${p.error.message}\n`);
           else process.stdout.write(`ok       ${p.metadata!.name} ${p.metadata!.version}  ${p.path}\n`);
@@ -65,4 +75,8 @@ export function registerPluginCommands(program: Command): void {
       }
       if (found.some((p) => p.error)) process.exitCode = 1;
     });
+
+  registerSigningCommands(plugin);
+  registerRegistryCommands(plugin);
+  registerNewCommand(plugin);
 }

@@ -4,6 +4,7 @@ import { DataEndpointSchema } from './sections/data-endpoint.js';
 import { FleetSchema } from './sections/fleet.js';
 import { GatewayIdentitySchema } from './sections/gateway.js';
 import { StorageSchema } from './sections/storage.js';
+import { PluginTrustSchema } from './sections/plugin-trust.js';
 
 /**
  * The one definition of backworks.yaml: validation (ajv), TypeScript types (Static) and the
@@ -79,6 +80,7 @@ export const ConfigSchema = Type.Object({
   gateway: Optional(GatewayIdentitySchema),
   storage: Optional(StorageSchema),
   fleet: Optional(FleetSchema),
+  plugin_trust: Optional(PluginTrustSchema),
   plugins: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PluginSchema)),
   endpoints: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), EndpointSchema)),
 }, { ...Strict, title: 'backworks.yaml', $id: 'https://backworks.dev/schema/backworks.schema.json' });

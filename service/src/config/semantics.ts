@@ -79,6 +79,13 @@ export async function checkPlugins(config: BackworksConfig, source: YamlSource, 
       const file = path.resolve(configDir, plugin.path);
       try { fs.accessSync(file, fs.constants.R_OK); } catch {
         issues.push(source.issue([...at, 'path'], `native library ${file} does not exist or is not readable${file.includes('/plugins/') ? '; build it first (npm run build) or fix the path' : ''}`));
+        continue;
+      }
+      // Unsigned, tampered or wrongly keyed libraries, as the loader would refuse them (service/src/trust).
+      const { policyOf } = await import('../trust/admit.js');
+      const { verifyLibrary } = await import('../trust/verify.js');
+      try { await verifyLibrary(file, policyOf(config.plugin_trust)); } catch (err) {
+        issues.push(source.issue([...at, 'path'], `${(err as { code?: string }).code ?? 'refused'}: ${(err as Error).message}`));
       }
     }
     if (plugin.type === 'builtin' && plugin.pack && listPacks().includes(plugin.pack)) {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
+import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,6 +21,8 @@ export interface ManagerOptions {
   configDir: string;
   stateDir: string;
   healthIntervalMs: number;
+  /** plugin_trust: which native libraries may be opened; a reload replaces it (useTrust). */
+  trust?: PluginTrustConfig;
 }
 
 /** initialize may connect to devices; it gets more time than an ordinary call. */
@@ -47,6 +50,11 @@ export class PluginManager {
 
   get healthIntervalMs(): number {
     return this.options.healthIntervalMs;
+  }
+
+  /** Applies to plugins opened from now on; running plugins were checked when they were opened. */
+  useTrust(trust: PluginTrustConfig | undefined): void {
+    this.options.trust = trust;
   }
 
   get hasHooks(): boolean {
@@ -196,7 +204,11 @@ export class PluginManager {
         maxCrashes: restart.max_crashes ?? 5,
         windowMs: parseDuration(restart.window ?? '60s'),
       },
-    }, { log: this.options.log.child({ plugin: name }), stateDir: path.join(this.options.stateDir, 'plugins', name) });
+    }, {
+      log: this.options.log.child({ plugin: name }),
+      stateDir: path.join(this.options.stateDir, 'plugins', name),
+      trust: { config: this.options.trust, stateDir: this.options.stateDir },
+    });
   }
 
   private settings(entry: PluginConfig, timeoutMs: number) {
