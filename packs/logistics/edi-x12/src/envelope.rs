@@ -2,6 +2,7 @@
 //! sender and receiver, IEA/GE/SE counts and control numbers, and whether each transaction set is
 //! one this partner may send. Every finding carries the code its acknowledgment reports.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::config::{Config, Partner};
@@ -236,7 +237,7 @@ fn read_group(ix: &mut Interchange<'_>, gs: usize, config: &Config) -> usize {
     }
     let partner = ix.partner;
     let functional_id = ix.segments[gs].text(1).to_owned();
-    let mut seen: Vec<&[u8]> = Vec::new();
+    let mut seen: HashSet<&[u8]> = HashSet::new();
     for set in &mut group.sets {
         let st = &ix.segments[set.st];
         let (set_id, control) = (st.get(1), st.get(2));
@@ -249,10 +250,9 @@ fn read_group(ix: &mut Interchange<'_>, gs: usize, config: &Config) -> usize {
         }
         if control.len() < 4 || control.len() > 9 {
             set.codes.push("7");
-        } else if seen.contains(&control) {
+        } else if !seen.insert(control) {
             set.codes.push("23");
         }
-        seen.push(control);
         if let Some(se) = set.se {
             let se_seg = &ix.segments[se];
             if se_seg.get(2) != control {

@@ -2,6 +2,7 @@
 //! transaction set with named segments and loops (`N1_loop`), the 856's HL loops nested by
 //! their parent (HL02) under `children`. Written directly into a string: no intermediate tree.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::ack;
@@ -231,38 +232,48 @@ fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separ
 }
 
 /// HL loops nested by HL02 (parent id): roots are those without a known, earlier parent.
+/// Nesting deeper than MAX_DEPTH (real shipments have 3 to 6 levels) is listed flat.
 fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: &Separators) {
+    const MAX_DEPTH: usize = 32;
     let hl = |inst: &Instance| match inst.slots[0].first() {
         Some(Item::Segment(i)) => &body[*i],
         _ => unreachable!("an HL loop starts with HL"),
     };
-    let mut parent_of = vec![None; levels.len()];
+    let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(levels.len());
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); levels.len()];
+    let mut depth = vec![0usize; levels.len()];
+    let mut roots = Vec::new();
     for (i, level) in levels.iter().enumerate() {
-        let parent = hl(level).get(2);
-        if !parent.is_empty() {
-            parent_of[i] = levels[..i].iter().position(|p| hl(p).get(1) == parent);
+        let seg = hl(level);
+        match index.get(seg.get(2)).copied() {
+            Some(parent) if !seg.get(2).is_empty() && depth[parent] < MAX_DEPTH => {
+                depth[i] = depth[parent] + 1;
+                children[parent].push(i);
+            }
+            _ => roots.push(i),
         }
+        index.entry(seg.get(1)).or_insert(i);
     }
-    fn write_level(out: &mut String, at: usize, levels: &[&Instance], parent_of: &[Option<usize>], body: &[Segment<'_>], sep: &Separators) {
+    fn write_level(out: &mut String, at: usize, levels: &[&Instance], children: &[Vec<usize>], body: &[Segment<'_>], sep: &Separators) {
         instance(out, levels[at], body, sep);
-        let children: Vec<usize> = (at + 1..levels.len()).filter(|c| parent_of[*c] == Some(at)).collect();
-        if !children.is_empty() {
-            out.pop();
-            if !out.ends_with('{') {
-                out.push(',');
-            }
-            out.push_str("\"children\":[");
-            for c in children {
-                write_level(out, c, levels, parent_of, body, sep);
-                out.push(',');
-            }
-            close(out, ']');
-            out.push('}');
+        if children[at].is_empty() {
+            return;
         }
+        out.pop();
+        if !out.ends_with('{') {
+            out.push(',');
+        }
+        out.push_str("\"children\":[");
+        for c in &children[at] {
+            write_level(out, *c, levels, children, body, sep);
+            out.push(',');
+        }
+        close(out, ']');
+        out.push('}');
     }
     out.push('[');
-    for root in (0..levels.len()).filter(|i| parent_of[*i].is_none()) {
-        write_level(out, root, levels, &parent_of, body, sep);
+    for root in roots {
+        write_level(out, root, levels, &children, body, sep);
         out.push(',');
     }
     close(out, ']');

@@ -88,12 +88,14 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
             }
             Found::Over { code } => errors.push(segment_error(id, position, stack.last().unwrap().instance.def.id, code)),
             Found::Nowhere => {
-                let code = if !valid_id(id) {
-                    "1"
-                } else if sets::contains(set, id) {
+                // Unknown to X12 (as far as this pack knows): 1; known but not in this set: 6;
+                // in this set but out of place: 2.
+                let code = if sets::contains(set, id) {
                     "2"
-                } else {
+                } else if valid_id(id) && dictionary::segment(id).is_some() {
                     "6"
+                } else {
+                    "1"
                 };
                 errors.push(segment_error(id, position, stack.last().unwrap().instance.def.id, code));
             }
