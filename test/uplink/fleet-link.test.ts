@@ -102,7 +102,10 @@ describe('fleet link', () => {
     await ask('plugin-restart', 'c-4', '{"plugin": "sim"}');
     await ask('plugin-restart', 'c-5', '{"plugin": "ghost"}');
     await ask('buffer-stats', 'c-6');
-    await waitFor(() => answers.length === 6, '6 answers');
+    await ask('health', 'c-7');
+    await ask('config', 'c-8');
+    await ask('ping', 'c-9', 'not json');
+    await waitFor(() => answers.length === 9, '9 answers');
     const by = (c: string) => answers.find((a) => a.correlation === c)!.body;
     expect(by('c-1')).toMatchObject({ ok: true, command: 'ping', result: { pong: true, version: '0.1.0-test' } });
     expect(by('c-2')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_UNKNOWN_COMMAND' } });
@@ -111,6 +114,9 @@ describe('fleet link', () => {
     expect(by('c-4')).toEqual({ ok: true, command: 'plugin-restart', result: { restarted: 'sim' } });
     expect(by('c-5')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_COMMAND_FAILED', message: 'command "plugin-restart" failed: no plugin named "ghost"' } });
     expect(by('c-6')).toMatchObject({ ok: true, result: { disk: 'ok', pending: { fleet: 0 } } });
+    expect(by('c-7')).toEqual({ ok: true, command: 'health', result: { status: 'healthy', plugins: {} } });
+    expect(by('c-8')).toEqual({ ok: true, command: 'config', result: { fleet: { mqtt: { password: '[redacted]' } } } });
+    expect(by('c-9')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_BAD_COMMAND', message: 'command "ping": the payload must be a JSON object (or empty), got "not json"' } });
   });
 
   it('can switch every command off', async () => {
