@@ -358,17 +358,30 @@ export class DataBuffer implements HostServices {
     const s = this.statements;
     const now = Date.now();
     const ids: number[] = [];
-    const newest = new Map<string, { device: string; point: string; row: LatestRow }>();
+    // device -> point -> index in the batch of its newest reading: latest is written once per point.
+    const newest = new Map<string, Map<string, number>>();
+    let firstSeq = 0;
     // A document is acknowledged to its sender: it is always synced, whatever `durability` says.
     const forceSync = this.durability === 'normal' && batch.documents.length > 0;
     if (forceSync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
-        for (const r of batch.readings) {
-          const seq = Number(s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts).lastInsertRowid);
-          newest.set(`${r.device}\u0000${r.point}`, { device: r.device, point: r.point, row: { value: r.value, quality: r.quality, ts: r.ts, seq } });
+        const readings = batch.readings;
+        for (let i = 0; i < readings.length; i++) {
+          const r = readings[i];
+          const info = s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts);
+          if (i === 0) firstSeq = Number(info.lastInsertRowid);
+          let points = newest.get(r.device);
+          if (!points) { points = new Map(); newest.set(r.device, points); }
+          points.set(r.point, i);
         }
-        for (const { device, point, row } of newest.values()) s.upsertLatest.run(device, point, row.value, row.quality, row.ts, row.seq);
+        // One writer in one transaction: AUTOINCREMENT hands out consecutive seqs.
+        for (const [device, points] of newest) {
+          for (const [point, i] of points) {
+            const r = readings[i];
+            s.upsertLatest.run(device, point, r.value, r.quality, r.ts, firstSeq + i);
+          }
+        }
         for (const d of batch.documents) ids.push(Number(s.insertDocument.run(d.plugin, d.type, d.body, d.meta, now, now).lastInsertRowid));
         for (const st of batch.states) s.upsertState.run(st.plugin, st.key, st.value, now);
         this.writeDirty();
@@ -378,7 +391,12 @@ export class DataBuffer implements HostServices {
     }
     this.rows += batch.readings.length;
     for (const [uplink, n] of this.pendingCounts) this.pendingCounts.set(uplink, n + batch.readings.length);
-    for (const { device, point, row } of newest.values()) this.setLatest(device, point, row);
+    for (const [device, points] of newest) {
+      for (const [point, i] of points) {
+        const r = batch.readings[i];
+        this.setLatest(device, point, { value: r.value, quality: r.quality, ts: r.ts, seq: firstSeq + i });
+      }
+    }
     if (batch.readings.length > 0) for (const listener of this.committedListeners) listener(batch.readings.length);
     return ids;
   }
