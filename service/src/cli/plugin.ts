@@ -59,7 +59,8 @@ export function registerPluginCommands(program: Command): void {
         for (const dir of loaded.config.plugin_discovery?.directories ?? []) dirs.unshift(path.resolve(loaded.dir, dir));
       }
       const { stateDir } = await trustContext(opts);
-      const installed = await installedPlugins(stateDir);
+      const { plugins: installed, dir: installedDir } = await installedPlugins(stateDir);
+      dirs.push(installedDir);
       const found = await discoverNativePlugins([...new Set(dirs)]);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ installed, directories: dirs, plugins: found.map((p) => ({

@@ -93,8 +93,8 @@ export function registerRegistryCommands(plugin: Command): void {
     });
 }
 
-/** Installed plugins for `backworks plugin list`. */
+/** Installed plugins and the folder of their links, for `backworks plugin list`. */
 export async function installedPlugins(stateDir: string) {
-  const { listInstalled } = await import('../../trust/install.js');
-  return listInstalled(stateDir);
+  const { installedDir, listInstalled } = await import('../../trust/install.js');
+  return { plugins: listInstalled(stateDir), dir: installedDir(stateDir) };
 }
