@@ -96,10 +96,30 @@ function placeSeedPlugin() {
   console.log(`native: ${path.relative(root, dest)}`);
 }
 
+/**
+ * A crate whose sample.yaml loads `./plugins/libX.so` gets that library copied there (gitignored),
+ * so the sample runs as written.
+ */
+function placeSampleLibraries(crates) {
+  for (const dir of crates) {
+    let sample;
+    try { sample = fs.readFileSync(path.join(dir, 'sample.yaml'), 'utf8'); } catch { continue; }
+    for (const [, name] of sample.matchAll(/path:\s*["']?\.\/plugins\/(lib[\w-]+\.so)/g)) {
+      const from = path.join(targetDir, 'release', name);
+      if (!fs.existsSync(from)) continue;
+      const dest = path.join(dir, 'plugins', name);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(from, dest);
+      console.log(`native: ${path.relative(root, dest)}`);
+    }
+  }
+}
+
 buildHost();
 if (process.env.BW_NATIVE_ONLY !== 'host') {
   const { crates, cFolders } = discover();
   for (const dir of cFolders) buildCFolder(dir);
   for (const dir of crates) buildCrate(dir);
   placeSeedPlugin();
+  placeSampleLibraries(crates);
 }

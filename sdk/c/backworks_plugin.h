@@ -1,5 +1,5 @@
 /*
- * backworks_plugin.h — the Backworks native plugin ABI, version 1.0.
+ * backworks_plugin.h — the Backworks native plugin ABI, version 1.1.
  *
  * THE CONTRACT
  *
@@ -79,7 +79,7 @@ extern "C" {
 #endif
 
 #define BW_ABI_MAJOR 1
-#define BW_ABI_MINOR 0
+#define BW_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define BW_EXPORT __declspec(dllexport)
@@ -143,7 +143,7 @@ typedef void *bw_type_context_host_ptr;
  *
  * In a plugin-host process (`isolation: process`, the default) every function is available, from
  * call threads and plugin threads alike. Inside the service (`isolation: none`) the calls that
- * must wait for the service (emit_durable, state_get, state_set) return BW_ERR_UNSUPPORTED: the
+ * must wait for the service (emit_durable, state_get, state_set, commit) return BW_ERR_UNSUPPORTED: the
  * service's event loop cannot answer a thread that blocks it. Plugins that need them (connectors
  * acknowledging a sender) should document that they require `isolation: process`.
  * ------------------------------------------------------------------------------------------- */
@@ -191,6 +191,22 @@ typedef bw_type_status (*bw_host_state_get)(bw_type_context_host_ptr ctx, const 
 typedef bw_type_status (*bw_host_state_set)(bw_type_context_host_ptr ctx, const char *key, const char *value);
 
 /*
+ * Commits several documents and state writes in ONE transaction and returns only after it is
+ * committed (1.1). Blocks the calling thread like emit_durable, but one round trip and one commit
+ * carry a whole batch: a session engine stores the messages it received, its sequence numbers and
+ * the messages it is about to send together, then answers its peer. All or nothing: on error
+ * nothing of the batch is stored.
+ * `batch_json` is {"documents": [{"type","body","meta"?}, ...], "state": [["key","value"], ...]}
+ * (either member may be absent). On BW_OK `*out_ids_host_ptr` holds a JSON array of the stored
+ * documents' ids, in order. On error it may hold a message instead.
+ * When the table is older than 1.1 (BW_HAS_MEMBER false) use emit_durable and state_set one by one.
+ * OWNERSHIP: `batch_json` is borrowed. `*out_ids_host_ptr` belongs to the host: free it with
+ * bw_host_free.
+ */
+typedef bw_type_status (*bw_host_commit)(bw_type_context_host_ptr ctx, const char *batch_json,
+                                         char **out_ids_host_ptr);
+
+/*
  * Frees a string the host returned through an out parameter. NULL is ignored.
  * OWNERSHIP: takes `ptr_host_ptr`.
  */
@@ -208,6 +224,7 @@ typedef struct bw_type_host_api {
   bw_host_state_get state_get;       /* 1.0 */
   bw_host_state_set state_set;       /* 1.0 */
   bw_host_free free;                 /* 1.0 */
+  bw_host_commit commit;             /* 1.1; emit_durable + state_set in one transaction */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_host_api;
 

@@ -1,4 +1,4 @@
-//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.0, mirrored member for member.
+//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.1, mirrored member for member.
 //!
 //! Plugin authors never need this module: [`export_plugin!`](crate::export_plugin) generates
 //! everything. It is public so that tools (and the SDK's own tests) can read a descriptor.
@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 /// `BW_ABI_MAJOR`: the host refuses a plugin whose major differs.
 pub const BW_ABI_MAJOR: u16 = 1;
 /// `BW_ABI_MINOR`: the host accepts plugins with an older minor.
-pub const BW_ABI_MINOR: u16 = 0;
+pub const BW_ABI_MINOR: u16 = 1;
 
 /// `bw_type_status`: `BW_OK`, `BW_NONE`, or a negative error.
 pub type bw_type_status = i32;
@@ -60,6 +60,9 @@ pub type bw_host_state_get =
 /// `bw_host_state_set`.
 pub type bw_host_state_set =
     unsafe extern "C" fn(ctx: ContextPtr, key: *const c_char, value: *const c_char) -> bw_type_status;
+/// `bw_host_commit` (1.1).
+pub type bw_host_commit =
+    unsafe extern "C" fn(ctx: ContextPtr, batch_json: *const c_char, out_ids_host_ptr: *mut *mut c_char) -> bw_type_status;
 /// `bw_host_free`.
 pub type bw_host_free = unsafe extern "C" fn(ptr_host_ptr: *mut c_void);
 
@@ -80,6 +83,8 @@ pub struct bw_type_host_api {
     pub state_set: Option<bw_host_state_set>,
     /// 1.0
     pub free: Option<bw_host_free>,
+    /// 1.1; beyond `struct_size` in an older host's table.
+    pub commit: Option<bw_host_commit>,
 }
 
 /// `bw_on_create`.

@@ -139,6 +139,45 @@ impl Host {
         Ok(if status == abi::BW_NONE { None } else { value })
     }
 
+    /// Stores `documents` (each `{"type","body","meta"?}`) and `state` writes in one transaction
+    /// and returns the documents' ids once committed: one round trip and one commit for a whole
+    /// batch, which is what lets a session engine persist every sequence number at wire speed.
+    /// All or nothing. With a host older than ABI 1.1 it falls back to `emit_durable` and
+    /// `state_set` one by one (then no longer atomic).
+    pub fn commit(&self, documents: &[Value], state: &[(String, String)]) -> PluginResult<Vec<i64>> {
+        let Some(commit) = self.commit_fn() else {
+            let ids = documents.iter().map(|d| self.emit_durable(d)).collect::<PluginResult<Vec<i64>>>()?;
+            for (key, value) in state {
+                self.state_set(key, value)?;
+            }
+            return Ok(ids);
+        };
+        let batch = serde_json::json!({ "documents": documents, "state": state });
+        let json = c_string(&batch.to_string())?;
+        let mut out: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid table and context, borrowed string, out pointer to our local.
+        let status = unsafe { commit(self.ctx, json.as_ptr(), &mut out) };
+        let answer = self.take_host_string(out);
+        if status != abi::BW_OK {
+            return self.status("commit", status, answer).map(|_| Vec::new());
+        }
+        let ids: Vec<i64> = serde_json::from_str(answer.as_deref().unwrap_or("[]"))
+            .map_err(|e| PluginError::Host(format!("commit answered ids that are not a JSON array: {e}")))?;
+        Ok(ids)
+    }
+
+    /// The 1.1 `commit` member, when the host's table is new enough to have it.
+    fn commit_fn(&self) -> Option<abi::bw_host_commit> {
+        let end = std::mem::offset_of!(bw_type_host_api, commit) + std::mem::size_of::<Option<abi::bw_host_commit>>();
+        // SAFETY: struct_size is the table's first member, present in every version.
+        let size = unsafe { std::ptr::addr_of!((*self.api).struct_size).read() } as usize;
+        if size < end {
+            return None;
+        }
+        // SAFETY: the table is at least `end` bytes long (checked above), so the member exists.
+        unsafe { std::ptr::addr_of!((*self.api).commit).read() }
+    }
+
     /// Writes persistent plugin state; returns once stored.
     pub fn state_set(&self, key: &str, value: &str) -> PluginResult<()> {
         let set = self.table().state_set.ok_or_else(|| PluginError::Host("state_set missing".into()))?;

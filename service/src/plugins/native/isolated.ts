@@ -263,6 +263,8 @@ export class IsolatedDriver implements PluginDriver {
       case HostCall.STATE_SET:
         await context.setState(args[0] ?? '', args[1] ?? '');
         return [Status.OK, ''];
+      case HostCall.COMMIT:
+        return commitBatch(context, args[0] ?? '');
       default:
         return [Status.ERR, `unknown host call ${kind}`];
     }
@@ -270,3 +272,25 @@ export class IsolatedDriver implements PluginDriver {
 }
 
 class HostCrashed extends Error {}
+
+/**
+ * bw_host_commit (ABI 1.1): documents and state writes handed to the buffer in the same tick, so
+ * they land in the same group commit — one transaction, all or nothing.
+ */
+async function commitBatch(context: HostContext, json: string): Promise<[number, string]> {
+  let batch: { documents?: InboundDocument[]; state?: Array<[string, string]> };
+  try {
+    batch = JSON.parse(json) as typeof batch;
+  } catch (err) {
+    return [Status.ERR, `commit batch is not JSON: ${(err as Error).message}`];
+  }
+  const bad = (batch.documents ?? []).findIndex((d) => !d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string');
+  if (bad >= 0) return [Status.ERR, `commit batch: documents[${bad}] needs a string type and body`];
+  const documents = (batch.documents ?? []).map((doc) => context.emitDurable(doc));
+  const states = (batch.state ?? []).map(([key, value]) => context.setState(key, value));
+  const settled = await Promise.allSettled([...documents, ...states]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) return [Status.ERR, (failed.reason as Error).message];
+  const ids = (settled.slice(0, documents.length) as Array<PromiseFulfilledResult<{ id: number }>>).map((r) => r.value.id);
+  return [Status.OK, JSON.stringify(ids)];
+}

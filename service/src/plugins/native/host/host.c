@@ -41,7 +41,7 @@ enum frame_type {
   /* host -> service */
   F_READY = 64, F_RESULT = 65, F_HEARTBEAT = 66, F_LOG = 67, F_EMIT = 68, F_HOST_CALL = 69, F_FATAL = 70,
 };
-enum host_call_kind { HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3 };
+enum host_call_kind { HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4 };
 
 #define HEADER_SIZE 9 /* type, id, status: what follows the length */
 #define MAX_FRAME (64u * 1024u * 1024u)
@@ -311,6 +311,17 @@ static bw_type_status api_state_set(bw_type_context_host_ptr ctx, const char *ke
   return status;
 }
 
+/* One round trip for a whole batch; the service commits it in one transaction (ABI 1.1). */
+static bw_type_status api_commit(bw_type_context_host_ptr ctx, const char *batch_json, char **out_ids) {
+  (void)ctx;
+  if (batch_json == NULL) return BW_ERR;
+  char *answer = NULL;
+  int32_t status = host_roundtrip(HC_COMMIT, batch_json, strlen(batch_json), &answer);
+  if (out_ids != NULL) { *out_ids = answer; answer = NULL; }
+  free(answer);
+  return status;
+}
+
 static void api_free(void *ptr) { free(ptr); }
 
 static const bw_type_host_api host_api = {
@@ -321,6 +332,7 @@ static const bw_type_host_api host_api = {
     .state_get = api_state_get,
     .state_set = api_state_set,
     .free = api_free,
+    .commit = api_commit,
 };
 
 /* ---------- calls into the plugin ---------- */

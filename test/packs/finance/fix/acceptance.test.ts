@@ -1,0 +1,58 @@
+/**
+ * QuickFIX's FIX 4.4 acceptance scripts, every one, played against libfix_plugin.so running as
+ * acceptor inside the real service: SenderCompID ISLD, TargetCompID TW44, ResetOnLogon, the
+ * FIX44.xml dictionary, and the echo application the scripts assume.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptanceDir, startFix, waitFor, type FixGateway } from './helpers.js';
+import { play } from './player.js';
+import { listScripts, readFormats } from './script.js';
+
+const scripts = listScripts(path.join(acceptanceDir, 'definitions'));
+const formats = readFormats(path.join(acceptanceDir, 'fields.fmt'));
+const acceptor = { session_id: 'ISLD', target_comp_id: 'TW44', begin_string: 'FIX.4.4', port: 0, reset_on_logon: true, application: 'echo' };
+
+/** Two acceptors play scripts side by side: the heartbeat scripts take half a minute each. */
+const GATEWAYS = 2;
+const gateways: FixGateway[] = [];
+const idle: FixGateway[] = [];
+const waiting: Array<(g: FixGateway) => void> = [];
+
+async function withGateway<T>(work: (g: FixGateway) => Promise<T>): Promise<T> {
+  const gateway = idle.pop() ?? await new Promise<FixGateway>((resolve) => waiting.push(resolve));
+  try {
+    return await work(gateway);
+  } finally {
+    // The next script must find the session disconnected, as a fresh counterparty would.
+    await waitFor(() => gateway.session('ISLD'), (s) => s.state === 'disconnected', 'the session to see the disconnect', 10_000).catch(() => undefined);
+    const next = waiting.shift();
+    if (next) next(gateway); else idle.push(gateway);
+  }
+}
+
+beforeAll(async () => {
+  for (let i = 0; i < GATEWAYS; i++) gateways.push(await startFix(acceptor));
+  idle.push(...gateways);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.service.stop()));
+});
+
+describe.concurrent('QuickFIX FIX 4.4 acceptance definitions', () => {
+  it('has all 59 scripts', () => {
+    expect(scripts).toHaveLength(59);
+  });
+
+  // The slowest first, so they overlap with the rest.
+  const slow = ['6_SendTestRequest.def', '4a_NoDataSentDuringHeartBtInt.def'];
+  const ordered = [...scripts].sort((a, b) => Number(slow.includes(path.basename(b))) - Number(slow.includes(path.basename(a))));
+  for (const script of ordered) {
+    it(path.basename(script, '.def'), async () => {
+      const text = fs.readFileSync(script, 'utf8');
+      await withGateway(async (gateway) => play(text, await gateway.port('ISLD'), formats));
+    }, 90_000);
+  }
+});
