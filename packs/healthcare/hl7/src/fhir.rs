@@ -1,0 +1,505 @@
+//! HL7 v2 to FHIR R4 transaction Bundles, after the HL7 v2-to-FHIR mapping guide for the fields
+//! mapped here: PID to Patient, PV1 to Encounter, OBR to DiagnosticReport, OBX to Observation.
+//! Ids are derived from the message (sender, MSH-10, position), so converting the same stored
+//! message again yields the same Bundle, and conditional PUTs on identifiers make a resend to
+//! the FHIR server update rather than duplicate.
+
+use serde_json::{json, Map, Value};
+
+use crate::ack::Problem;
+use crate::clock;
+use crate::intake::{Checked, Kind};
+use crate::message::{Message, Segment};
+
+/// Options of the mapping.
+#[derive(Debug, Clone)]
+pub struct MapOptions {
+    /// Offset given to v2 times that carry none (FHIR requires one): "Z" or "+01:00".
+    pub default_offset: String,
+}
+
+/// The mapping's view of one message.
+struct Mapper<'m, 'a> {
+    m: &'m Message<'a>,
+    checked: &'m Checked,
+    options: &'m MapOptions,
+}
+
+const V2_0203: &str = "http://terminology.hl7.org/CodeSystem/v2-0203";
+
+/// A UUID (version 4 layout) derived from `seed` with FNV-1a: stable across conversions.
+fn stable_uuid(seed: &str) -> String {
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x8422_2325_cbf2_9ce4;
+    for byte in seed.bytes() {
+        a = (a ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        b = (b ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3).rotate_left(7);
+    }
+    let hex = format!("{a:016x}{b:016x}");
+    format!("{}-{}-4{}-{:x}{}-{}", &hex[..8], &hex[8..12], &hex[13..16], 8 | (b >> 60 & 3), &hex[17..20], &hex[20..32])
+}
+
+/// Code systems the guide names for CWE-3 coding system identifiers.
+fn code_system(name: &str) -> String {
+    match name {
+        "LN" => "http://loinc.org".into(),
+        "SCT" | "SNM" => "http://snomed.info/sct".into(),
+        "UCUM" => "http://unitsofmeasure.org".into(),
+        "I10" | "ICD10" => "http://hl7.org/fhir/sid/icd-10".into(),
+        "" => String::new(),
+        n if n.starts_with("HL7") && n.len() == 7 => format!("http://terminology.hl7.org/CodeSystem/v2-{}", &n[3..]),
+        n => format!("urn:hl7v2:coding-system:{}", n.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.', "_")),
+    }
+}
+
+fn put(obj: &mut Map<String, Value>, key: &str, value: Value) {
+    let empty = match &value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    if !empty {
+        obj.insert(key.to_owned(), value);
+    }
+}
+
+impl<'m, 'a> Mapper<'m, 'a> {
+    fn text(&self, seg: &Segment<'a>, field: usize, comp: usize) -> String {
+        self.m.value(seg, field, 0, comp, 1).trim().to_owned()
+    }
+
+    /// CWE/CE (code^text^system) as a CodeableConcept; None when empty.
+    fn concept(&self, rep: &'a str) -> Option<Value> {
+        let code = self.m.component(rep, 1).trim().to_owned();
+        let display = self.m.component(rep, 2).trim().to_owned();
+        let system = code_system(self.m.component(rep, 3).trim());
+        if code.is_empty() && display.is_empty() {
+            return None;
+        }
+        let mut concept = Map::new();
+        if !code.is_empty() {
+            let mut coding = Map::new();
+            put(&mut coding, "system", json!(system));
+            put(&mut coding, "code", json!(code));
+            put(&mut coding, "display", json!(display));
+            concept.insert("coding".into(), json!([coding]));
+        }
+        put(&mut concept, "text", json!(display));
+        Some(Value::Object(concept))
+    }
+
+    /// CX to Identifier: CX.1 value, CX.4 assigning authority as system, CX.5 type (table 0203).
+    fn identifier(&self, rep: &'a str) -> Option<Value> {
+        let value = self.m.component(rep, 1).trim().to_owned();
+        if value.is_empty() {
+            return None;
+        }
+        let mut id = Map::new();
+        let authority = self.m.raw_part(rep, 0, 4, 1);
+        let universal = self.m.raw_part(rep, 0, 4, 2);
+        let universal_type = self.m.raw_part(rep, 0, 4, 3);
+        let system = if !universal.is_empty() && universal_type.eq_ignore_ascii_case("ISO") {
+            format!("urn:oid:{}", self.m.unescape(universal))
+        } else if !authority.is_empty() {
+            format!("urn:hl7v2:assigning-authority:{}", self.m.unescape(authority).trim().replace(' ', "_"))
+        } else {
+            String::new()
+        };
+        put(&mut id, "system", json!(system));
+        put(&mut id, "value", json!(value));
+        let type_code = self.m.component(rep, 5).trim().to_owned();
+        if !type_code.is_empty() {
+            id.insert("type".into(), json!({"coding": [{"system": V2_0203, "code": type_code}]}));
+        }
+        Some(Value::Object(id))
+    }
+
+    fn patient(&self, pid: &Segment<'a>) -> (Value, Option<(String, String)>) {
+        let m = self.m;
+        let mut p = Map::new();
+        p.insert("resourceType".into(), json!("Patient"));
+        let identifiers: Vec<Value> = m.repetitions(pid.raw(3)).into_iter().filter_map(|r| self.identifier(r)).collect();
+        // The first identifier with a system names the patient for the conditional update.
+        let key = identifiers.iter().find_map(|i| Some((i.get("system")?.as_str()?.to_owned(), i.get("value")?.as_str()?.to_owned())));
+        put(&mut p, "identifier", json!(identifiers));
+        let names: Vec<Value> = m
+            .repetitions(pid.raw(5))
+            .into_iter()
+            .filter_map(|rep| {
+                let mut name = Map::new();
+                put(&mut name, "use", json!(match m.component(rep, 7).as_ref() {
+                    "L" => "official", "A" => "nickname", "M" => "maiden", "N" => "nickname", "D" => "usual", "T" => "temp", _ => "",
+                }));
+                put(&mut name, "family", json!(self.m.unescape(m.raw_part(rep, 0, 1, 1)).trim()));
+                let given: Vec<String> = [2, 3].iter().map(|&c| m.component(rep, c).trim().to_owned()).filter(|g| !g.is_empty()).collect();
+                put(&mut name, "given", json!(given));
+                let prefix = m.component(rep, 5).trim().to_owned();
+                if !prefix.is_empty() {
+                    name.insert("prefix".into(), json!([prefix]));
+                }
+                let suffix = m.component(rep, 4).trim().to_owned();
+                if !suffix.is_empty() {
+                    name.insert("suffix".into(), json!([suffix]));
+                }
+                (!name.is_empty()).then_some(Value::Object(name))
+            })
+            .collect();
+        put(&mut p, "name", json!(names));
+        let mut telecom = Vec::new();
+        for (field, default_use) in [(13, "home"), (14, "work")] {
+            for rep in m.repetitions(pid.raw(field)) {
+                let equipment = m.component(rep, 3);
+                let (system, value) = if equipment == "Internet" || equipment == "X.400" {
+                    ("email", m.component(rep, 4).trim().to_owned())
+                } else {
+                    let number = m.component(rep, 1).trim().to_owned();
+                    let composed = format!("{}{}", m.component(rep, 6).trim(), m.component(rep, 7).trim());
+                    (if equipment == "FX" { "fax" } else { "phone" }, if number.is_empty() { composed } else { number })
+                };
+                if !value.is_empty() {
+                    let use_ = if m.component(rep, 2) == "WPN" { "work" } else if equipment == "CP" { "mobile" } else { default_use };
+                    telecom.push(json!({"system": system, "value": value, "use": use_}));
+                }
+            }
+        }
+        put(&mut p, "telecom", json!(telecom));
+        put(&mut p, "gender", json!(match self.text(pid, 8, 1).as_str() {
+            "M" => "male", "F" => "female", "O" | "A" => "other", "U" | "N" => "unknown", _ => "",
+        }));
+        put(&mut p, "birthDate", json!(clock::fhir_date(&self.text(pid, 7, 1))));
+        let addresses: Vec<Value> = m
+            .repetitions(pid.raw(11))
+            .into_iter()
+            .filter_map(|rep| {
+                let mut a = Map::new();
+                let lines: Vec<String> = [m.raw_part(rep, 0, 1, 1), m.raw_part(rep, 0, 2, 1)]
+                    .iter()
+                    .map(|l| m.unescape(l).trim().to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                put(&mut a, "use", json!(match m.component(rep, 7).as_ref() {
+                    "H" => "home", "B" | "O" => "work", "C" => "temp", "BA" => "old", _ => "",
+                }));
+                put(&mut a, "line", json!(lines));
+                put(&mut a, "city", json!(m.component(rep, 3).trim()));
+                put(&mut a, "state", json!(m.component(rep, 4).trim()));
+                put(&mut a, "postalCode", json!(m.component(rep, 5).trim()));
+                put(&mut a, "country", json!(m.component(rep, 6).trim()));
+                (!a.is_empty()).then_some(Value::Object(a))
+            })
+            .collect();
+        put(&mut p, "address", json!(addresses));
+        let marital = self.text(pid, 16, 1);
+        if !marital.is_empty() {
+            p.insert("maritalStatus".into(), json!({"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": marital}]}));
+        }
+        if let Some(when) = clock::fhir_datetime(&self.text(pid, 29, 1), &self.options.default_offset) {
+            p.insert("deceasedDateTime".into(), json!(when));
+        } else if self.text(pid, 30, 1) == "Y" {
+            p.insert("deceasedBoolean".into(), json!(true));
+        }
+        (Value::Object(p), key)
+    }
+
+    fn encounter(&self, pv1: &Segment<'a>, event: &str, patient_url: &str) -> (Value, Option<String>) {
+        let m = self.m;
+        let mut e = Map::new();
+        e.insert("resourceType".into(), json!("Encounter"));
+        let visit = m.repetitions(pv1.raw(19)).into_iter().find_map(|r| self.identifier(r));
+        let key = visit.as_ref().and_then(|v| v.get("value")?.as_str().map(str::to_owned));
+        if let Some(v) = visit {
+            e.insert("identifier".into(), json!([v]));
+        }
+        let discharged = clock::fhir_datetime(&self.text(pv1, 45, 1), &self.options.default_offset);
+        let status = if discharged.is_some() {
+            "finished"
+        } else {
+            match event { "A04" => "arrived", _ => "in-progress" }
+        };
+        e.insert("status".into(), json!(status));
+        let class = self.text(pv1, 2, 1);
+        let (code, display) = match class.as_str() {
+            "I" => ("IMP", "inpatient encounter"),
+            "O" => ("AMB", "ambulatory"),
+            "E" => ("EMER", "emergency"),
+            "P" => ("PRENC", "pre-admission"),
+            "R" | "B" => ("AMB", "ambulatory"),
+            _ => ("", ""),
+        };
+        e.insert("class".into(), if code.is_empty() {
+            json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0004", "code": if class.is_empty() { "U" } else { class.as_str() }})
+        } else {
+            json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code, "display": display})
+        });
+        e.insert("subject".into(), json!({"reference": patient_url}));
+        let mut period = Map::new();
+        put(&mut period, "start", json!(clock::fhir_datetime(&self.text(pv1, 44, 1), &self.options.default_offset)));
+        put(&mut period, "end", json!(discharged));
+        put(&mut e, "period", Value::Object(period));
+        let attending: Vec<Value> = m
+            .repetitions(pv1.raw(7))
+            .into_iter()
+            .filter_map(|rep| {
+                let id = m.component(rep, 1).trim().to_owned();
+                let name = [3, 2].iter().map(|&c| m.component(rep, c).trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+                if id.is_empty() && name.is_empty() {
+                    return None;
+                }
+                let mut individual = Map::new();
+                put(&mut individual, "display", json!(name));
+                if !id.is_empty() {
+                    individual.insert("identifier".into(), json!({"value": id}));
+                }
+                Some(json!({
+                    "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "ATND"}]}],
+                    "individual": individual,
+                }))
+            })
+            .collect();
+        put(&mut e, "participant", json!(attending));
+        let location: Vec<String> = [1, 2, 3, 4].iter().map(|&c| self.text(pv1, 3, c)).filter(|s| !s.is_empty()).collect();
+        if !location.is_empty() {
+            e.insert("location".into(), json!([{"location": {"display": location.join(" ")}}]));
+        }
+        let mut hospitalization = Map::new();
+        let admit_source = self.text(pv1, 14, 1);
+        if !admit_source.is_empty() {
+            hospitalization.insert("admitSource".into(), json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0023", "code": admit_source}]}));
+        }
+        let disposition = self.text(pv1, 36, 1);
+        if !disposition.is_empty() {
+            hospitalization.insert("dischargeDisposition".into(), json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0112", "code": disposition}]}));
+        }
+        put(&mut e, "hospitalization", Value::Object(hospitalization));
+        (Value::Object(e), key)
+    }
+
+    /// OBX to Observation; value by OBX-2. A value its type cannot hold is a content error.
+    fn observation(&self, obx: &Segment<'a>, seq: usize, obr: &Segment<'a>, refs: &Map<String, Value>) -> Result<Value, Problem> {
+        let m = self.m;
+        let mut o = Map::new();
+        o.insert("resourceType".into(), json!("Observation"));
+        let status = match self.text(obx, 11, 1).as_str() {
+            "F" => "final", "P" | "S" => "preliminary", "C" => "corrected", "X" => "cancelled", "D" | "W" => "entered-in-error", "I" | "R" => "registered",
+            _ => "unknown",
+        };
+        o.insert("status".into(), json!(status));
+        let Some(code) = self.concept(obx.raw(3)) else {
+            return Err(Problem::new(101, format!("OBX #{seq}: OBX-3 (observation identifier) is empty"), Some(("OBX", seq, 3))));
+        };
+        o.insert("code".into(), code);
+        o.extend(refs.clone());
+        let when = clock::fhir_datetime(&self.text(obx, 14, 1), &self.options.default_offset)
+            .or_else(|| clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset));
+        put(&mut o, "effectiveDateTime", json!(when));
+        let value_type = self.text(obx, 2, 1);
+        let reps = m.repetitions(obx.raw(5));
+        if let Some(&first) = reps.first() {
+            match value_type.as_str() {
+                "NM" | "SN" => {
+                    let (comparator, number) = if value_type == "SN" {
+                        (m.component(first, 1).trim().to_owned(), m.component(first, 2).trim().to_owned())
+                    } else {
+                        (String::new(), m.unescape(first).trim().to_owned())
+                    };
+                    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
+                        Problem::new(102, format!("OBX #{seq}: OBX-5 {number:?} is not a number ({value_type})"), Some(("OBX", seq, 5)))
+                    })?;
+                    let mut q = Map::new();
+                    q.insert("value".into(), json!(value));
+                    if matches!(comparator.as_str(), "<" | "<=" | ">" | ">=") {
+                        q.insert("comparator".into(), json!(comparator));
+                    }
+                    let unit_rep = obx.raw(6);
+                    let unit_code = m.component(unit_rep, 1).trim().to_owned();
+                    let unit_text = m.component(unit_rep, 2).trim().to_owned();
+                    let unit_system = m.component(unit_rep, 3).trim().to_owned();
+                    put(&mut q, "unit", json!(if unit_text.is_empty() { &unit_code } else { &unit_text }));
+                    if !unit_code.is_empty() && (unit_system == "UCUM" || unit_system.is_empty()) {
+                        q.insert("system".into(), json!("http://unitsofmeasure.org"));
+                        q.insert("code".into(), json!(unit_code));
+                    }
+                    o.insert("valueQuantity".into(), Value::Object(q));
+                }
+                "CWE" | "CE" | "CNE" | "CF" => {
+                    if let Some(c) = self.concept(first) {
+                        o.insert("valueCodeableConcept".into(), c);
+                    }
+                }
+                "DT" | "TS" | "DTM" => {
+                    let raw = m.component(first, 1);
+                    let when = clock::fhir_datetime(&raw, &self.options.default_offset).ok_or_else(|| {
+                        Problem::new(102, format!("OBX #{seq}: OBX-5 {raw:?} is not a date/time"), Some(("OBX", seq, 5)))
+                    })?;
+                    o.insert("valueDateTime".into(), json!(when));
+                }
+                _ => {
+                    // ST, TX, FT and anything textual: repetitions are lines of one text.
+                    let text: Vec<String> = reps.iter().map(|r| m.unescape(r).into_owned()).collect();
+                    put(&mut o, "valueString", json!(text.join("\n")));
+                }
+            }
+        }
+        let interpretation = self.text(obx, 8, 1);
+        if !interpretation.is_empty() {
+            o.insert("interpretation".into(), json!([{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": interpretation}]}]));
+        }
+        let range = m.unescape(obx.raw(7)).trim().to_owned();
+        if !range.is_empty() {
+            o.insert("referenceRange".into(), json!([{"text": range}]));
+        }
+        Ok(Value::Object(o))
+    }
+
+    fn report(&self, obr: &Segment<'a>, refs: &Map<String, Value>, results: Vec<Value>) -> Result<Value, Problem> {
+        let mut r = Map::new();
+        r.insert("resourceType".into(), json!("DiagnosticReport"));
+        let identifiers: Vec<Value> = [(2, "PLAC"), (3, "FILL")]
+            .iter()
+            .filter_map(|&(field, code)| {
+                let value = self.text(obr, field, 1);
+                (!value.is_empty()).then(|| json!({"type": {"coding": [{"system": V2_0203, "code": code}]}, "value": value}))
+            })
+            .collect();
+        put(&mut r, "identifier", json!(identifiers));
+        let status = match self.text(obr, 25, 1).as_str() {
+            "F" => "final", "P" => "preliminary", "C" => "corrected", "X" => "cancelled", "A" | "R" | "S" => "partial", "I" | "O" => "registered",
+            _ => "unknown",
+        };
+        r.insert("status".into(), json!(status));
+        let Some(code) = self.concept(obr.raw(4)) else {
+            return Err(Problem::new(101, "OBR-4 (universal service identifier) is empty", Some(("OBR", 1, 4))));
+        };
+        r.insert("code".into(), code);
+        r.extend(refs.clone());
+        put(&mut r, "effectiveDateTime", json!(clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset)));
+        put(&mut r, "issued", json!(clock::fhir_instant(&self.text(obr, 22, 1), &self.options.default_offset)));
+        put(&mut r, "result", json!(results));
+        Ok(Value::Object(r))
+    }
+}
+
+fn entry(full_url: &str, resource: Value, method: &str, url: String) -> Value {
+    json!({"fullUrl": full_url, "resource": resource, "request": {"method": method, "url": url}})
+}
+
+/// Percent-encodes a search parameter value.
+fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The transaction Bundle for a checked message.
+pub fn to_bundle(m: &Message, checked: &Checked, options: &MapOptions) -> Result<Value, Problem> {
+    let mapper = Mapper { m, checked, options };
+    let seed = format!("{}|{}", checked.sender, checked.control_id);
+    let url = |what: &str| format!("urn:uuid:{}", stable_uuid(&format!("{seed}|{what}")));
+    let pid = m.segment("PID").expect("intake::check requires PID");
+    let patient_url = url("Patient");
+    let (patient, patient_key) = mapper.patient(pid);
+    let mut entries = Vec::new();
+    let patient_request = match &patient_key {
+        Some((system, value)) => ("PUT", format!("Patient?identifier={}|{}", encode(system), encode(value))),
+        None => ("POST", "Patient".to_owned()),
+    };
+    entries.push(entry(&patient_url, patient, patient_request.0, patient_request.1));
+    let mut refs = Map::new();
+    refs.insert("subject".into(), json!({"reference": patient_url}));
+    if let Some(pv1) = m.segment("PV1") {
+        let event = match checked.kind { Kind::Adt(e) => e, Kind::OruR01 => "R01" };
+        let encounter_url = url("Encounter");
+        let (encounter, visit) = mapper.encounter(pv1, event, &patient_url);
+        let request = match visit {
+            Some(v) => ("PUT", format!("Encounter?identifier={}", encode(&v))),
+            None => ("POST", "Encounter".to_owned()),
+        };
+        // An ORU's PV1 only gives context: its Encounter is referenced, not re-stated as admitted.
+        if matches!(checked.kind, Kind::Adt(_)) || request.0 == "PUT" {
+            entries.push(entry(&encounter_url, encounter, request.0, request.1));
+            refs.insert("encounter".into(), json!({"reference": encounter_url}));
+        }
+    }
+    if checked.kind == Kind::OruR01 {
+        let mut obr_seq = 0;
+        let mut obx_seq = 0;
+        let mut i = 0;
+        let segments = &m.segments;
+        while i < segments.len() {
+            if segments[i].id != "OBR" {
+                i += 1;
+                continue;
+            }
+            obr_seq += 1;
+            let obr = &segments[i];
+            let mut results = Vec::new();
+            let mut observations = Vec::new();
+            i += 1;
+            while i < segments.len() && segments[i].id != "OBR" {
+                if segments[i].id == "OBX" {
+                    obx_seq += 1;
+                    let obs_url = url(&format!("Observation/{obx_seq}"));
+                    let observation = mapper.observation(&segments[i], obx_seq, obr, &refs)?;
+                    results.push(json!({"reference": obs_url}));
+                    observations.push(entry(&obs_url, observation, "POST", "Observation".into()));
+                }
+                i += 1;
+            }
+            let report = mapper.report(obr, &refs, results)?;
+            let report_url = url(&format!("DiagnosticReport/{obr_seq}"));
+            entries.push(entry(&report_url, report, "POST", "DiagnosticReport".into()));
+            entries.extend(observations);
+        }
+    }
+    let _ = &mapper.checked;
+    Ok(json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "timestamp": clock::fhir_now(),
+        "identifier": {"system": "urn:hl7v2:message-control-id", "value": format!("{}|{}", checked.sender, checked.control_id)},
+        "entry": entries,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::check;
+
+    #[test]
+    fn oru_bundle_links_report_and_observations() {
+        let text = "MSH|^~\\&|LAB|H|BW|GW|20240101||ORU^R01|77|P|2.5.1\rPID|1||123^^^H^MR||Doe^Jane||19700101|F\r\
+                    OBR|1|P1|F1|24331-1^Lipid panel^LN|||20240101083000|||||||||||||||20240101093000|||F\r\
+                    OBX|1|NM|2093-3^Cholesterol^LN||182|mg/dL^^UCUM|<200|N|||F\rOBX|2|ST|8251-1^Note^LN||fasting\\F\\ok||||||F";
+        let m = Message::parse(text).unwrap();
+        let checked = check(&m).unwrap();
+        let bundle = to_bundle(&m, &checked, &MapOptions { default_offset: "Z".into() }).unwrap();
+        let entries = bundle["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(entries[0]["request"]["url"], "Patient?identifier=urn:hl7v2:assigning-authority:H|123");
+        let report = &entries[1]["resource"];
+        assert_eq!(report["result"].as_array().unwrap().len(), 2);
+        assert_eq!(entries[2]["resource"]["valueQuantity"]["value"], 182.0);
+        assert_eq!(entries[3]["resource"]["valueString"], "fasting|ok");
+        assert_eq!(report["effectiveDateTime"], "2024-01-01T08:30:00Z");
+        assert_eq!(stable_uuid("x"), stable_uuid("x"));
+    }
+
+    #[test]
+    fn bad_number_is_a_content_error() {
+        let text = "MSH|^~\\&|LAB|H|BW|GW|20240101||ORU^R01|77|P|2.5\rPID|1||1\rOBR|1|||X^Y^LN\rOBX|1|NM|A^B^LN||high";
+        let m = Message::parse(text).unwrap();
+        let p = to_bundle(&m, &check(&m).unwrap(), &MapOptions { default_offset: "Z".into() }).unwrap_err();
+        assert_eq!((p.code, p.location.unwrap().2), (102, 5));
+    }
+}

@@ -1,0 +1,137 @@
+//! The FHIR uplink: the outbox is the stored HL7 documents whose status is still `received`, in
+//! id order. Each is converted to its transaction Bundle and POSTed to `base_url`; 2xx marks it
+//! `fhir_sent`. Failures are retried with exponential back-off; after `max_attempts` the document
+//! is marked `fhir_dead_letter` (shown in health and /api) and the next one goes. Documents are
+//! sent one at a time, so the server sees them in the order they were received.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use backworks_plugin_sdk::{json, Host, Stop, Value};
+
+use crate::convert::Converter;
+use crate::http::{self, Url};
+
+pub const STATUS_PENDING: &str = "received";
+pub const STATUS_SENT: &str = "fhir_sent";
+pub const STATUS_DEAD: &str = "fhir_dead_letter";
+
+#[derive(Debug, Clone)]
+pub struct UplinkConfig {
+    pub url: Url,
+    pub max_attempts: u32,
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    pub timeout: Duration,
+    pub poll: Duration,
+}
+
+/// What health shows about the uplink.
+#[derive(Debug, Default, Clone)]
+pub struct UplinkState {
+    pub sent: u64,
+    pub dead_letter: u64,
+    pub dead_letter_ids: Vec<i64>,
+    pub retrying_id: Option<i64>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl UplinkState {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "sent": self.sent,
+            "dead_letter": self.dead_letter,
+            "dead_letter_ids": self.dead_letter_ids,
+            "retrying_document": self.retrying_id,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+        })
+    }
+}
+
+pub fn run(host: Host, config: UplinkConfig, converter: Converter, state: &Mutex<UplinkState>, stop: Stop) {
+    let set = |f: &dyn Fn(&mut UplinkState)| f(&mut state.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut cursor: i64 = 0;
+    while !stop.is_set() {
+        let query = json!({"type": "hl7v2", "status": STATUS_PENDING, "after_id": cursor, "limit": 100});
+        let documents = match host.documents_query(&query) {
+            Ok(d) => d,
+            Err(e) => {
+                set(&|s| s.last_error = Some(format!("reading the outbox: {e}")));
+                stop.sleep(config.backoff);
+                continue;
+            }
+        };
+        if documents.is_empty() {
+            stop.sleep(config.poll);
+            continue;
+        }
+        for doc in documents {
+            if stop.is_set() {
+                return;
+            }
+            let id = doc["id"].as_i64().unwrap_or(0);
+            cursor = cursor.max(id);
+            let body = doc["body"].as_str().unwrap_or("");
+            let bundle = match converter.bundle(body) {
+                Ok(b) => b.to_string(),
+                Err(e) => {
+                    dead_letter(&host, id, format!("document {id} no longer converts: {e}"), &set);
+                    continue;
+                }
+            };
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let outcome = match http::post(&config.url, "", "application/fhir+json", bundle.as_bytes(), config.timeout) {
+                    Ok(a) if (200..300).contains(&a.status) => Ok(()),
+                    Ok(a) => Err(format!("HTTP {}: {}", a.status, a.body.chars().take(300).collect::<String>())),
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(()) => {
+                        // Marking it sent may fail (buffer full): then it is sent again later,
+                        // which the Bundle's conditional updates make harmless for Patient/Encounter.
+                        let _ = host.document_set_status(id, STATUS_SENT);
+                        set(&|s| {
+                            s.sent += 1;
+                            s.retrying_id = None;
+                            s.attempts = 0;
+                        });
+                        break;
+                    }
+                    Err(e) if attempts >= config.max_attempts => {
+                        dead_letter(&host, id, format!("document {id}: {attempts} attempts failed, last: {e}"), &set);
+                        break;
+                    }
+                    Err(e) => {
+                        set(&|s| {
+                            s.retrying_id = Some(id);
+                            s.attempts = attempts;
+                            s.last_error = Some(e.clone());
+                        });
+                        let delay = config.backoff.saturating_mul(1 << (attempts - 1).min(16)).min(config.max_backoff);
+                        if stop.sleep(delay) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn dead_letter(host: &Host, id: i64, why: String, set: &dyn Fn(&dyn Fn(&mut UplinkState))) {
+    host.warn(&format!("FHIR uplink dead-lettered {why}"));
+    let _ = host.document_set_status(id, STATUS_DEAD);
+    set(&|s| {
+        s.dead_letter += 1;
+        if s.dead_letter_ids.len() < 100 {
+            s.dead_letter_ids.push(id);
+        }
+        s.retrying_id = None;
+        s.attempts = 0;
+        s.last_error = Some(why.clone());
+    });
+}
