@@ -143,7 +143,8 @@ typedef void *bw_type_context_host_ptr;
  *
  * In a plugin-host process (`isolation: process`, the default) every function is available, from
  * call threads and plugin threads alike. Inside the service (`isolation: none`) the calls that
- * must wait for the service (emit_durable, state_get, state_set, commit) return BW_ERR_UNSUPPORTED: the
+ * must wait for the service (emit_durable, state_get, state_set, commit, documents_query,
+ * document_set_status) return BW_ERR_UNSUPPORTED: the
  * service's event loop cannot answer a thread that blocks it. Plugins that need them (connectors
  * acknowledging a sender) should document that they require `isolation: process`.
  * ------------------------------------------------------------------------------------------- */
@@ -207,6 +208,30 @@ typedef bw_type_status (*bw_host_commit)(bw_type_context_host_ptr ctx, const cha
                                          char **out_ids_host_ptr);
 
 /*
+ * Reads back documents this plugin stored (1.1): an outbox a plugin drains itself (the HL7
+ * pack's FHIR uplink), or keys to rebuild after a restart (resend detection). Only the calling
+ * plugin's documents are visible. Blocks the calling thread.
+ * `query_json` is {"type"?, "status"?, "after_id"?, "since_ms"?, "limit"?, "with_body"?}: documents
+ * with id > after_id (default 0), received at or after since_ms (ms since the epoch), in id order,
+ * at most `limit` (default 100, at most 1000); "body" is included only when with_body is true.
+ * On BW_OK `*out_json_host_ptr` holds a JSON array of {"id","type","status","meta","received_at",
+ * "body"?}. On error it may hold a message instead.
+ * OWNERSHIP: `query_json` is borrowed. `*out_json_host_ptr` belongs to the host: free it with
+ * bw_host_free.
+ */
+typedef bw_type_status (*bw_host_documents_query)(bw_type_context_host_ptr ctx, const char *query_json,
+                                                  char **out_json_host_ptr);
+
+/*
+ * Sets the status of a document this plugin stored (1.1), e.g. "fhir_sent" or "fhir_dead_letter"
+ * once an uplink delivered it or gave up; new documents have the status "received". Returns
+ * BW_OK, BW_NONE when the plugin has no document with that id, or an error. Blocks the calling
+ * thread until the change is stored.
+ * OWNERSHIP: `status` is borrowed for the duration of the call.
+ */
+typedef bw_type_status (*bw_host_document_set_status)(bw_type_context_host_ptr ctx, int64_t id, const char *status);
+
+/*
  * Frees a string the host returned through an out parameter. NULL is ignored.
  * OWNERSHIP: takes `ptr_host_ptr`.
  */
@@ -225,6 +250,8 @@ typedef struct bw_type_host_api {
   bw_host_state_set state_set;       /* 1.0 */
   bw_host_free free;                 /* 1.0 */
   bw_host_commit commit;             /* 1.1; emit_durable + state_set in one transaction */
+  bw_host_documents_query documents_query;         /* 1.1; read back this plugin's documents */
+  bw_host_document_set_status document_set_status; /* 1.1; mark a document delivered, dead, ... */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_host_api;
 

@@ -34,6 +34,30 @@ export interface InboundDocument {
   meta?: Record<string, unknown>;
 }
 
+/** Which stored documents `queryDocuments` returns: the plugin's own, in id order. */
+export interface DocumentQuery {
+  type?: string;
+  status?: string;
+  /** Only documents with a larger id (paging, outbox cursors). */
+  after_id?: number;
+  /** Only documents received at or after this time (ms since the epoch). */
+  since_ms?: number;
+  /** Default 100, at most 1000. */
+  limit?: number;
+  /** Include the body (default false). */
+  with_body?: boolean;
+}
+
+/** A document as the buffer holds it; new documents have the status "received". */
+export interface StoredDocument {
+  id: number;
+  type: string;
+  status: string;
+  meta: Record<string, unknown> | null;
+  received_at: number;
+  body?: string;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** What the host gives a plugin at initialize time. Every function may be called at any time. */
@@ -58,6 +82,13 @@ export interface HostContext {
   /** Persistent plugin state (sequence numbers, control numbers); survives restarts. */
   getState(key: string): Promise<string | undefined>;
   setState(key: string, value: string): Promise<void>;
+  /**
+   * Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild
+   * after a restart). Absent when the gateway keeps no documents.
+   */
+  queryDocuments?(query: DocumentQuery): Promise<StoredDocument[]>;
+  /** Sets the status of one of this plugin's documents; resolves false when it has none with that id. */
+  setDocumentStatus?(id: number, status: string): Promise<boolean>;
 }
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';

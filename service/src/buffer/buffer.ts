@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { InboundDocument, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, InboundDocument, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
 import type { HostServices } from '../plugins/host-context.js';
 import { BackworksError } from '../errors.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
@@ -68,6 +68,8 @@ export class DataBuffer implements HostServices {
   /** The SQLite library better-sqlite3 was built with (reported in fleet health). */
   readonly sqliteVersion: string;
   private readonly db: Db;
+  /** Prepared statements of queryPluginDocuments, one per shape of query (a handful). */
+  private readonly documentQueries = new Map<string, Statement>();
   private readonly retention: Retention;
   private readonly durability: Durability;
   private readonly statements: Record<string, Statement>;
@@ -123,6 +125,7 @@ export class DataBuffer implements HostServices {
       historyDesc: db.prepare(`SELECT seq, value, quality, ts FROM readings
         WHERE device = ? AND point = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`),
       setDocumentStatus: db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?'),
+      setPluginDocumentStatus: db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?'),
       documentsByStatus: db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?'),
     };
 
@@ -274,6 +277,27 @@ export class DataBuffer implements HostServices {
   }
 
   // ---- documents -----------------------------------------------------------------------------------
+
+  /** HostServices: a plugin's own documents in id order (its outbox, its keys after a restart). */
+  async queryPluginDocuments(plugin: string, query: DocumentQuery): Promise<StoredDocument[]> {
+    const where = ['plugin = ?', 'id > ?'];
+    const args: unknown[] = [plugin, Number(query.after_id ?? 0)];
+    if (typeof query.type === 'string') { where.push('type = ?'); args.push(query.type); }
+    if (typeof query.status === 'string') { where.push('status = ?'); args.push(query.status); }
+    if (typeof query.since_ms === 'number') { where.push('received_at >= ?'); args.push(query.since_ms); }
+    const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? 100)) || 100, 1), 1000);
+    const columns = `id, type, status, meta, received_at${query.with_body ? ', body' : ''}`;
+    const sql = `SELECT ${columns} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`;
+    let statement = this.documentQueries.get(sql);
+    if (!statement) { statement = this.db.prepare(sql); this.documentQueries.set(sql, statement); }
+    return (statement.all(...args) as Array<StoredDocument & { meta: string | null }>)
+      .map((row) => ({ ...row, meta: row.meta ? JSON.parse(row.meta) as Record<string, unknown> : null }));
+  }
+
+  /** HostServices: sets the status of one of the plugin's documents; false when it has none with that id. */
+  async setPluginDocumentStatus(plugin: string, id: number, status: string): Promise<boolean> {
+    return this.statements.setPluginDocumentStatus.run(status, Date.now(), id, plugin).changes > 0;
+  }
 
   setDocumentStatus(id: number, status: string): void {
     this.statements.setDocumentStatus.run(status, Date.now(), id);

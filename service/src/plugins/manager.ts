@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -230,6 +230,10 @@ export class PluginManager {
       emitDurable: (pluginName, doc) => services.emitDurable(pluginName, doc),
       getState: (pluginName, key) => services.getState(pluginName, key),
       setState: (pluginName, key, value) => services.setState(pluginName, key, value),
+      ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
+        queryPluginDocuments: (pluginName: string, query: DocumentQuery) => services.queryPluginDocuments!(pluginName, query),
+        setPluginDocumentStatus: (pluginName: string, id: number, status: string) => services.setPluginDocumentStatus!(pluginName, id, status),
+      } : {}),
       emit: (pluginName: string, readings: Reading[]) => {
         for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
         emitted.inc(readings.length);

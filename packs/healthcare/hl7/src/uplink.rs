@@ -54,7 +54,7 @@ pub fn run(host: Host, config: UplinkConfig, converter: Converter, state: &Mutex
     let set = |f: &dyn Fn(&mut UplinkState)| f(&mut state.lock().unwrap_or_else(|e| e.into_inner()));
     let mut cursor: i64 = 0;
     while !stop.is_set() {
-        let query = json!({"type": "hl7v2", "status": STATUS_PENDING, "after_id": cursor, "limit": 100});
+        let query = json!({"type": "hl7v2", "status": STATUS_PENDING, "after_id": cursor, "limit": 100, "with_body": true});
         let documents = match host.documents_query(&query) {
             Ok(d) => d,
             Err(e) => {

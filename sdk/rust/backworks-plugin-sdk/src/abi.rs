@@ -63,6 +63,12 @@ pub type bw_host_state_set =
 /// `bw_host_commit` (1.1).
 pub type bw_host_commit =
     unsafe extern "C" fn(ctx: ContextPtr, batch_json: *const c_char, out_ids_host_ptr: *mut *mut c_char) -> bw_type_status;
+/// `bw_host_documents_query` (1.1).
+pub type bw_host_documents_query =
+    unsafe extern "C" fn(ctx: ContextPtr, query_json: *const c_char, out_json_host_ptr: *mut *mut c_char) -> bw_type_status;
+/// `bw_host_document_set_status` (1.1).
+pub type bw_host_document_set_status =
+    unsafe extern "C" fn(ctx: ContextPtr, id: i64, status: *const c_char) -> bw_type_status;
 /// `bw_host_free`.
 pub type bw_host_free = unsafe extern "C" fn(ptr_host_ptr: *mut c_void);
 
@@ -85,6 +91,10 @@ pub struct bw_type_host_api {
     pub free: Option<bw_host_free>,
     /// 1.1; beyond `struct_size` in an older host's table.
     pub commit: Option<bw_host_commit>,
+    /// 1.1; beyond `struct_size` in an older host's table.
+    pub documents_query: Option<bw_host_documents_query>,
+    /// 1.1; beyond `struct_size` in an older host's table.
+    pub document_set_status: Option<bw_host_document_set_status>,
 }
 
 /// `bw_on_create`.

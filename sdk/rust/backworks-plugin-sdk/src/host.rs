@@ -178,6 +178,55 @@ impl Host {
         unsafe { std::ptr::addr_of!((*self.api).commit).read() }
     }
 
+    /// Whether the host's table reaches to the end of the member at `offset` of `size` bytes
+    /// (a host built for an older minor has a shorter table).
+    fn has_member(&self, offset: usize, size: usize) -> bool {
+        // SAFETY: struct_size is the table's first member, present in every version.
+        let table_size = unsafe { std::ptr::addr_of!((*self.api).struct_size).read() } as usize;
+        table_size >= offset + size
+    }
+
+    /// Reads back documents this plugin stored, in id order (ABI 1.1): `query` is
+    /// `{"type"?, "status"?, "after_id"?, "since_ms"?, "limit"?, "with_body"?}`; each result is
+    /// `{"id","type","status","meta","received_at","body"?}`. An outbox a plugin drains itself
+    /// reads its pending documents this way and marks them with [`Host::document_set_status`].
+    pub fn documents_query(&self, query: &Value) -> PluginResult<Vec<Value>> {
+        let size = std::mem::size_of::<Option<abi::bw_host_documents_query>>();
+        let query_fn = if self.has_member(std::mem::offset_of!(bw_type_host_api, documents_query), size) {
+            self.table().documents_query
+        } else {
+            None
+        };
+        let query_fn = query_fn.ok_or_else(|| PluginError::Unsupported("documents_query needs a host with ABI 1.1".into()))?;
+        let json = c_string(&query.to_string())?;
+        let mut out: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid table and context, member present (checked), borrowed string, out pointer to our local.
+        let status = unsafe { query_fn(self.ctx, json.as_ptr(), &mut out) };
+        let answer = self.take_host_string(out);
+        if status != abi::BW_OK {
+            return self.status("documents_query", status, answer).map(|_| Vec::new());
+        }
+        serde_json::from_str(answer.as_deref().unwrap_or("[]"))
+            .map_err(|e| PluginError::Host(format!("documents_query answered something that is not a JSON array: {e}")))
+    }
+
+    /// Sets the status of a document this plugin stored (ABI 1.1), e.g. `"fhir_sent"`;
+    /// `Ok(false)` when the plugin has no document with that id.
+    pub fn document_set_status(&self, id: i64, status: &str) -> PluginResult<bool> {
+        let size = std::mem::size_of::<Option<abi::bw_host_document_set_status>>();
+        let set_fn = if self.has_member(std::mem::offset_of!(bw_type_host_api, document_set_status), size) {
+            self.table().document_set_status
+        } else {
+            None
+        };
+        let set_fn = set_fn.ok_or_else(|| PluginError::Unsupported("document_set_status needs a host with ABI 1.1".into()))?;
+        let text = c_string(status)?;
+        // SAFETY: valid table and context, member present (checked), borrowed string.
+        let result = unsafe { set_fn(self.ctx, id, text.as_ptr()) };
+        self.status("document_set_status", result, None)?;
+        Ok(result == abi::BW_OK)
+    }
+
     /// Writes persistent plugin state; returns once stored.
     pub fn state_set(&self, key: &str, value: &str) -> PluginResult<()> {
         let set = self.table().state_set.ok_or_else(|| PluginError::Host("state_set missing".into()))?;

@@ -44,6 +44,7 @@ mod executor;
 mod export;
 mod host;
 mod plugin;
+mod worker;
 
 pub use async_trait::async_trait;
 pub use error::{PluginError, PluginResult};
@@ -51,6 +52,7 @@ pub use executor::block_on;
 pub use host::{Host, LogLevel};
 pub use plugin::{BackworksPlugin, Capabilities, HealthStatus, PluginHealth};
 pub use serde_json::{self, json, Value};
+pub use worker::{Stop, Workers};
 
 #[doc(hidden)]
 pub mod __private {

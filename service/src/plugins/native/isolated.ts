@@ -1,4 +1,4 @@
-import type { HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -265,6 +265,16 @@ export class IsolatedDriver implements PluginDriver {
         return [Status.OK, ''];
       case HostCall.COMMIT:
         return commitBatch(context, args[0] ?? '');
+      case HostCall.DOCUMENTS_QUERY: {
+        if (!context.queryDocuments) return [Status.UNSUPPORTED, 'this gateway keeps no documents'];
+        const docs = await context.queryDocuments(JSON.parse(args[0] || '{}') as DocumentQuery);
+        return [Status.OK, JSON.stringify(docs)];
+      }
+      case HostCall.DOCUMENT_STATUS: {
+        if (!context.setDocumentStatus) return [Status.UNSUPPORTED, 'this gateway keeps no documents'];
+        const found = await context.setDocumentStatus(Number(args[0]), args[1] ?? '');
+        return [found ? Status.OK : Status.NONE, ''];
+      }
       default:
         return [Status.ERR, `unknown host call ${kind}`];
     }

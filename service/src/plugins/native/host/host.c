@@ -41,7 +41,9 @@ enum frame_type {
   /* host -> service */
   F_READY = 64, F_RESULT = 65, F_HEARTBEAT = 66, F_LOG = 67, F_EMIT = 68, F_HOST_CALL = 69, F_FATAL = 70,
 };
-enum host_call_kind { HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4 };
+enum host_call_kind {
+  HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4, HC_DOCUMENTS_QUERY = 5, HC_DOCUMENT_STATUS = 6
+};
 
 #define HEADER_SIZE 9 /* type, id, status: what follows the length */
 #define MAX_FRAME (64u * 1024u * 1024u)
@@ -322,6 +324,33 @@ static bw_type_status api_commit(bw_type_context_host_ptr ctx, const char *batch
   return status;
 }
 
+/* Reads back the plugin's own documents (ABI 1.1); the answer is a JSON array or an error message. */
+static bw_type_status api_documents_query(bw_type_context_host_ptr ctx, const char *query_json, char **out_json) {
+  (void)ctx;
+  if (query_json == NULL) return BW_ERR;
+  char *answer = NULL;
+  int32_t status = host_roundtrip(HC_DOCUMENTS_QUERY, query_json, strlen(query_json), &answer);
+  if (out_json != NULL) { *out_json = answer; answer = NULL; }
+  free(answer);
+  return status;
+}
+
+/* Sets one document's status (ABI 1.1). Payload: the id in decimal, NUL, the status. */
+static bw_type_status api_document_set_status(bw_type_context_host_ptr ctx, int64_t id, const char *status_text) {
+  (void)ctx;
+  if (status_text == NULL) return BW_ERR;
+  char idtext[24];
+  int idlen = snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+  size_t slen = strlen(status_text) + 1;
+  char *payload = malloc((size_t)idlen + 1 + slen);
+  if (payload == NULL) return BW_ERR;
+  memcpy(payload, idtext, (size_t)idlen + 1);
+  memcpy(payload + idlen + 1, status_text, slen);
+  int32_t status = host_roundtrip(HC_DOCUMENT_STATUS, payload, (size_t)idlen + 1 + slen, NULL);
+  free(payload);
+  return status;
+}
+
 static void api_free(void *ptr) { free(ptr); }
 
 static const bw_type_host_api host_api = {
@@ -333,6 +362,8 @@ static const bw_type_host_api host_api = {
     .state_set = api_state_set,
     .free = api_free,
     .commit = api_commit,
+    .documents_query = api_documents_query,
+    .document_set_status = api_document_set_status,
 };
 
 /* ---------- calls into the plugin ---------- */
