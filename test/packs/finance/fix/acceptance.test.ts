@@ -46,6 +46,15 @@ describe.concurrent('QuickFIX FIX 4.4 acceptance definitions', () => {
     expect(scripts).toHaveLength(59);
   });
 
+  it('fails a script whose expectation the acceptor does not meet (the runner can fail)', async () => {
+    const original = fs.readFileSync(scripts.find((s) => s.endsWith('4b_ReceivedTestRequest.def'))!, 'utf8');
+    const wrong = original.replace('112=HELLO\x0110=0', '112=HULLO\x0110=0');
+    expect(wrong).not.toBe(original);
+    await withGateway(async (gateway) => {
+      await expect(play(wrong, await gateway.port('ISLD'), formats)).rejects.toThrow(/tag 112: expected HULLO, received HELLO/);
+    });
+  }, 30_000);
+
   // The slowest first, so they overlap with the rest.
   const slow = ['6_SendTestRequest.def', '4a_NoDataSentDuringHeartBtInt.def'];
   const ordered = [...scripts].sort((a, b) => Number(slow.includes(path.basename(b))) - Number(slow.includes(path.basename(a))));
