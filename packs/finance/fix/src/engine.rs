@@ -212,7 +212,13 @@ fn serve_acceptor(mut stream: TcpStream, slots: Vec<Arc<Slot>>, stop: Arc<Atomic
     };
     {
         let mut live = slot.lock();
-        live.session.on_frame(&first, now_ms());
+        let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| live.session.on_frame(&first, now_ms())));
+        if processed.is_err() {
+            (slot.log)(true, &format!("{}: panic while processing a logon; disconnecting", slot.cfg.name));
+            let _ = live.session.take_output();
+            slot.disconnect(&mut live);
+            return;
+        }
         let _ = slot.flush(&mut live);
     }
     run(&slot, stream, reader, id, &stop);
@@ -241,16 +247,25 @@ fn run(slot: &Slot, mut stream: TcpStream, mut reader: FrameReader, id: u64, sto
             return;
         }
         let now = now_ms();
-        while let Some(frame) = reader.next_frame() {
-            match frame {
-                Frame::Message(frame) => live.session.on_frame(&frame, now),
-                Frame::Garbage(why) => live.session.on_garbage(&why),
+        // A bug must cost this connection, not the plugin host: the peer reconnects, numbers are safe.
+        let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            while let Some(frame) = reader.next_frame() {
+                match frame {
+                    Frame::Message(frame) => live.session.on_frame(&frame, now),
+                    Frame::Garbage(why) => live.session.on_garbage(&why),
+                }
+                if live.session.out.close.is_some() {
+                    break;
+                }
             }
-            if live.session.out.close.is_some() {
-                break;
-            }
+            live.session.tick(now);
+        }));
+        if processed.is_err() {
+            (slot.log)(true, &format!("{}: panic while processing a message; disconnecting", slot.cfg.name));
+            let _ = live.session.take_output();
+            slot.disconnect(&mut live);
+            return;
         }
-        live.session.tick(now);
         let _ = slot.flush(&mut live);
         if live.writer.is_none() {
             return;
