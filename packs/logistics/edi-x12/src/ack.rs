@@ -16,7 +16,7 @@ pub fn needs(ix: &Interchange<'_>) -> Option<usize> {
     (ix.rejected() || ix.ta1_requested() || groups > 0).then_some(groups)
 }
 
-fn acknowledged<'a>(ix: &'a Interchange<'_>) -> impl Iterator<Item = &'a Group> {
+fn acknowledged<'a, 'b: 'a>(ix: &'a Interchange<'b>) -> impl Iterator<Item = &'a Group> + use<'a, 'b> {
     ix.groups.iter().filter(move |g| ix.segments[g.gs].get(1) != b"FA")
 }
 

@@ -5,7 +5,6 @@
 //! (composite, kept as an array of components). Requirements are the usual ones for the 004010
 //! and 005010 sets of this pack; a mandatory element that is empty is reported as IK4/AK4 code 1.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const SEGMENTS: &str = "\
@@ -142,12 +141,40 @@ fn parse_line(line: &'static str) -> SegmentDef {
     SegmentDef { id, elements }
 }
 
+/// A segment id (two or three of A-Z, 0-9) as a small number: a direct index, no hashing.
+pub fn code(id: &[u8]) -> Option<usize> {
+    fn digit(b: u8) -> Option<usize> {
+        match b {
+            b'A'..=b'Z' => Some(usize::from(b - b'A')),
+            b'0'..=b'9' => Some(26 + usize::from(b - b'0')),
+            _ => None,
+        }
+    }
+    match id {
+        [a, b] => Some((digit(*a)? * 37 + digit(*b)?) * 37 + 36),
+        [a, b, c] => Some((digit(*a)? * 37 + digit(*b)?) * 37 + digit(*c)?),
+        _ => None,
+    }
+}
+
+struct Table {
+    defs: Vec<SegmentDef>,
+    index: Vec<u16>,
+}
+
 /// The definition of segment `id`, when this pack knows it.
 pub fn segment(id: &[u8]) -> Option<&'static SegmentDef> {
-    static TABLE: OnceLock<HashMap<&'static [u8], SegmentDef>> = OnceLock::new();
-    TABLE
-        .get_or_init(|| SEGMENTS.lines().map(parse_line).map(|d| (d.id.as_bytes(), d)).collect())
-        .get(id)
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let defs: Vec<SegmentDef> = SEGMENTS.lines().map(parse_line).collect();
+        let mut index = vec![u16::MAX; 37 * 37 * 37];
+        for (i, d) in defs.iter().enumerate() {
+            index[code(d.id.as_bytes()).expect("dictionary ids are valid")] = i as u16;
+        }
+        Table { defs, index }
+    });
+    let i = *table.index.get(code(id)?)?;
+    table.defs.get(usize::from(i))
 }
 
 #[cfg(test)]

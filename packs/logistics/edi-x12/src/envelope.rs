@@ -55,11 +55,11 @@ pub struct Interchange<'a> {
     pub partner: Option<&'a Partner>,
 }
 
-impl Interchange<'_> {
+impl<'a> Interchange<'a> {
     pub fn rejected(&self) -> bool {
         self.note != "000"
     }
-    pub fn isa(&self) -> &Segment<'_> {
+    pub fn isa(&self) -> &Segment<'a> {
         &self.segments[0]
     }
     /// ISA14: the sender asks for a TA1.
@@ -99,7 +99,7 @@ pub fn read<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, 
 
 fn check_isa<'a>(ix: &mut Interchange<'a>, length: usize, config: &'a Config) {
     let sep = ix.separators;
-    let fields: Vec<&[u8]> = ix.segments[0].elements[1..].to_vec();
+    let fields: Vec<&[u8]> = ix.segments[0].elements().skip(1).collect();
     if length != 106 {
         let bad = ISA_FIELDS.iter().zip(&fields).find(|((width, _, _), value)| value.len() != *width);
         let (note, what) = bad.map(|((_, note, what), _)| (*note, *what)).unwrap_or(("022", "segment"));

@@ -86,7 +86,7 @@ fn check(text: &str, def: &'static SetDef, sep: &Separators, path: &str) -> Plug
     let segments: Vec<Segment<'_>> = text
         .split(sep.segment as char)
         .filter(|s| !s.is_empty())
-        .map(|s| Segment { offset: 0, elements: s.as_bytes().split(|b| *b == sep.element).collect() })
+        .map(|s| Segment::new(0, s.as_bytes(), sep.element))
         .collect();
     let body = &segments[1..segments.len() - 1];
     let (_, errors) = structure::read(def, body, 2, segments.len(), sep);
@@ -135,10 +135,10 @@ fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Optio
         let known = k == "children" && def.id == "HL"
             || def.nodes.iter().any(|n| match n {
                 Node::Segment { id, .. } => id == k,
-                Node::Loop(l) => &l.key() == k,
+                Node::Loop(l) => &l.key == k,
             });
         if !known {
-            let names: Vec<String> = def.nodes.iter().map(|n| match n { Node::Segment { id, .. } => (*id).to_owned(), Node::Loop(l) => l.key() }).collect();
+            let names: Vec<String> = def.nodes.iter().map(|n| match n { Node::Segment { id, .. } => (*id).to_owned(), Node::Loop(l) => l.key.clone() }).collect();
             return Err(bad(format!("{path}.{k}: not part of this {} (expected one of {})", if def.id.is_empty() { "set" } else { "loop" }, names.join(", "))));
         }
     }
@@ -163,8 +163,8 @@ fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Optio
                 }
             }
             Node::Loop(inner) => {
-                let key = inner.key();
-                let Some(value) = object.get(&key) else { continue };
+                let key = &inner.key;
+                let Some(value) = object.get(key) else { continue };
                 let list = value.as_array().ok_or_else(|| bad(format!("{path}.{key}: must be an array of loop occurrences")))?;
                 if inner.id == "HL" {
                     let mut number = 0;

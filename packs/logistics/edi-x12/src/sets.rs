@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 /// A segment or a loop in a set's structure. A loop's first node is its trigger segment.
 #[derive(Debug)]
 pub enum Node {
-    Segment { id: &'static str, mandatory: bool, max: usize },
+    /// `code`: the id as `dictionary::code` numbers it, compared instead of the bytes.
+    Segment { id: &'static str, code: usize, mandatory: bool, max: usize },
     Loop(LoopDef),
 }
 
@@ -17,13 +18,11 @@ pub struct LoopDef {
     pub mandatory: bool,
     pub max: usize,
     pub nodes: Vec<Node>,
+    /// The JSON key of its occurrences: `N1_loop`.
+    pub key: String,
 }
 
 impl LoopDef {
-    /// The JSON key of this loop's occurrences: `N1_loop`.
-    pub fn key(&self) -> String {
-        format!("{}_loop", self.id)
-    }
     pub fn trigger(&self) -> &'static str {
         match &self.nodes[0] {
             Node::Segment { id, .. } => id,
@@ -46,6 +45,13 @@ impl Node {
             Node::Loop(l) => l.mandatory,
         }
     }
+    /// `dictionary::code` of the segment that starts this node.
+    pub fn first_code(&self) -> usize {
+        match self {
+            Node::Segment { code, .. } => *code,
+            Node::Loop(l) => l.nodes[0].first_code(),
+        }
+    }
     pub fn max(&self) -> usize {
         match self {
             Node::Segment { max, .. } => *max,
@@ -65,18 +71,21 @@ pub struct SetDef {
 
 const MANY: usize = usize::MAX;
 
+fn segment(id: &'static str, mandatory: bool, max: usize) -> Node {
+    Node::Segment { id, code: crate::dictionary::code(id.as_bytes()).expect("valid segment id"), mandatory, max }
+}
 fn m(id: &'static str, max: usize) -> Node {
-    Node::Segment { id, mandatory: true, max }
+    segment(id, true, max)
 }
 fn o(id: &'static str, max: usize) -> Node {
-    Node::Segment { id, mandatory: false, max }
+    segment(id, false, max)
 }
 fn lp(mandatory: bool, max: usize, nodes: Vec<Node>) -> Node {
     let id = nodes[0].first_id();
-    Node::Loop(LoopDef { id, mandatory, max, nodes })
+    Node::Loop(LoopDef { id, mandatory, max, nodes, key: format!("{id}_loop") })
 }
 fn body(nodes: Vec<Node>) -> LoopDef {
-    LoopDef { id: "", mandatory: true, max: 1, nodes }
+    LoopDef { id: "", mandatory: true, max: 1, nodes, key: String::new() }
 }
 
 fn party(max: usize) -> Node {

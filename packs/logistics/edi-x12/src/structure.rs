@@ -4,7 +4,7 @@
 
 use crate::dictionary::{self, Kind};
 use crate::sets::{self, LoopDef, Node, SetDef};
-use crate::tokens::{Segment, Separators};
+use crate::tokens::{self, Segment, Separators};
 
 /// IK3/AK3: a segment that is missing, misplaced or has bad elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,12 @@ pub struct ElementError {
     pub value: String,
 }
 
-/// One occurrence of a loop: for each node of its definition, what matched it, in order.
+/// One occurrence of a loop: what matched, as (node of its definition, item). The reader only
+/// moves forward through the nodes, so the node numbers never decrease.
 #[derive(Debug)]
 pub struct Instance {
     pub def: &'static LoopDef,
-    pub slots: Vec<Vec<Item>>,
+    pub items: Vec<(usize, Item)>,
 }
 
 #[derive(Debug)]
@@ -47,20 +48,45 @@ pub enum Item {
 
 impl Instance {
     fn new(def: &'static LoopDef) -> Self {
-        Instance { def, slots: (0..def.nodes.len()).map(|_| Vec::new()).collect() }
+        Instance { def, items: Vec::new() }
+    }
+
+    /// The items of each node that has any, in order.
+    pub fn runs(&self) -> impl Iterator<Item = (usize, &[(usize, Item)])> {
+        self.items.chunk_by(|a, b| a.0 == b.0).map(|run| (run[0].0, run))
     }
 }
 
 struct Open {
     instance: Instance,
+    /// The node last matched, and how many times in a row.
     cursor: usize,
+    run: usize,
+}
+
+impl Open {
+    fn new(instance: Instance) -> Self {
+        Open { instance, cursor: 0, run: 0 }
+    }
+    /// Occurrences of `node` so far: only the cursor's node can have any beyond it.
+    fn count(&self, node: usize) -> usize {
+        if node == self.cursor { self.run } else { 0 }
+    }
+    fn push(&mut self, node: usize, item: Item) {
+        if node != self.cursor {
+            self.cursor = node;
+            self.run = 0;
+        }
+        self.run += 1;
+        self.instance.items.push((node, item));
+    }
 }
 
 /// Matches `segments` (the set's body, between ST and SE) against `set`. `first_position` is the
 /// position of the first body segment (2: ST is 1). Returns the tree and the errors.
 pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usize, end_position: usize, sep: &Separators) -> (Instance, Vec<SegmentError>) {
     let mut errors = Vec::new();
-    let mut stack = vec![Open { instance: Instance::new(&set.body), cursor: 0 }];
+    let mut stack = vec![Open::new(Instance::new(&set.body))];
     for (index, seg) in segments.iter().enumerate() {
         let position = first_position + index;
         let id = seg.id();
@@ -71,17 +97,23 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                 }
                 let open = stack.last_mut().expect("level exists");
                 missing_between(open, node, position, &mut errors);
-                open.cursor = node;
                 let def: &'static LoopDef = open.instance.def;
                 match &def.nodes[node] {
                     Node::Segment { .. } => {
-                        open.instance.slots[node].push(Item::Segment(index));
+                        open.push(node, Item::Segment(index));
                         check_elements(seg, position, def.id, sep, &mut errors);
                     }
                     Node::Loop(inner) => {
-                        let mut instance = Instance::new(inner);
-                        instance.slots[0].push(Item::Segment(index));
-                        stack.push(Open { instance, cursor: 0 });
+                        // The parent's cursor moves to the loop now; the occurrence is filed
+                        // in it when it closes.
+                        if open.cursor != node {
+                            open.cursor = node;
+                            open.run = 0;
+                        }
+                        open.run += 1;
+                        let mut child = Open::new(Instance::new(inner));
+                        child.push(0, Item::Segment(index));
+                        stack.push(child);
                         check_elements(seg, position, inner.id, sep, &mut errors);
                     }
                 }
@@ -119,18 +151,19 @@ enum Found {
 
 /// Looks for the segment from the innermost open loop outwards, at or after each loop's cursor.
 fn find(stack: &[Open], id: &[u8]) -> Found {
+    let Some(code) = dictionary::code(id) else { return Found::Nowhere };
     let mut over = None;
     for level in (0..stack.len()).rev() {
         let open = &stack[level];
         for (node, def) in open.instance.def.nodes.iter().enumerate().skip(open.cursor) {
-            if def.first_id().as_bytes() != id {
+            if def.first_code() != code {
                 continue;
             }
             // A loop's own trigger at the innermost level starts a new occurrence one level up.
             if node == 0 && level > 0 {
                 continue;
             }
-            if open.instance.slots[node].len() < def.max() {
+            if open.count(node) < def.max() {
                 return Found::At { level, node };
             }
             over.get_or_insert(if matches!(def, Node::Loop(_)) { "4" } else { "5" });
@@ -146,7 +179,7 @@ fn find(stack: &[Open], id: &[u8]) -> Found {
 fn missing_between(open: &mut Open, until: usize, position: usize, errors: &mut Vec<SegmentError>) {
     let def = open.instance.def;
     for node in open.cursor..until {
-        if def.nodes[node].mandatory() && open.instance.slots[node].is_empty() {
+        if def.nodes[node].mandatory() && open.count(node) == 0 {
             errors.push(SegmentError {
                 segment_id: def.nodes[node].first_id().to_owned(),
                 position,
@@ -165,7 +198,7 @@ fn close(stack: &mut Vec<Open>, position: usize, errors: &mut Vec<SegmentError>)
     missing_between(&mut open, nodes, position, errors);
     let parent = stack.last_mut().expect("a parent");
     let cursor = parent.cursor;
-    parent.instance.slots[cursor].push(Item::Loop(open.instance));
+    parent.instance.items.push((cursor, Item::Loop(open.instance)));
 }
 
 fn segment_error(id: &[u8], position: usize, loop_id: &'static str, code: &'static str) -> SegmentError {
@@ -180,8 +213,13 @@ fn valid_id(id: &[u8]) -> bool {
 pub fn check_elements(seg: &Segment<'_>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
     let Some(def) = dictionary::segment(seg.id()) else { return };
     let mut bad = Vec::new();
-    for n in 1..seg.elements.len().max(def.elements.len() + 1) {
-        let value = seg.get(n);
+    let mut values = seg.elements().skip(1);
+    for n in 1.. {
+        let value = values.next();
+        if value.is_none() && n > def.elements.len() {
+            break;
+        }
+        let value = value.unwrap_or(b"");
         let Some(element) = def.elements.get(n - 1) else {
             if !value.is_empty() {
                 bad.push(ElementError { position: n, component: None, reference: "", code: "3", value: copy(value) });
@@ -194,16 +232,11 @@ pub fn check_elements(seg: &Segment<'_>, position: usize, loop_id: &'static str,
             }
             continue;
         }
-        let repeats: Vec<&[u8]> = match sep.repetition {
-            Some(r) if element.kind != Kind::Composite || value.contains(&r) => value.split(|b| *b == r).collect(),
-            _ => vec![value],
-        };
-        for one in repeats {
-            if let Some(code) = check_value(element.kind, element.min, element.max, one, sep) {
-                let reference = if element.reference.starts_with('C') { "" } else { element.reference };
-                bad.push(ElementError { position: n, component: None, reference, code, value: copy(one) });
-                break;
-            }
+        let repeated = sep.repetition.filter(|r| tokens::has(value, *r));
+        let mut repeats = value.split(move |b| Some(*b) == repeated);
+        if let Some((one, code)) = repeats.find_map(|one| check_value(element.kind, element.min, element.max, one, sep).map(|c| (one, c))) {
+            let reference = if element.reference.starts_with('C') { "" } else { element.reference };
+            bad.push(ElementError { position: n, component: None, reference, code, value: copy(one) });
         }
     }
     if !bad.is_empty() {
@@ -237,7 +270,7 @@ fn check_value(kind: Kind, min: usize, max: usize, value: &[u8], sep: &Separator
         }
         Kind::Text | Kind::Id => {}
     }
-    if value.contains(&sep.component) && kind == Kind::Id {
+    if kind == Kind::Id && tokens::has(value, sep.component) {
         return Some("6");
     }
     length_code(value.len(), min, max)

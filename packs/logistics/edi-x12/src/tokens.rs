@@ -5,6 +5,11 @@
 
 use memchr::memchr;
 
+/// Whether `byte` occurs in `bytes`: a plain loop, faster than memchr on a few bytes.
+pub fn has(bytes: &[u8], byte: u8) -> bool {
+    bytes.iter().any(|b| *b == byte)
+}
+
 /// The delimiters of one interchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Separators {
@@ -22,20 +27,57 @@ impl Separators {
     }
 }
 
-/// One segment: `elements[0]` is its id. `offset` is the byte where it starts in the input.
-#[derive(Debug, Clone)]
+/// One segment, from its id to its terminator (exclusive). `offset` is the byte where it starts
+/// in the input. Elements are split when read: holding them costs no allocation per segment.
+#[derive(Debug, Clone, Copy)]
 pub struct Segment<'a> {
     pub offset: usize,
-    pub elements: Vec<&'a [u8]>,
+    pub raw: &'a [u8],
+    pub separator: u8,
+}
+
+/// The elements of a segment, id first.
+pub struct Elements<'a> {
+    raw: &'a [u8],
+    from: usize,
+    separator: u8,
+    done: bool,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.done {
+            return None;
+        }
+        let from = self.from;
+        // Elements are a few bytes long: a plain loop beats memchr's setup.
+        match self.raw[from..].iter().position(|b| *b == self.separator) {
+            Some(i) => {
+                self.from = from + i + 1;
+                Some(&self.raw[from..from + i])
+            }
+            None => {
+                self.done = true;
+                Some(&self.raw[from..])
+            }
+        }
+    }
 }
 
 impl<'a> Segment<'a> {
+    pub fn new(offset: usize, raw: &'a [u8], separator: u8) -> Self {
+        Segment { offset, raw, separator }
+    }
+    pub fn elements(&self) -> Elements<'a> {
+        Elements { raw: self.raw, from: 0, separator: self.separator, done: false }
+    }
     pub fn id(&self) -> &'a [u8] {
-        self.elements[0]
+        &self.raw[..self.raw.iter().position(|b| *b == self.separator).unwrap_or(self.raw.len())]
     }
     /// Element `n` (1-based, as X12 numbers them), empty when absent.
     pub fn get(&self, n: usize) -> &'a [u8] {
-        self.elements.get(n).copied().unwrap_or(b"")
+        self.elements().nth(n).unwrap_or(b"")
     }
     /// Element `n` as text with the ISA's padding removed.
     pub fn text(&self, n: usize) -> &'a str {
@@ -104,12 +146,12 @@ pub fn read_isa(input: &[u8]) -> Result<Isa<'_>, NotAnInterchange> {
     }
     let component = rest[at + 1];
     let segment = rest[at + 2];
-    let isa_fields: Vec<&[u8]> = rest[..at + 2].split(|b| *b == element).collect();
-    let version = isa_fields.get(12).copied().unwrap_or(b"");
-    let repetition = if version >= &b"00402"[..] { isa_fields.get(11).and_then(|f| f.first().copied()) } else { None };
+    let isa = Segment::new(start, &rest[..at + 2], element);
+    let version = isa.get(12);
+    let repetition = if version >= &b"00402"[..] { isa.get(11).first().copied() } else { None };
     Ok(Isa {
         separators: Separators { element, component, repetition, segment },
-        segment: Segment { offset: start, elements: isa_fields },
+        segment: isa,
         start,
         length: at + 3,
     })
@@ -133,7 +175,7 @@ pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> Vec<Segment<'a>> {
         let end = memchr(sep.segment, &input[at..]).map(|i| at + i).unwrap_or(input.len());
         let raw = &input[at..end];
         if !raw.is_empty() {
-            out.push(Segment { offset: at, elements: split_elements(raw, sep.element) });
+            out.push(Segment::new(at, raw, sep.element));
         }
         at = end + 1;
     }
@@ -144,16 +186,6 @@ fn is_filler(b: u8, terminator: u8) -> bool {
     b != terminator && (b == b'\r' || b == b'\n')
 }
 
-fn split_elements(raw: &[u8], element: u8) -> Vec<&[u8]> {
-    let mut elements = Vec::with_capacity(12);
-    let mut from = 0;
-    while let Some(i) = memchr(element, &raw[from..]) {
-        elements.push(&raw[from..from + i]);
-        from += i + 1;
-    }
-    elements.push(&raw[from..]);
-    elements
-}
 
 #[cfg(test)]
 mod tests {
