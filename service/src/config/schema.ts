@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
+import { Duration, Size } from './sections/strings.js';
 import { DataEndpointSchema } from './sections/data-endpoint.js';
 import { FleetSchema } from './sections/fleet.js';
 import { GatewayIdentitySchema } from './sections/gateway.js';
@@ -11,11 +11,9 @@ import { PluginTrustSchema } from './sections/plugin-trust.js';
  * published JSON Schema (`backworks schema`, service/schema/backworks.schema.json) all come from here.
  */
 
+export { Duration, Size };
+
 const Strict = { additionalProperties: false } as const;
-export const Duration = (description: string, def?: string) =>
-  Type.String({ pattern: DURATION_PATTERN, description: `${description} (e.g. 500ms, 2s, 5m)`, ...(def ? { default: def } : {}) });
-export const Size = (description: string, def?: string) =>
-  Type.String({ pattern: SIZE_PATTERN, description: `${description} (e.g. 512KB, 64MB)`, ...(def ? { default: def } : {}) });
 const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
