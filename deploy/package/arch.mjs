@@ -1,0 +1,49 @@
+// The two architectures the .deb is built for, and each one's name in every toolchain involved.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ARCHES = {
+  amd64: { node: 'x64', koffi: 'linux_x64', gnu: 'x86_64-linux-gnu', rust: 'x86_64-unknown-linux-gnu', elf: 'x86-64' },
+  arm64: { node: 'arm64', koffi: 'linux_arm64', gnu: 'aarch64-linux-gnu', rust: 'aarch64-unknown-linux-gnu', elf: 'ARM aarch64' },
+};
+
+/** The machine building the package, as a Debian architecture. */
+export const HOST_ARCH = execFileSync('dpkg', ['--print-architecture']).toString().trim();
+
+/** Downloads and built addons are kept here between runs, outside the repository. */
+export const CACHE = process.env.BACKWORKS_CACHE ?? path.join(os.homedir(), '.cache/backworks');
+
+/** The C compiler for `arch`: gcc on the host's own architecture, the GNU cross compiler otherwise. */
+export function cc(arch) {
+  return arch === HOST_ARCH ? 'gcc' : `${ARCHES[arch].gnu}-gcc`;
+}
+
+export function cxx(arch) {
+  return arch === HOST_ARCH ? 'g++' : `${ARCHES[arch].gnu}-g++`;
+}
+
+/** Whether Rust can build for `arch` here: its standard library for that target must be installed. */
+export function rustCanTarget(arch) {
+  try {
+    const dir = execFileSync('rustc', ['--print', 'target-libdir', '--target', ARCHES[arch].rust], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.startsWith('libstd-'));
+  } catch {
+    return false;
+  }
+}
+
+export function run(cmd, args, options = {}) {
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
+}
+
+/** Runs a noisy build step: its output is shown only when it fails. */
+export function runQuiet(cmd, args, options = {}) {
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...options });
+  } catch (err) {
+    process.stderr.write(`${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed (output above)`);
+  }
+}

@@ -1,0 +1,66 @@
+// Production node_modules for one architecture: `npm ci --omit=dev` for that CPU, then every native
+// addon made right for the bundled runtime: better-sqlite3 compiled against its headers (cross-compiled
+// for arm64), koffi and serialport reduced to their prebuilt binary for the architecture.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ARCHES, CACHE, cc, cxx, HOST_ARCH, run, runQuiet } from './arch.mjs';
+import { NODE_VERSION, nodeRuntime } from './runtime.mjs';
+
+const nodeGyp = path.join(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
+
+/** Copies a ready node_modules for `arch` into `dest` (built once per lock file, then cached). */
+export function productionModules(root, arch, dest) {
+  const lock = fs.readFileSync(path.join(root, 'package-lock.json'));
+  const key = createHash('sha256').update(lock).update(NODE_VERSION).digest('hex').slice(0, 16);
+  const cached = path.join(CACHE, 'node_modules', `${key}-${arch}`);
+  if (!fs.existsSync(path.join(cached, '.complete'))) build(root, arch, cached);
+  fs.cpSync(path.join(cached, 'node_modules'), dest, { recursive: true, verbatimSymlinks: true });
+}
+
+function build(root, arch, out) {
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(root, file), path.join(out, file));
+  // --ignore-scripts: no install script may download or compile for the build machine; the
+  // addons are made below for the target. --cpu/--os pick the optional packages of the target.
+  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error',
+    `--cpu=${ARCHES[arch].node}`, '--os=linux', '--libc=glibc'], { cwd: out });
+  const modules = path.join(out, 'node_modules');
+  buildBetterSqlite3(path.join(modules, 'better-sqlite3'), arch);
+  keepOnly(path.join(modules, 'koffi/build/koffi'), [ARCHES[arch].koffi]);
+  keepOnly(path.join(modules, '@serialport/bindings-cpp/prebuilds'), [`linux-${ARCHES[arch].node}`]);
+  for (const dir of fs.readdirSync(path.join(modules, '@serialport/bindings-cpp/prebuilds'))) {
+    for (const file of fs.readdirSync(path.join(modules, '@serialport/bindings-cpp/prebuilds', dir))) {
+      if (file.includes('musl')) fs.rmSync(path.join(modules, '@serialport/bindings-cpp/prebuilds', dir, file));
+    }
+  }
+  // Sources and build trees of addons are not needed at run time (koffi's src is 20 MB).
+  for (const dir of ['koffi/src', 'koffi/vendor', 'koffi/doc', '@serialport/bindings-cpp/src']) {
+    fs.rmSync(path.join(modules, dir), { recursive: true, force: true });
+  }
+  fs.writeFileSync(path.join(out, '.complete'), new Date().toISOString());
+}
+
+/** Compiles better-sqlite3 (its bundled SQLite) against the bundled runtime's headers, for `arch`. */
+function buildBetterSqlite3(dir, arch) {
+  const runtime = nodeRuntime(arch);
+  const env = { ...process.env, CC: cc(arch), CXX: cxx(arch), LINK: cxx(arch) };
+  if (arch !== HOST_ARCH) Object.assign(env, { AR: `${ARCHES[arch].gnu}-ar`, CC_host: 'gcc', CXX_host: 'g++' });
+  runQuiet(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${runtime}`, `--arch=${ARCHES[arch].node}`, '--jobs=2'], { cwd: dir, env });
+  const addon = path.join(dir, 'build/Release/better_sqlite3.node');
+  if (!fs.existsSync(addon)) throw new Error(`better-sqlite3 did not build for ${arch}`);
+  // Keep the addon, drop the 9 MB SQLite amalgamation and the object files.
+  const keep = fs.readFileSync(addon);
+  fs.rmSync(path.join(dir, 'build'), { recursive: true, force: true });
+  fs.rmSync(path.join(dir, 'deps'), { recursive: true, force: true });
+  fs.rmSync(path.join(dir, 'src'), { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'build/Release'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'build/Release/better_sqlite3.node'), keep);
+}
+
+function keepOnly(dir, names) {
+  if (!fs.existsSync(dir)) throw new Error(`${dir} is missing: has the package changed its layout?`);
+  for (const name of fs.readdirSync(dir)) if (!names.includes(name)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  for (const name of names) if (!fs.existsSync(path.join(dir, name))) throw new Error(`${dir} has no ${name}`);
+}
