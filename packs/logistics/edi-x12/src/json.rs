@@ -71,10 +71,12 @@ fn trimmed(value: &[u8]) -> &[u8] {
     &value[..end]
 }
 
-/// The whole interchange as the parse endpoint answers it.
-pub fn interchange(ix: &Interchange<'_>) -> String {
+/// The whole interchange as the parse endpoint answers it; without `data` (the validate
+/// endpoint) only envelopes, statuses and errors.
+pub fn interchange(ix: &Interchange<'_>, data: bool) -> String {
     // The JSON is about three times the X12: one allocation instead of a chain of copies.
-    let mut out = String::with_capacity(ix.segments.last().map_or(0, |s| s.offset) * 7 / 2 + 4096);
+    let size = if data { ix.segments.last().map_or(0, |s| s.offset) * 7 / 2 } else { 0 };
+    let mut out = String::with_capacity(size + 4096);
     let isa = ix.isa();
     let sep = ix.separators;
     out.push_str("{\"interchange\":{");
@@ -131,7 +133,7 @@ pub fn interchange(ix: &Interchange<'_>) -> String {
         close(&mut out, ']');
         out.push_str(",\"transactions\":[");
         for set in &group.sets {
-            transaction(&mut out, ix, set);
+            transaction(&mut out, ix, set, data);
             out.push(',');
         }
         close(&mut out, ']');
@@ -142,7 +144,7 @@ pub fn interchange(ix: &Interchange<'_>) -> String {
     out
 }
 
-fn transaction(out: &mut String, ix: &Interchange<'_>, set: &TxSet) {
+fn transaction(out: &mut String, ix: &Interchange<'_>, set: &TxSet, data: bool) {
     let st = &ix.segments[set.st];
     out.push('{');
     field(out, "set", st.get(1));
@@ -162,7 +164,7 @@ fn transaction(out: &mut String, ix: &Interchange<'_>, set: &TxSet) {
         out.push(',');
     }
     close(out, ']');
-    if let Some(tree) = &set.tree {
+    if let Some(tree) = set.tree.as_ref().filter(|_| data) {
         out.push_str(",\"data\":");
         instance(out, tree, &ix.segments[set.body.clone()], &ix.separators);
     }

@@ -3,7 +3,8 @@
 //! Inbound interchanges (850, 855, 856, 810, 997, 999 in 004010 and 005010) arrive through
 //! `POST /edi/x12` or the drop folder, are checked (envelopes, counts, control numbers, partner,
 //! segment structure, elements), stored in the buffer, and answered with a TA1 and a 997 or 999
-//! per group. `POST /edi/x12/parse` answers JSON only; `POST /edi/x12/outbound/{855,856,810}`
+//! per group. `POST /edi/x12/parse` answers JSON only (`/edi/x12/validate`: the same without the
+//! transaction data); `POST /edi/x12/outbound/{855,856,810}`
 //! writes X12 from JSON with control numbers that are never reused.
 
 pub mod ack;
@@ -47,6 +48,7 @@ pub struct EdiPlugin {
 
 const INBOUND: &str = "/edi/x12";
 const PARSE: &str = "/edi/x12/parse";
+const VALIDATE: &str = "/edi/x12/validate";
 const OUTBOUND: &str = "/edi/x12/outbound/";
 
 impl EdiPlugin {
@@ -110,11 +112,11 @@ impl BackworksPlugin for EdiPlugin {
                 core.rejected.fetch_add(1, Ordering::Relaxed);
             }
             Ok(Some(receipt.ack))
-        } else if endpoint == PARSE {
+        } else if endpoint == PARSE || endpoint == VALIDATE {
             post_only(method, endpoint)?;
             let core = self.core()?;
             let ix = envelope::read(data.as_bytes(), &core.config).map_err(|e| PluginError::BadRequest(format!("not an X12 interchange: {}", e.0)))?;
-            Ok(Some(json::interchange(&ix)))
+            Ok(Some(json::interchange(&ix, endpoint == PARSE)))
         } else if let Some(set) = endpoint.strip_prefix(OUTBOUND) {
             post_only(method, endpoint)?;
             let core = self.core()?;

@@ -114,6 +114,15 @@ describe('logistics/edi-x12 /edi/x12/parse', () => {
     ]);
   });
 
+  it('/edi/x12/validate answers the same verdict without the transaction data', async () => {
+    const parsed = JSON.parse((await edi.post('/edi/x12/parse', fixture('wrong-se-count-4010.x12'))).text);
+    const validated = JSON.parse((await edi.post('/edi/x12/validate', fixture('wrong-se-count-4010.x12'))).text);
+    for (const t of parsed.groups[0].transactions) delete t.data;
+    expect(validated).toEqual(parsed);
+    expect(validated.groups[0]).toMatchObject({ status: 'P', received: 2, accepted: 1 });
+    expect(validated.groups[0].transactions.map((t: { codes: string[] }) => t.codes)).toEqual([['4'], []]);
+  });
+
   it('reports the envelope problem in words for a rejected interchange', async () => {
     const parsed = JSON.parse((await edi.post('/edi/x12/parse', fixture('wrong-iea-control-5010.x12'))).text);
     expect(parsed.status).toBe('rejected');

@@ -51,6 +51,7 @@ export async function startEdi(options: { dir?: string; settle?: string } = {}):
     'endpoints:',
     '  edi-inbound: { path: /edi/x12, methods: [POST], plugin: edi-x12 }',
     '  edi-parse: { path: /edi/x12/parse, methods: [POST], plugin: edi-x12 }',
+    '  edi-validate: { path: /edi/x12/validate, methods: [POST], plugin: edi-x12 }',
     '  edi-outbound: { path: "/edi/x12/outbound/:set", methods: [POST], plugin: edi-x12 }',
     '',
   ].join('\n'));
