@@ -137,3 +137,52 @@ fn group_ack(w: &mut Writer, ix: &Interchange<'_>, group: &Group, control: u64, 
     w.segment("SE", &[count.to_string(), "0001".to_owned()]);
     w.segment("GE", &["1".to_owned(), control.to_string()]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config, envelope};
+    use backworks_plugin_sdk::json;
+
+    fn config() -> Config {
+        config::parse(&json!({"trading_partners": [{"id": "WALMART", "formats": ["850"]}], "interchange": {"id": "US"}})).unwrap()
+    }
+
+    fn interchange(body: &str, ge: &str) -> String {
+        format!(
+            "ISA*00*          *00*          *ZZ*WALMART        *ZZ*US             *240301*0930*U*00401*000000009*0*P*>~\
+             GS*PO*WALMART*US*20240301*0930*5*X*004010~ST*850*0001~{body}SE*{}*0001~{ge}IEA*1*000000009~",
+            body.matches('~').count() + 2
+        )
+    }
+
+    /// The acknowledgment without its envelope, which carries the date.
+    fn answer(text: &str) -> Vec<String> {
+        let config = config();
+        let ix = envelope::read(text.as_bytes(), &config).unwrap();
+        let groups = needs(&ix).unwrap();
+        let ack = build(&ix, &config, 1, &vec![2; groups]);
+        ack.split('~').filter(|s| !s.is_empty() && !["ISA", "GS", "GE", "IEA"].contains(&&s[..s.find('*').unwrap_or(s.len())])).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_clean_order_is_accepted() {
+        let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~CTT*1~", "GE*1*5~");
+        assert_eq!(answer(&text), ["ST*997*0001", "AK1*PO*5", "AK2*850*0001", "AK5*A", "AK9*A*1*1*1", "SE*6*0001"]);
+    }
+
+    #[test]
+    fn a_missing_loop_and_a_bad_date_are_named() {
+        let text = interchange("BEG*00*SA*1**20241301~CTT*1~", "GE*1*5~");
+        assert_eq!(
+            answer(&text),
+            ["ST*997*0001", "AK1*PO*5", "AK2*850*0001", "AK3*BEG*2**8", "AK4*5*373*8*20241301", "AK3*PO1*3**3", "AK5*R*5", "AK9*R*1*1*0", "SE*9*0001"]
+        );
+    }
+
+    #[test]
+    fn a_group_trailer_that_does_not_match_rejects_the_group() {
+        let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~", "GE*2*6~");
+        assert_eq!(answer(&text), ["ST*997*0001", "AK1*PO*5", "AK2*850*0001", "AK5*A", "AK9*R*2*1*0*4*5", "SE*6*0001"]);
+    }
+}
