@@ -43,11 +43,29 @@ export function startService(configFile, env) {
   return startProcess([cliPath, 'run', '-c', configFile, '--port', '0', '--host', '127.0.0.1'], { env });
 }
 
+/** CPU time (user + system) a process has used, in microseconds, from /proc. */
+export function cpuMicros(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks * (1e6 / 100); // USER_HZ is 100 on Linux
+}
+
 /** Requests per second of a GET at `url`, under `connections` concurrent keep-alive connections. */
 export async function requestsPerSecond(url, { seconds = 5, connections = 32, method = 'GET', body } = {}) {
+  return (await load(url, { seconds, connections, method, body })).rps;
+}
+
+/**
+ * Drives `url` and reports requests/s and, when `pid` is given, the server's CPU time per request.
+ * CPU per request is the steadier figure on a shared box: it does not move when another process
+ * takes the load generator's core.
+ */
+export async function load(url, { seconds = 5, connections = 32, method = 'GET', body, pid } = {}) {
+  const before = pid ? cpuMicros(pid) : 0;
   const result = await autocannon({ url, connections, duration: seconds, method, body });
   if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return result.requests.average;
+  const cpuPerRequest = pid ? (cpuMicros(pid) - before) / result.requests.total : undefined;
+  return { rps: result.requests.average, cpuPerRequest };
 }
 
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
