@@ -192,6 +192,7 @@ export class PluginManager {
     const restart = entry.restart ?? {};
     return openNativePlugin(name, {
       path: path.resolve(this.options.configDir, entry.path!),
+      workingDir: this.options.configDir,
       isolation: entry.isolation ?? 'process',
       timeoutMs,
       limits: {

@@ -16,6 +16,8 @@ export interface HostProcessOptions {
   heartbeatMs: number;
   /** A host whose heartbeat is older than this is killed. */
   heartbeatTimeoutMs: number;
+  /** Current directory of the host process. */
+  cwd?: string;
   /** Readings JSON the plugin emitted. */
   onEmit(json: string): void;
   /** A host API call that needs an answer; resolve with [status, payload]. */
@@ -60,6 +62,7 @@ export class HostProcess {
   private constructor(private readonly options: HostProcessOptions) {
     this.child = spawn(requireHostBinary(), [options.path], {
       detached: true, // own process group: a kill takes whatever the plugin forked too
+      cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       env: hostEnvironment({
         BW_HOST_FD: '3',

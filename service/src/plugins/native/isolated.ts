@@ -157,6 +157,7 @@ export class IsolatedDriver implements PluginDriver {
       workers: Math.min(this.options.limits.concurrency ?? 4, 16),
       heartbeatMs: HEARTBEAT_MS,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      cwd: this.options.workingDir,
       onEmit: (json) => this.emit(json),
       onHostCall: (kind, args) => this.hostCall(kind, args),
       onLog: (level, message) => this.context?.log(logLevelName(level), message),

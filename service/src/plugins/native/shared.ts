@@ -8,6 +8,8 @@ export interface NativePluginOptions {
   timeoutMs: number;
   limits: { memory?: number; concurrency?: number };
   restart: { backoffMs: number; maxBackoffMs: number; maxCrashes: number; windowMs: number };
+  /** The host process runs here (the folder of backworks.yaml), so relative paths in the plugin's config mean what the file says. */
+  workingDir?: string;
 }
 
 /**
