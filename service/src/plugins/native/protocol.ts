@@ -44,12 +44,24 @@ export function encodeFrame(type: number, id: number, status: number, strings: r
   return frame;
 }
 
-/** Splits a byte stream into frames; throws on a frame the host could never have sent. */
+/**
+ * Splits a byte stream into frames; throws on a frame the host could never have sent. A large
+ * frame arrives in many chunks: they are collected and joined once, when the frame is complete,
+ * not re-concatenated on every chunk (which is quadratic in the frame size).
+ */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Total size (length prefix included) of the frame being collected, once its prefix is known. */
+  private needed = 0;
 
   push(chunk: Buffer, onFrame: (frame: DecodedFrame) => void): void {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.needed === 0 && this.buffered >= 4) this.needed = this.frameSize();
+    if (this.needed === 0 || this.buffered < this.needed) return;
+
+    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
     let at = 0;
     while (buf.length - at >= 4) {
       const length = buf.readUInt32LE(at);
@@ -63,8 +75,17 @@ export class FrameReader {
       });
       at += 4 + length;
     }
-    this.pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+    const rest = buf.subarray(at);
+    this.chunks = rest.length ? [Buffer.from(rest)] : [];
+    this.buffered = rest.length;
+    this.needed = rest.length >= 4 ? this.frameSize() : 0;
+  }
 
+  private frameSize(): number {
+    const head = this.chunks[0].length >= 4 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    const length = head.readUInt32LE(0);
+    if (length < HEADER - 4 || length > MAX_FRAME) throw new Error(`corrupt frame of length ${length}`);
+    return 4 + length;
   }
 }
 
