@@ -21,12 +21,20 @@ const CALL_FAULTS: Array<{ fault: Fault; first: number }> = [
   { fault: 'sleep', first: 504 },
 ];
 
+/**
+ * Hangs must miss their deadline (504); crashes must be seen as crashes (503), so they get a
+ * deadline a loaded CI box cannot reach before the host dies.
+ */
+function deadline(fault: Fault): string {
+  return fault === 'loop' || fault === 'sleep' ? '300ms' : '10s';
+}
+
 function config(dir: string, lang: 'c' | 'rust', library: string): string {
   const plugin = (fault: Fault, extra: Record<string, unknown> = {}, restart = '{ backoff: 1s, max_backoff: 2s, max_crashes: 5, window: 60s }') =>
     `  ${lang}-${fault.replace('_', '-')}:
     type: external
     path: ${library}
-    timeout: ${fault === 'panic' ? '2s' : '300ms'}
+    timeout: ${deadline(fault)}
     limits: { memory: 256MB }
     restart: ${restart}
     config: ${JSON.stringify({ fault, marker: path.join(dir, `${fault}.count`), times: 1, delay_ms: 2000, ...extra })}
