@@ -61,6 +61,8 @@ pub struct Message {
     /// The first field found outside its section (a header field after the body, a body field
     /// after the trailer): "Tag specified out of required order".
     pub misplaced: Option<i32>,
+    /// The bytes it arrived as (empty for a message built here): what the buffer stores.
+    pub raw: Vec<u8>,
 }
 
 /// Reads the instances of one group starting at `fields[*pos]` (QuickFIX's setGroup): a new

@@ -6,19 +6,15 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::config::{Application, Role, SessionConfig};
+use crate::config::{Role, SessionConfig};
 use crate::message::Message;
+use crate::sent::SentMessages;
 use crate::store::Persistence;
-use crate::time;
 use crate::validate::{self, Problem, Reason};
 use crate::wire;
 
-/// Sent messages kept in memory for resend requests; older ones are read back from the store.
-const SENT_CACHE: usize = 10_000;
-/// ClOrdIDs remembered per session to drop PossResend duplicates.
-const SEEN_ORDERS: usize = 100_000;
 
 /// Why processing a message stopped, as QuickFIX's exceptions say it.
 #[derive(Debug)]
@@ -70,8 +66,8 @@ pub struct Session {
     pub(crate) last_sent: i64,
     pub(crate) last_received: i64,
     pub(crate) test_requests: u32,
-    pub(crate) sent_cache: BTreeMap<u64, Vec<u8>>,
-    seen_orders: HashSet<String>,
+    pub(crate) sent: SentMessages,
+    pub(crate) seen_orders: HashSet<String>,
     pub(crate) out: Output,
     seqs_dirty: bool,
     pub counters: Counters,
@@ -79,10 +75,6 @@ pub struct Session {
 
 fn seq_key(name: &str) -> String {
     format!("{name}.seq")
-}
-
-pub(crate) fn sent_key(name: &str, seq: u64) -> String {
-    format!("{name}.out.{seq}")
 }
 
 impl Session {
@@ -100,6 +92,7 @@ impl Session {
         };
         Ok(Session {
             heartbeat_ms: cfg.heartbeat_ms,
+            sent: SentMessages::new(&cfg.name, cfg.persist),
             cfg,
             store,
             next_sender,
@@ -117,7 +110,6 @@ impl Session {
             last_sent: 0,
             last_received: 0,
             test_requests: 0,
-            sent_cache: BTreeMap::new(),
             seen_orders: HashSet::new(),
             out: Output::default(),
             seqs_dirty: false,
@@ -170,7 +162,7 @@ impl Session {
         self.seqs_dirty = true;
     }
 
-    fn incr_target(&mut self) {
+    pub(crate) fn incr_target(&mut self) {
         self.set_next_target(self.next_target + 1);
     }
 
@@ -178,7 +170,7 @@ impl Session {
     pub(crate) fn reset(&mut self) {
         self.set_next_sender(1);
         self.set_next_target(1);
-        self.sent_cache.clear();
+        self.sent.clear();
         self.queue.clear();
         self.resend_range = None;
         // A new session begins: ClOrdIDs seen in the previous one no longer make a PossResend a duplicate.
@@ -187,27 +179,19 @@ impl Session {
 
     /// Keeps a sent message for resend requests; it is committed with the batch that sends it.
     pub(crate) fn remember_sent(&mut self, seq: u64, bytes: &[u8]) {
-        if self.cfg.persist {
-            self.out.state.push((sent_key(&self.cfg.name, seq), String::from_utf8_lossy(bytes).into_owned()));
-            if self.sent_cache.len() >= SENT_CACHE {
-                self.sent_cache.pop_first();
-            }
-        }
-        self.sent_cache.insert(seq, bytes.to_vec());
+        self.sent.insert(seq, bytes);
     }
 
     pub(crate) fn sent_message(&self, seq: u64) -> Option<Vec<u8>> {
-        if let Some(bytes) = self.sent_cache.get(&seq) {
-            return Some(bytes.clone());
-        }
-        if !self.cfg.persist {
-            return None;
-        }
-        self.store.load(&sent_key(&self.cfg.name, seq)).ok().flatten().map(String::into_bytes)
+        self.sent.get(seq, self.next_sender, self.store.as_ref())
     }
 
     /// Hands out what to commit, send and do; the session's sequence numbers ride along.
     pub fn take_output(&mut self) -> Output {
+        if self.cfg.persist {
+            let writes = self.sent.take_writes(self.store.as_ref());
+            self.out.state.extend(writes);
+        }
         if self.seqs_dirty && self.cfg.persist {
             let value = format!("{},{}", self.next_sender, self.next_target);
             self.out.state.push((seq_key(&self.cfg.name), value));
@@ -221,7 +205,7 @@ impl Session {
         let fresh = Session::new(self.cfg.clone(), self.store.clone())?;
         self.next_sender = fresh.next_sender;
         self.next_target = fresh.next_target;
-        self.sent_cache.clear();
+        self.sent.clear();
         self.close(format!("the buffer refused to commit: {why}"));
         Ok(())
     }
@@ -278,7 +262,8 @@ impl Session {
             }
             Ok(fields) => {
                 self.counters.received += 1;
-                let msg = Message::from_fields(&fields, &dict);
+                let mut msg = Message::from_fields(&fields, &dict);
+                msg.raw = frame.to_vec();
                 self.next_message(msg, now, false);
             }
         }
@@ -371,252 +356,6 @@ impl Session {
                 self.next_message(msg, now, true);
             }
         }
-    }
-
-    fn valid_logon_state(&self, msg_type: &str) -> bool {
-        (msg_type == "A" && self.sent_reset)
-            || self.received_reset
-            || (msg_type == "A" && !self.received_logon)
-            || (msg_type != "A" && self.received_logon)
-            || (msg_type == "5" && self.sent_logon)
-            || (msg_type != "5" && self.sent_logout.is_some())
-            || msg_type == "4"
-            || msg_type == "3"
-    }
-
-    /// QuickFIX's verify: logon state, SendingTime, CompIDs, then sequence number too high (queue
-    /// it, ask for a resend) or too low (logout, unless PossDup). Ok(false): stop here.
-    pub(crate) fn verify(&mut self, msg: &Message, check_high: bool, check_low: bool, now: i64) -> Result<bool, Failure> {
-        let msg_type = msg.msg_type();
-        let seq = if check_high || check_low {
-            Some(msg.seq_num().ok_or_else(|| Failure::Disconnect("MsgSeqNum missing".into()))?)
-        } else {
-            None
-        };
-        if !self.valid_logon_state(msg_type) {
-            return Err(Failure::Disconnect(format!("logon state is not valid for a message of type {msg_type}")));
-        }
-        let sent_at = msg.header.get(52).and_then(time::parse_timestamp);
-        if sent_at.is_none_or(|t| (now - t).abs() > self.cfg.max_latency_ms) {
-            self.generate_reject(msg, Problem { reason: Reason::SendingTimeAccuracyProblem, tag: None }, now)?;
-            self.generate_logout(None, now);
-            return Ok(false);
-        }
-        if msg.header.get(49) != Some(self.cfg.target_comp_id.as_str()) || msg.header.get(56) != Some(self.cfg.sender_comp_id.as_str()) {
-            self.generate_reject(msg, Problem { reason: Reason::CompIdProblem, tag: None }, now)?;
-            self.generate_logout(None, now);
-            return Ok(false);
-        }
-        if let Some(seq) = seq {
-            if check_high && seq > self.next_target {
-                self.target_too_high(msg, seq, now);
-                return Ok(false);
-            }
-            if check_low && seq < self.next_target {
-                self.target_too_low(msg, seq, now)?;
-                return Ok(false);
-            }
-            if self.resend_range.is_some_and(|(_, end)| seq >= end) {
-                self.event(format!("resend request satisfied at {seq}"));
-                self.resend_range = None;
-            }
-        }
-        self.last_received = now;
-        self.test_requests = 0;
-        Ok(true)
-    }
-
-    fn target_too_high(&mut self, msg: &Message, seq: u64, now: i64) {
-        self.event(format!("MsgSeqNum too high, expecting {} but received {seq}", self.next_target));
-        self.queue.insert(seq, msg.clone());
-        if let Some((begin, _)) = self.resend_range {
-            if seq >= begin {
-                return; // already asked: no redundant resend request
-            }
-        }
-        self.generate_resend_request(seq, now);
-    }
-
-    fn target_too_low(&mut self, msg: &Message, seq: u64, now: i64) -> Result<(), Failure> {
-        if msg.header.get(43) != Some("Y") {
-            let text = format!("MsgSeqNum too low, expecting {} but received {seq}", self.next_target);
-            self.generate_logout(Some(&text), now);
-            return Err(Failure::Disconnect(text));
-        }
-        if msg.msg_type() == "4" {
-            return Ok(());
-        }
-        let Some(original) = msg.header.get(122) else {
-            return self.generate_reject(msg, Problem { reason: Reason::RequiredTagMissing, tag: Some(122) }, now);
-        };
-        let sent = msg.header.get(52).and_then(time::parse_timestamp);
-        if time::parse_timestamp(original).zip(sent).is_some_and(|(orig, sent)| orig > sent) {
-            self.generate_reject(msg, Problem { reason: Reason::SendingTimeAccuracyProblem, tag: None }, now)?;
-            self.generate_logout(None, now);
-        }
-        Ok(())
-    }
-
-    fn next_logon(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        let reset_flag = msg.body.get(141) == Some("Y");
-        self.received_reset = reset_flag;
-        if reset_flag {
-            self.event("Logon has ResetSeqNumFlag=Y: sequence numbers back to 1".into());
-            if !self.sent_reset {
-                self.reset();
-            }
-        }
-        if self.initiate && !self.sent_logon && !reset_flag {
-            return Err(Failure::Disconnect("received a logon response before sending a logon".into()));
-        }
-        if !self.in_schedule(now) {
-            self.generate_logout(Some("Logon outside of session time"), now);
-            return Err(Failure::Disconnect("logon outside of session time".into()));
-        }
-        if !self.initiate && self.cfg.reset_on_logon {
-            self.reset();
-        }
-        if !self.verify(msg, false, true, now)? {
-            return Ok(());
-        }
-        self.received_logon = true;
-        if !self.initiate || (self.received_reset && !self.sent_reset) {
-            if let Some(hb) = msg.body.get(108).and_then(|h| h.parse::<i64>().ok()) {
-                self.heartbeat_ms = hb * 1000;
-            }
-            self.generate_logon_response(msg, now);
-        }
-        self.event(format!("logged on (next sender {}, next target {})", self.next_sender, self.next_target));
-        self.sent_reset = false;
-        self.received_reset = false;
-        let seq = msg.seq_num().unwrap_or(0);
-        if seq > self.next_target && !reset_flag {
-            self.target_too_high(msg, seq, now);
-        } else {
-            self.incr_target();
-        }
-        Ok(())
-    }
-
-    fn next_heartbeat(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        if self.verify(msg, true, true, now)? {
-            self.incr_target();
-        }
-        Ok(())
-    }
-
-    fn next_test_request(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        if self.verify(msg, true, true, now)? {
-            let id = msg.body.get(112).unwrap_or("").to_owned();
-            self.generate_heartbeat(Some(&id), now);
-            self.incr_target();
-        }
-        Ok(())
-    }
-
-    fn next_reject(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        if self.verify(msg, false, true, now)? {
-            self.incr_target();
-        }
-        Ok(())
-    }
-
-    fn next_logout(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        if !self.verify(msg, false, false, now)? {
-            return Ok(());
-        }
-        if self.sent_logout.is_none() {
-            self.generate_logout(None, now);
-        }
-        self.incr_target();
-        Err(Failure::Disconnect("logout".into()))
-    }
-
-    fn next_sequence_reset(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        let gap_fill = msg.body.get(123) == Some("Y");
-        if !self.verify(msg, gap_fill, gap_fill, now)? {
-            return Ok(());
-        }
-        if let Some(new_seq) = msg.body.get(36).and_then(|v| v.parse::<u64>().ok()) {
-            self.event(format!("SequenceReset to {new_seq}"));
-            if new_seq > self.next_target {
-                self.set_next_target(new_seq);
-            } else if new_seq < self.next_target {
-                self.generate_reject(msg, Problem { reason: Reason::ValueIsIncorrect, tag: None }, now)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn next_resend_request(&mut self, msg: &Message, now: i64) -> Result<(), Failure> {
-        if !self.verify(msg, false, false, now)? {
-            return Ok(());
-        }
-        let begin = msg.body.get(7).and_then(|v| v.parse::<u64>().ok()).unwrap_or(1);
-        let mut end = msg.body.get(16).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let infinity = if self.cfg.begin_string.as_str() >= "FIX.4.2" { 0 } else { 999_999 };
-        if end == infinity || end >= self.next_sender {
-            end = self.next_sender - 1;
-        }
-        self.event(format!("resend request {begin} to {end}"));
-        self.resend(begin, end, now);
-        let seq = msg.seq_num().unwrap_or(0);
-        if seq == self.next_target {
-            self.incr_target();
-        }
-        Ok(())
-    }
-
-    /// An application message passed every session check.
-    fn from_app(&mut self, msg: &Message) -> Result<(), Failure> {
-        let msg_type = msg.msg_type().to_owned();
-        if self.cfg.application == Application::Echo && !matches!(msg_type.as_str(), "D" | "d") {
-            return Err(Failure::UnsupportedMessageType);
-        }
-        if msg_type == "D" {
-            let order = msg.body.get(11).unwrap_or("").to_owned();
-            if msg.header.get(97) == Some("Y") && self.seen_orders.contains(&order) {
-                self.event(format!("PossResend order {order} already received: ignored"));
-                return Ok(());
-            }
-            if self.seen_orders.len() >= SEEN_ORDERS {
-                self.seen_orders.clear();
-            }
-            self.seen_orders.insert(order);
-        }
-        self.store_document(msg);
-        if self.cfg.application == Application::Echo {
-            let mut echo = msg.clone();
-            echo.header.remove(43);
-            echo.header.remove(122);
-            let now = time::now_ms();
-            self.send_raw(echo, None, now);
-        }
-        Ok(())
-    }
-
-    /// The received message goes into the buffer with the same commit that counts it received.
-    fn store_document(&mut self, msg: &Message) {
-        if !self.cfg.persist {
-            return;
-        }
-        let body = String::from_utf8_lossy(&msg.encode(&self.cfg.begin_string)).into_owned();
-        let mut meta = json!({
-            "session": self.cfg.name,
-            "msg_type": msg.msg_type(),
-            "msg_seq_num": msg.seq_num(),
-            "sender_comp_id": msg.header.get(49),
-            "target_comp_id": msg.header.get(56),
-            "sending_time": msg.header.get(52),
-        });
-        if msg.header.get(43) == Some("Y") {
-            meta["poss_dup"] = json!(true);
-        }
-        if let Some(name) = self.cfg.dictionary.messages.get(msg.msg_type()).map(|m| m.name.clone()) {
-            meta["msg_name"] = json!(name);
-        }
-        self.counters.stored += 1;
-        self.out.documents.push(json!({ "type": "fix", "body": body, "meta": meta }));
     }
 
     /// Periodic work: heartbeats, test requests, timeouts, the end of the session's hours.
