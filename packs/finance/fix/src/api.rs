@@ -112,6 +112,11 @@ pub fn handle(engine: &Engine, endpoint: &str, method: &str, data: &str) -> Opti
         }
         ("GET", ["fix", name]) => Some(session_status(engine, name).map(|s| s.to_string()).ok_or((404, format!("no FIX session {name:?}")))),
         ("POST", ["fix", name, "messages"]) => Some(send(engine, name, data)),
+        ("GET", ["fix", name, "messages"]) => Some(received(engine, name, 0)),
+        ("GET", ["fix", name, "messages", after]) => match after.parse::<i64>() {
+            Ok(after) => Some(received(engine, name, after)),
+            Err(_) => Some(Err((400, format!("{after:?} is not a message id")))),
+        },
         _ => None,
     }
 }
@@ -124,4 +129,33 @@ fn send(engine: &Engine, name: &str, data: &str) -> Result<String, (u16, String)
     let seq = live.session.send_app(msg, now_ms());
     slot.flush(&mut live).map_err(|e| (503, format!("not stored, not sent: {e}")))?;
     Ok(json!({ "session": name, "seq": seq, "sent": sent, "queued": !sent }).to_string())
+}
+
+/// Application messages the session received and the buffer holds, oldest first, 100 a page;
+/// `next` is the path of the following page.
+fn received(engine: &Engine, name: &str, after_id: i64) -> Result<String, (u16, String)> {
+    let slot = engine.slot(name).ok_or((404, format!("no FIX session {name:?}")))?;
+    let store = slot.lock().session.store.clone();
+    let mut messages = Vec::new();
+    let mut cursor = after_id;
+    while messages.len() < 100 {
+        let page = store.documents(cursor, 1000).map_err(|e| (503, e))?;
+        let Some(last) = page.last().and_then(|d| d["id"].as_i64()) else { break };
+        cursor = last;
+        for doc in page.into_iter().filter(|d| d["meta"]["session"] == name).take(100 - messages.len()) {
+            let body = doc["body"].as_str().unwrap_or("");
+            let fields: Vec<Value> = crate::wire::split_fields(body.as_bytes(), |t| slot.cfg.dictionary.is_data(t))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| json!([slot.cfg.dictionary.field_name(f.tag), f.value]))
+                .collect();
+            messages.push(json!({
+                "id": doc["id"], "received_at": doc["received_at"], "msg_type": doc["meta"]["msg_type"],
+                "msg_seq_num": doc["meta"]["msg_seq_num"], "poss_dup": doc["meta"]["poss_dup"].as_bool().unwrap_or(false),
+                "fix": body.replace('\x01', "|"), "fields": fields,
+            }));
+        }
+    }
+    let next = messages.last().and_then(|m| m["id"].as_i64()).map(|id| format!("/fix/{name}/messages/{id}"));
+    Ok(json!({ "session": name, "messages": messages, "next": next }).to_string())
 }

@@ -46,6 +46,8 @@ pub struct SessionConfig {
     pub application: Application,
     /// Sequence numbers and sent messages kept in the host's durable state (false: in memory).
     pub persist: bool,
+    /// Each received application message also as a reading, which the fleet link publishes.
+    pub fleet_readings: bool,
     pub dictionary: Arc<Dictionary>,
 }
 
@@ -84,7 +86,7 @@ fn text(map: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String
 const KEYS: &[&str] = &[
     "session_id", "sender_comp_id", "target_comp_id", "begin_string", "role", "host", "port", "heartbeat_interval",
     "reset_on_logon", "start_time", "end_time", "max_latency", "logout_timeout", "logon_timeout", "reconnect_interval",
-    "validate", "application", "persist", "data_dictionary", "sessions",
+    "validate", "application", "persist", "fleet_readings", "data_dictionary", "sessions",
 ];
 
 fn session(map: &Map<String, Value>, path: &str) -> Result<SessionConfig, String> {
@@ -153,6 +155,7 @@ fn session(map: &Map<String, Value>, path: &str) -> Result<SessionConfig, String
         validate: flag("validate", true)?,
         application,
         persist: flag("persist", true)?,
+        fleet_readings: flag("fleet_readings", true)?,
         dictionary,
     })
 }
@@ -209,6 +212,7 @@ pub fn schema() -> Value {
         "validate": {"type": "boolean", "default": true},
         "application": {"enum": ["store", "echo"], "default": "store"},
         "persist": {"type": "boolean", "default": true},
+        "fleet_readings": {"type": "boolean", "default": true, "description": "Each received application message also as a reading (device fix.<session_id>), published by the fleet link"},
         "data_dictionary": {"type": "string", "description": "QuickFIX-format XML; default: the built-in one for begin_string"}
     });
     let mut top = session.as_object().cloned().unwrap_or_default();

@@ -57,6 +57,7 @@ impl Slot {
                 return Err(why);
             }
         }
+        live.session.store.emit(&out.readings);
         if let Some(writer) = live.writer.as_mut() {
             if !out.bytes.is_empty() && writer.write_all(&out.bytes).is_err() {
                 self.disconnect(live);

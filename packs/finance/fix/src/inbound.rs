@@ -249,6 +249,11 @@ impl Session {
             meta["poss_dup"] = json!(true);
         }
         self.counters.stored += 1;
+        // The same message as a reading, so the fleet link carries it upstream (data/fix.<session>).
+        if self.cfg.fleet_readings {
+            let name = self.cfg.dictionary.messages.get(msg.msg_type()).map(|m| m.name.clone()).unwrap_or_else(|| msg.msg_type().to_owned());
+            self.out.readings.push(json!({ "device": format!("fix.{}", self.cfg.name), "point": name, "value": body.replace('\x01', "|") }));
+        }
         self.out.documents.push(json!({ "type": "fix", "body": body, "meta": meta }));
     }
 }

@@ -34,6 +34,8 @@ pub struct Output {
     pub bytes: Vec<u8>,
     pub documents: Vec<Value>,
     pub state: Vec<(String, String)>,
+    /// Emitted after the commit (fire-and-forget): what the fleet link publishes.
+    pub readings: Vec<Value>,
     pub close: Option<String>,
     pub events: Vec<String>,
 }

@@ -15,6 +15,7 @@ export interface FixGateway {
   /** The port the acceptor session `name` listens on. */
   port(name: string): Promise<number>;
   post(pathname: string, body: unknown): Promise<{ status: number; body: any }>;
+  get(pathname: string): Promise<Record<string, any>>;
   /** Documents the buffer committed for the plugin, oldest first. */
   documents(): Array<{ id: number; type: string; body: string; meta: Record<string, any> }>;
 }
@@ -39,7 +40,8 @@ export async function startFix(config: Record<string, unknown>, options: { dir?:
     'endpoints:',
     `  fix-sessions: { path: /fix, methods: [GET], plugin: ${plugin} }`,
     `  fix-session: { path: "/fix/:session", methods: [GET], plugin: ${plugin} }`,
-    `  fix-send: { path: "/fix/:session/messages", methods: [POST], plugin: ${plugin} }`,
+    `  fix-messages: { path: "/fix/:session/messages", methods: [GET, POST], plugin: ${plugin} }`,
+    `  fix-messages-after: { path: "/fix/:session/messages/:after", methods: [GET], plugin: ${plugin} }`,
     '',
   ].join('\n'));
   const service = await startService(file);
@@ -52,6 +54,7 @@ export async function startFix(config: Record<string, unknown>, options: { dir?:
     service,
     dir,
     session: (name) => get(`/fix/${name}`),
+    get,
     port: async (name) => (await get(`/fix/${name}`)).port as number,
     async post(pathname, body) {
       const res = await fetch(`${service.url}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -83,6 +83,14 @@ describe('initiator and acceptor across restarts', () => {
     expect(iniState.next_target_seq).toBe(accState.next_sender_seq);
     const resent = acc.documents().filter((d) => d.meta.poss_dup === true).length;
     expect(resent).toBeGreaterThanOrEqual(10); // the ten orders taken while the acceptor was down came as resends
+
+    // The received orders through the API (paged) and as readings for the fleet link.
+    const page = await acc.get('/fix/ACC/messages');
+    expect(page.messages.map((m: any) => m.fields.find((f: string[]) => f[0] === 'ClOrdID')[1])).toEqual(sent.toAcc);
+    expect(page.messages[0]).toMatchObject({ msg_type: 'D', fix: expect.stringMatching(/^8=FIX\.4\.2\|9=\d+\|35=D\|/) });
+    expect((await acc.get(page.next)).messages).toEqual([]);
+    const device = await acc.get('/api/devices/fix.ACC');
+    expect(JSON.stringify(device)).toContain('11=I-24|');
   }, 120_000);
 });
 
