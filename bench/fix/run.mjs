@@ -10,7 +10,7 @@ import { fmt, repoRoot, startService, tempFile } from '../lib.mjs';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5_000);
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 128);
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 256);
 const SOH = '\x01';
 const library = path.join(repoRoot, 'packs/finance/fix/plugins/libfix_plugin.so');
 
