@@ -12,7 +12,15 @@ export interface ServerOptions {
  * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
  */
 export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: pino's child() was the largest per-request cost in our hands,
+    // and the few request-level log lines carry the URL themselves.
+    childLoggerFactory: (logger) => logger,
+    bodyLimit,
+    return503OnClosing: true,
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

@@ -33,7 +33,8 @@ export interface DriverAvailability {
 export interface PluginDriver {
   readonly metadata: PluginMetadata;
   initialize(config: unknown, host: HostContext): Promise<void>;
-  processEndpointData(endpoint: string, method: string, data: string, request: PluginRequest): Promise<EndpointAnswer>;
+  /** May answer synchronously: a value that is already there cannot miss its deadline. */
+  processEndpointData(endpoint: string, method: string, data: string, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
   /** May change request.headers and request.body. */
   beforeRequest(request: PluginRequest): Promise<void>;
   /** May change response.headers and response.body. */

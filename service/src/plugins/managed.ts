@@ -65,7 +65,7 @@ export class ManagedPlugin {
     return this.driver.metadata.capabilities.includes(capability as never);
   }
 
-  async invoke<T>(call: string, work: () => Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
+  async invoke<T>(call: string, work: () => T | Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
     if (this.state !== 'running') {
       this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
       throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.state === 'failed' ? `failed: ${this.failure}` : this.state);
@@ -84,7 +84,8 @@ export class ManagedPlugin {
     const started = performance.now();
     this.inflight++;
     try {
-      const result = await withDeadline(work(), timeoutMs);
+      const pending = work();
+      const result = pending instanceof Promise ? await withDeadline(pending, timeoutMs) : pending;
       this.breaker.success();
       return result;
     } catch (err) {
