@@ -283,7 +283,7 @@ fn initiate(slot: Arc<Slot>, stop: Arc<AtomicBool>, _threads: Arc<Mutex<Vec<Join
                 .to_socket_addrs()
                 .ok()
                 .and_then(|mut addrs| addrs.next())
-                .and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok())
+                .and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
         } else {
             None
         };

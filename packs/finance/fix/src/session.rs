@@ -411,3 +411,32 @@ impl Session {
         self.cfg.role
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn session(config: serde_json::Value) -> Session {
+        let cfg = crate::config::parse(&config).unwrap().remove(0);
+        Session::new(Arc::new(cfg), Arc::new(MemoryStore)).unwrap()
+    }
+
+    #[test]
+    fn session_hours_may_span_midnight() {
+        let day = session(serde_json::json!({"session_id": "S", "target_comp_id": "T", "port": 0, "start_time": "08:00:00", "end_time": "17:00:00"}));
+        let night = session(serde_json::json!({"session_id": "S", "target_comp_id": "T", "port": 0, "start_time": "22:00:00", "end_time": "06:00:00"}));
+        let at = |h: i64| 19_000 * 86_400_000 + h * 3_600_000;
+        assert!(day.in_schedule(at(8)) && day.in_schedule(at(16)) && !day.in_schedule(at(17)) && !day.in_schedule(at(3)));
+        assert!(night.in_schedule(at(23)) && night.in_schedule(at(5)) && !night.in_schedule(at(12)));
+    }
+
+    #[test]
+    fn config_mistakes_name_the_key() {
+        let err = |c: serde_json::Value| crate::config::parse(&c).unwrap_err();
+        assert!(err(serde_json::json!({"session_id": "S", "port": 1})).contains("target_comp_id is required"));
+        assert!(err(serde_json::json!({"session_id": "S", "target_comp_id": "T", "port": 1, "role": "initiator"})).contains("host and port are required"));
+        assert!(err(serde_json::json!({"session_id": "S", "target_comp_id": "T", "port": 1, "heartbeat_interval": "5 parsecs"})).contains("heartbeat_interval"));
+        assert!(err(serde_json::json!({"session_id": "S", "target_comp_id": "T", "port": 1, "begin_string": "FIX.4.3"})).contains("built in are FIX.4.2 and FIX.4.4"));
+    }
+}
