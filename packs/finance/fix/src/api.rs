@@ -124,10 +124,16 @@ pub fn handle(engine: &Engine, endpoint: &str, method: &str, data: &str) -> Opti
 fn send(engine: &Engine, name: &str, data: &str) -> Result<String, (u16, String)> {
     let slot = engine.slot(name).ok_or((404, format!("no FIX session {name:?}")))?;
     let msg = message_from_json(data, &slot.cfg.dictionary).map_err(|e| (400, e))?;
-    let mut live = slot.lock();
-    let sent = live.session.logged_on();
-    let seq = live.session.send_app(msg, now_ms());
-    slot.flush(&mut live).map_err(|e| (503, format!("not stored, not sent: {e}")))?;
+    let (seq, sent, outcome) = {
+        let mut live = slot.lock();
+        let sent = live.session.logged_on();
+        let seq = live.session.send_app(msg, now_ms());
+        (seq, sent, slot.flush(&mut live, true))
+    };
+    // Answered once committed (and sent when logged on).
+    if let Some(outcome) = outcome {
+        outcome.recv().unwrap_or_else(|_| Err("the session stopped".into())).map_err(|e| (503, format!("not stored, not sent: {e}")))?;
+    }
     Ok(json!({ "session": name, "seq": seq, "sent": sent, "queued": !sent }).to_string())
 }
 

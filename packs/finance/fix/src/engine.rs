@@ -1,17 +1,20 @@
 //! Sockets and threads: one listener per acceptor port, one thread per connection, one
-//! connecting thread per initiator session. A connection thread reads what has arrived, lets
-//! the session process every complete message, commits the batch's documents and state in one
-//! host call, and only then writes the answers: a message counts as received, and a sent
-//! message as sent, once it is durable.
+//! connecting thread per initiator session, one committer per session. A connection thread
+//! reads what has arrived and lets the session process every complete message; the committer
+//! commits the batch's documents and state in one host call and only then writes the answers
+//! (a message counts as received, and a sent message as sent, once it is durable) while the
+//! connection thread already works on the next batch.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use crate::committer::{self, Batch};
 use crate::config::{Role, SessionConfig};
 use crate::session::Session;
 use crate::store::Persistence;
@@ -23,18 +26,23 @@ const POLL: Duration = Duration::from_millis(20);
 pub type Logger = Arc<dyn Fn(bool, &str) + Send + Sync>;
 
 /// A session and the connection it currently has, behind one lock: what the session sends is
-/// written in sequence-number order, whether it comes from the socket, a timer or the API.
+/// queued in sequence-number order, whether it comes from the socket, a timer or the API.
 pub struct Live {
     pub session: Session,
-    writer: Option<TcpStream>,
-    connection: u64,
+    pub(crate) writer: Option<Arc<TcpStream>>,
+    pub(crate) connection: u64,
     pub peer: Option<String>,
 }
 
 pub struct Slot {
     pub cfg: Arc<SessionConfig>,
     pub live: Mutex<Live>,
-    log: Logger,
+    pub(crate) log: Logger,
+    pub(crate) store: Arc<dyn Persistence>,
+    pub(crate) queue: Mutex<Sender<Batch>>,
+    pub(crate) in_flight: AtomicUsize,
+    /// Goes up when a commit fails: batches queued before that are dropped, never sent.
+    pub(crate) epoch: AtomicU64,
 }
 
 impl Slot {
@@ -42,40 +50,46 @@ impl Slot {
         self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Commits what the session produced, then sends it; closes the connection when told to.
-    pub fn flush(&self, live: &mut Live) -> Result<(), String> {
+    /// Queues what the session produced for the committer (commit, then send). With `wait`,
+    /// returns where the outcome will arrive: wait for it after releasing the lock.
+    pub fn flush(&self, live: &mut Live, wait: bool) -> Option<Receiver<Result<(), String>>> {
         let out = live.session.take_output();
         for event in &out.events {
             (self.log)(false, event);
         }
-        if !out.documents.is_empty() || !out.state.is_empty() {
-            if let Err(why) = live.session.store.commit(&out.documents, &out.state) {
-                (self.log)(true, &format!("{}: commit failed, nothing of the batch was sent: {why}", self.cfg.name));
-                let _ = live.session.on_commit_failed(&why);
-                let _ = live.session.take_output();
-                self.disconnect(live);
-                return Err(why);
-            }
+        let close = out.close.is_some();
+        let idle = out.bytes.is_empty() && out.documents.is_empty() && out.state.is_empty() && out.readings.is_empty();
+        if idle && !close && !wait {
+            return None;
         }
-        live.session.store.emit(&out.readings);
-        if let Some(writer) = live.writer.as_mut() {
-            if !out.bytes.is_empty() && writer.write_all(&out.bytes).is_err() {
-                self.disconnect(live);
-                return Ok(());
-            }
+        let writer = live.writer.clone();
+        if close {
+            self.detach(live); // the committer writes the last bytes, then closes the socket
         }
-        if out.close.is_some() {
-            self.disconnect(live);
-        }
-        Ok(())
+        let (done, outcome) = if wait {
+            let (tx, rx) = mpsc::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let batch = Batch { epoch: self.epoch.load(Ordering::SeqCst), connection: live.connection, writer, out, close, done };
+        let _ = self.queue.lock().unwrap_or_else(|p| p.into_inner()).send(batch);
+        outcome
+    }
+
+    /// The session no longer has this connection; the socket is closed by whoever holds it last.
+    pub(crate) fn detach(&self, live: &mut Live) {
+        live.writer = None;
+        live.peer = None;
+        live.session.on_disconnected();
     }
 
     fn disconnect(&self, live: &mut Live) {
-        if let Some(writer) = live.writer.take() {
+        if let Some(writer) = live.writer.as_ref() {
             let _ = writer.shutdown(Shutdown::Both);
         }
-        live.peer = None;
-        live.session.on_disconnected();
+        self.detach(live);
     }
 
     /// Makes `stream` this session's connection; refused while another one is up.
@@ -84,13 +98,20 @@ impl Slot {
         if live.writer.is_some() {
             return None;
         }
-        live.writer = Some(stream.try_clone().ok()?);
+        live.writer = Some(Arc::new(stream.try_clone().ok()?));
         live.connection += 1;
         live.peer = stream.peer_addr().ok().map(|a| a.to_string());
         live.session.on_connected(now_ms(), initiate);
         let id = live.connection;
-        let _ = self.flush(&mut live);
+        self.flush(&mut live, false);
         Some(id)
+    }
+
+    /// Backpressure: at most one batch committing and one waiting per session.
+    fn wait_for_committer(&self, stop: &AtomicBool) {
+        while self.in_flight.load(Ordering::SeqCst) > 1 && !stop.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_micros(100));
+        }
     }
 }
 
@@ -105,13 +126,29 @@ pub struct Engine {
 impl Engine {
     pub fn start(configs: Vec<SessionConfig>, store: Arc<dyn Persistence>, log: Logger) -> Result<Engine, String> {
         let mut slots = Vec::new();
+        let mut committers = Vec::new();
         for cfg in configs {
             let cfg = Arc::new(cfg);
             let session = Session::new(cfg.clone(), store.clone())?;
             let live = Live { session, writer: None, connection: 0, peer: None };
-            slots.push(Arc::new(Slot { cfg, live: Mutex::new(live), log: log.clone() }));
+            let (queue, batches) = mpsc::channel();
+            let slot = Arc::new(Slot {
+                cfg,
+                live: Mutex::new(live),
+                log: log.clone(),
+                store: store.clone(),
+                queue: Mutex::new(queue),
+                in_flight: AtomicUsize::new(0),
+                epoch: AtomicU64::new(0),
+            });
+            committers.push((slot.clone(), batches));
+            slots.push(slot);
         }
         let mut engine = Engine { slots, stop: Arc::new(AtomicBool::new(false)), threads: Arc::default(), listening: HashMap::new() };
+        for (slot, batches) in committers {
+            let stop = engine.stop.clone();
+            engine.spawn(move || committer::run(slot, batches, stop));
+        }
         let mut ports: HashMap<(String, u16), Vec<Arc<Slot>>> = HashMap::new();
         for slot in &engine.slots {
             match slot.cfg.role {
@@ -144,9 +181,14 @@ impl Engine {
     /// Logs every session out (best effort), stops every thread and joins it.
     pub fn stop(&self) {
         for slot in &self.slots {
-            let mut live = slot.lock();
-            live.session.logout("shutting down", now_ms());
-            let _ = slot.flush(&mut live);
+            let outcome = {
+                let mut live = slot.lock();
+                live.session.logout("shutting down", now_ms());
+                slot.flush(&mut live, true)
+            };
+            if let Some(outcome) = outcome {
+                let _ = outcome.recv_timeout(Duration::from_secs(2));
+            }
         }
         self.stop.store(true, Ordering::SeqCst);
         loop {
@@ -220,7 +262,7 @@ fn serve_acceptor(mut stream: TcpStream, slots: Vec<Arc<Slot>>, stop: Arc<Atomic
             slot.disconnect(&mut live);
             return;
         }
-        let _ = slot.flush(&mut live);
+        slot.flush(&mut live, false);
     }
     run(&slot, stream, reader, id, &stop);
 }
@@ -267,10 +309,12 @@ fn run(slot: &Slot, mut stream: TcpStream, mut reader: FrameReader, id: u64, sto
             slot.disconnect(&mut live);
             return;
         }
-        let _ = slot.flush(&mut live);
+        slot.flush(&mut live, false);
         if live.writer.is_none() {
             return;
         }
+        drop(live);
+        slot.wait_for_committer(stop);
     }
 }
 

@@ -2,6 +2,7 @@
 //! plugin. See README.md for configuration, behaviour and figures.
 
 pub mod api;
+mod committer;
 pub mod config;
 pub mod dictionary;
 pub mod engine;
