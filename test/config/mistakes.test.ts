@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../service/src/config/load.js';
 import { formatIssue } from '../../service/src/config/source.js';
@@ -81,6 +82,16 @@ const cases: Array<{ mistake: string; yaml: string; expected: string; env?: Reco
     expected: '4:11: native library {dir}/plugins/libnothere.so does not exist or is not readable; build it first (npm run build) or fix the path',
   },
   {
+    mistake: 'a native plugin\'s config that its own schema refuses (read from the library\'s descriptor)',
+    yaml: 'plugins:\n  edi:\n    type: external\n    path: {repo}/packs/logistics/edi-x12/plugins/libedi_plugin.so\n    config:\n      trading_partners:\n        - { id: WALMART, formats: "850" }\n',
+    expected: '7:35: "formats" must be an array, got "850"',
+  },
+  {
+    mistake: 'a library that is not a Backworks plugin',
+    yaml: 'plugins:\n  x:\n    type: external\n    path: {repo}/test/fixtures/plugins/not-a-plugin-c/target/libnot_a_plugin_c.so\n',
+    expected: '4:11: {repo}/test/fixtures/plugins/not-a-plugin-c/target/libnot_a_plugin_c.so: does not export bw_plugin_descriptor(): not a Backworks plugin',
+  },
+  {
     mistake: 'duplicate plugin name',
     yaml: 'plugins:\n  a:\n    type: builtin\n    pack: general/http-ingest\n  a:\n    type: builtin\n    pack: general/http-ingest\n',
     expected: '5:3: Map keys must be unique',
@@ -97,8 +108,10 @@ const cases: Array<{ mistake: string; yaml: string; expected: string; env?: Reco
   },
 ];
 
+const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
 async function issuesOf(yaml: string, env: Record<string, string> = {}): Promise<{ file: string; lines: string[] }> {
-  const file = writeTemp('backworks.yaml', yaml);
+  const file = writeTemp('backworks.yaml', yaml.replaceAll('{repo}', repo));
   try {
     await loadConfig(file, { env });
     return { file, lines: [] };
@@ -112,7 +125,7 @@ describe('mistakes in backworks.yaml are reported as FILE:LINE:COL: message', ()
   it.each(cases)('$mistake', async ({ yaml, expected, env }) => {
     const { file, lines } = await issuesOf(yaml, env);
     const { listPacks } = await import('../../service/src/plugins/packs.js');
-    const message = expected.replace('{dir}', file.replace(/\/backworks\.yaml$/, '')).replace('{packs}', listPacks().join(', '));
+    const message = expected.replaceAll('{repo}', repo).replace('{dir}', file.replace(/\/backworks\.yaml$/, '')).replace('{packs}', listPacks().join(', '));
     expect(lines[0]).toBe(`${file}:${message}`);
   });
 

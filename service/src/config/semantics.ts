@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { importPack, listPacks } from '../plugins/packs.js';
-import type { BackworksConfig } from './schema.js';
+import type { BackworksConfig, PluginConfig } from './schema.js';
 import type { ConfigIssue, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { validateAgainst } from './validate.js';
@@ -67,39 +67,46 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
 }
 
 /**
- * The deep checks `check` and `run` do before anything starts: native libraries exist, and each
- * builtin plugin's `config:` passes the plugin's own schema and semantic check.
+ * The deep checks `check` and `run` do before anything starts: native libraries exist, are trusted
+ * and are plugins of our ABI, and each plugin's `config:` passes the plugin's own JSON Schema (and,
+ * for builtin packs, their semantic check).
  */
 export async function checkPlugins(config: BackworksConfig, source: YamlSource, configDir: string): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   for (const [name, plugin] of Object.entries(config.plugins ?? {})) {
-    const at = ['plugins', name];
     if (plugin.enabled === false) continue;
-    if (plugin.type === 'external' && plugin.path) {
-      const file = path.resolve(configDir, plugin.path);
-      try { fs.accessSync(file, fs.constants.R_OK); } catch {
-        issues.push(source.issue([...at, 'path'], `native library ${file} does not exist or is not readable${file.includes('/plugins/') ? '; build it first (npm run build) or fix the path' : ''}`));
-        continue;
-      }
-      // Unsigned, tampered or wrongly keyed libraries, as the loader would refuse them (service/src/trust).
-      const { policyOf } = await import('../trust/admit.js');
-      const { verifyLibrary } = await import('../trust/verify.js');
-      try { await verifyLibrary(file, policyOf(config.plugin_trust)); } catch (err) {
-        issues.push(source.issue([...at, 'path'], `${(err as { code?: string }).code ?? 'refused'}: ${(err as Error).message}`));
-      }
-    }
-    if (plugin.type === 'builtin' && plugin.pack && listPacks().includes(plugin.pack)) {
-      const mod = await importPack(plugin.pack);
-      const schema = mod.default().configSchema;
-      const pluginConfig = plugin.config ?? {};
-      const schemaIssues = schema ? validateAgainst(schema, pluginConfig, source, [...at, 'config']) : [];
-      issues.push(...schemaIssues);
-      if (!schemaIssues.length && mod.checkConfig) {
-        for (const problem of await mod.checkConfig(pluginConfig, { configDir })) {
-          issues.push(source.issue([...at, 'config', ...problem.path], problem.message));
-        }
-      }
-    }
+    const at = ['plugins', name];
+    if (plugin.type === 'external' && plugin.path) issues.push(...(await checkExternal(plugin, at, config, source, configDir)));
+    if (plugin.type === 'builtin' && plugin.pack && listPacks().includes(plugin.pack)) issues.push(...(await checkBuiltin(plugin, at, source, configDir)));
   }
   return issues;
+}
+
+async function checkExternal(plugin: PluginConfig, at: string[], config: BackworksConfig, source: YamlSource, configDir: string): Promise<ConfigIssue[]> {
+  const file = path.resolve(configDir, plugin.path!);
+  try { fs.accessSync(file, fs.constants.R_OK); } catch {
+    return [source.issue([...at, 'path'], `native library ${file} does not exist or is not readable${file.includes('/plugins/') ? '; build it first (npm run build) or fix the path' : ''}`)];
+  }
+  // Unsigned, tampered or wrongly keyed libraries, as the loader would refuse them (service/src/trust).
+  const { policyOf } = await import('../trust/admit.js');
+  const { verifyLibrary } = await import('../trust/verify.js');
+  try { await verifyLibrary(file, policyOf(config.plugin_trust)); } catch (err) {
+    return [source.issue([...at, 'path'], `${(err as { code?: string }).code ?? 'refused'}: ${(err as Error).message}`)];
+  }
+  // The descriptor, read in a throwaway host process: not a plugin, wrong ABI or architecture are found here.
+  const { inspectNativePlugin } = await import('../plugins/native/inspect.js');
+  let schema: Record<string, unknown> | undefined;
+  try { schema = (await inspectNativePlugin(file)).configSchema; } catch (err) {
+    return [source.issue([...at, 'path'], (err as Error).message)];
+  }
+  return schema ? validateAgainst(schema, plugin.config ?? {}, source, [...at, 'config']) : [];
+}
+
+async function checkBuiltin(plugin: PluginConfig, at: string[], source: YamlSource, configDir: string): Promise<ConfigIssue[]> {
+  const mod = await importPack(plugin.pack!);
+  const schema = mod.default().configSchema;
+  const pluginConfig = plugin.config ?? {};
+  const issues = schema ? validateAgainst(schema, pluginConfig, source, [...at, 'config']) : [];
+  if (issues.length || !mod.checkConfig) return issues;
+  return (await mod.checkConfig(pluginConfig, { configDir })).map((problem) => source.issue([...at, 'config', ...problem.path], problem.message));
 }
