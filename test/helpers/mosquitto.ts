@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { freePort } from './net.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -32,18 +33,10 @@ export interface BrokerOptions {
   extra?: string[];
 }
 
+export { freePort };
+
 const MOSQUITTO = process.env.MOSQUITTO ?? '/usr/sbin/mosquitto';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startMosquitto(options: BrokerOptions = {}): Promise<Broker> {
   if (!fs.existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found: install Debian's mosquitto package (apt-get install -y mosquitto)`);

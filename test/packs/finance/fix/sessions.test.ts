@@ -4,21 +4,11 @@
  * restarted on its state while the other keeps sending; resend requests and gap fills must bring
  * every application message across exactly once.
  */
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../helpers/tmp.js';
+import { freePort } from '../../../helpers/net.js';
 import { startFix, waitFor, type FixGateway } from './helpers.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const order = (id: string) => ({ MsgType: 'NewOrderSingle', ClOrdID: id, HandlInst: '1', Symbol: 'INTC', Side: '1', TransactTime: '20240102-10:00:00', OrdType: '1', OrderQty: 100 });
 const clOrdIds = (g: FixGateway) => g.documents().filter((d) => d.meta.msg_type === 'D').map((d) => /\x0111=([^\x01]*)\x01/.exec(d.body)![1]);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { freePort } from '../../../helpers/net.js';
 import type { HostContext, LogLevel, Reading } from '../../../../sdk/typescript/index.js';
 import ModbusSerial from 'modbus-serial';
 
@@ -49,16 +50,7 @@ export function collectingHost(): CollectingHost {
   return host;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RegisterMap {
   holding: Map<number, number>;
