@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, startService, type RunningService } from '../../helpers/service.js';
+import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const run = promisify(execFile);
@@ -20,14 +21,6 @@ const fixtures = path.join(repoRoot, 'test/fixtures/hl7');
 const peer = path.join(repoRoot, 'test/packs/healthcare/mllp_peer.py');
 const fixtureFiles = fs.readdirSync(fixtures).filter((f) => f.endsWith('.hl7')).sort();
 const VT = 0x0b, FS = 0x1c, CR = 0x0d;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function writeConfig(dir: string, mllpPort: number, extra = ''): string {
   const file = path.join(dir, 'backworks.yaml');
