@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { repoRoot, cliPath, startProcess, tempFile } from '../lib.mjs';
+import { repoRoot, cliPath, cpuMicros, startProcess, tempFile } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const HL7 = require('hl7-standard');
@@ -76,14 +76,30 @@ plugins:
     const latencies = [];
     const until = Date.now() + SECONDS * 1000;
     const started = Date.now();
+    const pids = { service: service.child.pid, host: pluginHostPid(service.child.pid), load: null };
+    const before = cpuOf(pids);
     const results = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => sender(port, i, until, latencies)));
     const secs = (Date.now() - started) / 1000;
     const total = results.reduce((a, r) => a + r.n, 0);
+    const after = cpuOf(pids);
+    const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] - before[k]) / total]));
     latencies.sort((a, b) => a - b);
-    return { perSecond: total / secs, p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)], bad: results.reduce((a, r) => a + r.bad, 0) };
+    return { perSecond: total / secs, cpu, p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)], bad: results.reduce((a, r) => a + r.bad, 0) };
   } finally {
     await service.stop();
   }
+}
+
+/** The plugin host is the service's child process (taskset runs the service itself under its pid). */
+function pluginHostPid(servicePid) {
+  const children = (pid) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children(servicePid).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('bw-plugin-host'));
+}
+
+/** CPU time (us) used so far by the service, its plugin host and this load generator. */
+function cpuOf(pids) {
+  const own = process.cpuUsage();
+  return { service: cpuMicros(pids.service), host: pids.host ? cpuMicros(pids.host) : 0, load: own.user + own.system };
 }
 
 function jsParse() {
@@ -109,5 +125,8 @@ const f = (n, d = 0) => n.toFixed(d);
 console.log(`hl7 MLLP, ${CONNECTIONS} connections, ${SECONDS}s each, ${texts.length} fixtures (ADT/ORU 2.3-2.8):`);
 console.log(`  commit-then-ACK        ${f(safe.perSecond)} msg/s   p50 ${f(safe.p50, 2)} ms   p99 ${f(safe.p99, 2)} ms   (goal >= 5000 msg/s, p99 <= 20 ms)${safe.bad ? `   ${safe.bad} non-AA` : ''}`);
 console.log(`  ACK before commit      ${f(fast.perSecond)} msg/s   p50 ${f(fast.p50, 2)} ms   p99 ${f(fast.p99, 2)} ms   (UNSAFE baseline)`);
+const cpu = (r) => `CPU per message: service ${f(r.cpu.service)} us, plugin host ${f(r.cpu.host)} us, load generator ${f(r.cpu.load)} us`;
+console.log(`    commit-then-ACK      ${cpu(safe)}`);
+console.log(`    ACK before commit    ${cpu(fast)}`);
 console.log(`  ratio commit/unsafe    ${f(safe.perSecond / fast.perSecond, 2)}   (goal >= 0.5)`);
 console.log(`hl7 parse: plugin ${f(rust.mb_per_s, 1)} MB/s, hl7-standard (JS) ${f(js, 1)} MB/s, ratio ${f(rust.mb_per_s / js, 1)}x`);

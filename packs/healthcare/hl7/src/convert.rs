@@ -48,12 +48,13 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// Parses and checks; the Bundle is built too, so a message that cannot be mapped is refused
-    /// (AE) before it is stored rather than dead-lettered after.
+    /// Parses and checks, the mapping included, so a message that cannot be mapped is refused
+    /// (AE) before it is stored rather than dead-lettered after. The Bundle itself is not built:
+    /// the ACK waits only for the verdict (`fhir::check`).
     pub fn accept<'a>(&self, text: &'a str) -> Result<(Message<'a>, Checked), Refused> {
         let m = Message::parse(text).map_err(structural)?;
         let checked = intake::check(&m).map_err(|(outcome, problem)| Refused { outcome, problem })?;
-        fhir::to_bundle(&m, &checked, &self.options).map_err(|problem| Refused { outcome: Outcome::Error, problem })?;
+        fhir::check(&m, &checked, &self.options).map_err(|problem| Refused { outcome: Outcome::Error, problem })?;
         Ok((m, checked))
     }
 

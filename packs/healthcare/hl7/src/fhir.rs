@@ -277,6 +277,52 @@ impl<'m, 'a> Mapper<'m, 'a> {
         (Value::Object(e), key)
     }
 
+    /// OBX-3, which every Observation needs.
+    fn observation_code(&self, obx: &Segment<'a>, seq: usize) -> Result<Value, Problem> {
+        self.concept(obx.raw(3))
+            .ok_or_else(|| Problem::new(101, format!("OBX #{seq}: OBX-3 (observation identifier) is empty"), Some(("OBX", seq, 3))))
+    }
+
+    /// A numeric OBX-5 (NM, or SN as comparator^number): (comparator, value).
+    fn observation_number(&self, first: &'a str, value_type: &str, seq: usize) -> Result<(String, f64), Problem> {
+        let m = self.m;
+        let (comparator, number) = if value_type == "SN" {
+            (m.component(first, 1).trim().to_owned(), m.component(first, 2).trim().to_owned())
+        } else {
+            (String::new(), m.unescape(first).trim().to_owned())
+        };
+        let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
+            Problem::new(102, format!("OBX #{seq}: OBX-5 {number:?} is not a number ({value_type})"), Some(("OBX", seq, 5)))
+        })?;
+        Ok((comparator, value))
+    }
+
+    /// A date/time OBX-5 (DT, TS, DTM) as a FHIR dateTime.
+    fn observation_datetime(&self, first: &'a str, seq: usize) -> Result<String, Problem> {
+        let raw = self.m.component(first, 1);
+        clock::fhir_datetime(&raw, &self.options.default_offset)
+            .ok_or_else(|| Problem::new(102, format!("OBX #{seq}: OBX-5 {raw:?} is not a date/time"), Some(("OBX", seq, 5))))
+    }
+
+    /// What `observation` can refuse, without building it.
+    fn check_observation(&self, obx: &Segment<'a>, seq: usize) -> Result<(), Problem> {
+        self.observation_code(obx, seq)?;
+        let value_type = self.text(obx, 2, 1);
+        if let Some(&first) = self.m.repetitions(obx.raw(5)).first() {
+            match value_type.as_str() {
+                "NM" | "SN" => drop(self.observation_number(first, &value_type, seq)?),
+                "DT" | "TS" | "DTM" => drop(self.observation_datetime(first, seq)?),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// OBR-4, which every DiagnosticReport needs.
+    fn report_code(&self, obr: &Segment<'a>) -> Result<Value, Problem> {
+        self.concept(obr.raw(4)).ok_or_else(|| Problem::new(101, "OBR-4 (universal service identifier) is empty", Some(("OBR", 1, 4))))
+    }
+
     /// OBX to Observation; value by OBX-2. A value its type cannot hold is a content error.
     fn observation(&self, obx: &Segment<'a>, seq: usize, obr: &Segment<'a>, refs: &Map<String, Value>) -> Result<Value, Problem> {
         let m = self.m;
@@ -287,10 +333,7 @@ impl<'m, 'a> Mapper<'m, 'a> {
             _ => "unknown",
         };
         o.insert("status".into(), json!(status));
-        let Some(code) = self.concept(obx.raw(3)) else {
-            return Err(Problem::new(101, format!("OBX #{seq}: OBX-3 (observation identifier) is empty"), Some(("OBX", seq, 3))));
-        };
-        o.insert("code".into(), code);
+        o.insert("code".into(), self.observation_code(obx, seq)?);
         o.extend(refs.clone());
         let when = clock::fhir_datetime(&self.text(obx, 14, 1), &self.options.default_offset)
             .or_else(|| clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset));
@@ -300,14 +343,7 @@ impl<'m, 'a> Mapper<'m, 'a> {
         if let Some(&first) = reps.first() {
             match value_type.as_str() {
                 "NM" | "SN" => {
-                    let (comparator, number) = if value_type == "SN" {
-                        (m.component(first, 1).trim().to_owned(), m.component(first, 2).trim().to_owned())
-                    } else {
-                        (String::new(), m.unescape(first).trim().to_owned())
-                    };
-                    let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
-                        Problem::new(102, format!("OBX #{seq}: OBX-5 {number:?} is not a number ({value_type})"), Some(("OBX", seq, 5)))
-                    })?;
+                    let (comparator, value) = self.observation_number(first, &value_type, seq)?;
                     let mut q = Map::new();
                     q.insert("value".into(), json!(value));
                     if matches!(comparator.as_str(), "<" | "<=" | ">" | ">=") {
@@ -330,11 +366,7 @@ impl<'m, 'a> Mapper<'m, 'a> {
                     }
                 }
                 "DT" | "TS" | "DTM" => {
-                    let raw = m.component(first, 1);
-                    let when = clock::fhir_datetime(&raw, &self.options.default_offset).ok_or_else(|| {
-                        Problem::new(102, format!("OBX #{seq}: OBX-5 {raw:?} is not a date/time"), Some(("OBX", seq, 5)))
-                    })?;
-                    o.insert("valueDateTime".into(), json!(when));
+                    o.insert("valueDateTime".into(), json!(self.observation_datetime(first, seq)?));
                 }
                 _ => {
                     // ST, TX, FT and anything textual: repetitions are lines of one text.
@@ -371,10 +403,7 @@ impl<'m, 'a> Mapper<'m, 'a> {
             _ => "unknown",
         };
         r.insert("status".into(), json!(status));
-        let Some(code) = self.concept(obr.raw(4)) else {
-            return Err(Problem::new(101, "OBR-4 (universal service identifier) is empty", Some(("OBR", 1, 4))));
-        };
-        r.insert("code".into(), code);
+        r.insert("code".into(), self.report_code(obr)?);
         r.extend(refs.clone());
         put(&mut r, "effectiveDateTime", json!(clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset)));
         put(&mut r, "issued", json!(clock::fhir_instant(&self.text(obr, 22, 1), &self.options.default_offset)));
@@ -398,6 +427,35 @@ fn encode(value: &str) -> String {
         }
     }
     out
+}
+
+/// What `to_bundle` would refuse, and the same first refusal, without building the Bundle: the
+/// ACK path needs the verdict, not the Bundle (the uplink builds it from the stored message).
+/// It walks the segments in the order `to_bundle` does; a unit test holds the two together.
+pub fn check(m: &Message, checked: &Checked, options: &MapOptions) -> Result<(), Problem> {
+    if checked.kind != Kind::OruR01 {
+        return Ok(()); // Patient and Encounter have no fallible field
+    }
+    let mapper = Mapper { m, checked, options };
+    let segments = &m.segments;
+    let (mut obx_seq, mut i) = (0, 0);
+    while i < segments.len() {
+        if segments[i].id != "OBR" {
+            i += 1;
+            continue;
+        }
+        let obr = &segments[i];
+        i += 1;
+        while i < segments.len() && segments[i].id != "OBR" {
+            if segments[i].id == "OBX" {
+                obx_seq += 1;
+                mapper.check_observation(&segments[i], obx_seq)?;
+            }
+            i += 1;
+        }
+        mapper.report_code(obr)?;
+    }
+    Ok(())
 }
 
 /// The transaction Bundle for a checked message.
@@ -493,6 +551,51 @@ mod tests {
         assert_eq!(entries[3]["resource"]["valueString"], "fasting|ok");
         assert_eq!(report["effectiveDateTime"], "2024-01-01T08:30:00Z");
         assert_eq!(stable_uuid("x"), stable_uuid("x"));
+    }
+
+    /// `check` must refuse exactly what `to_bundle` refuses, with the same first problem: the
+    /// fixtures, and each of them with OBR/OBX fields 2 to 5 emptied or replaced by bad values.
+    #[test]
+    fn check_agrees_with_to_bundle() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../test/fixtures/hl7");
+        let options = MapOptions { default_offset: "Z".into() };
+        let verdict = |text: &str| -> Option<(Option<(u16, String)>, Option<(u16, String)>)> {
+            let m = Message::parse(text).ok()?;
+            let checked = check(&m).ok()?;
+            let key = |p: Problem| (p.code, format!("{} {:?}", p.text, p.location));
+            Some((super::check(&m, &checked, &options).err().map(key), to_bundle(&m, &checked, &options).err().map(key)))
+        };
+        let (mut compared, mut refused) = (0, 0);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap().replace("\r\n", "\r").replace('\n', "\r");
+            let segments: Vec<&str> = text.split('\r').collect();
+            let mut variants = vec![text.clone()];
+            for (n, seg) in segments.iter().enumerate() {
+                if !(seg.starts_with("OBX|") || seg.starts_with("OBR|")) {
+                    continue;
+                }
+                for field in 2..=5 {
+                    for bad in ["", "high", "CE", "NM", "DT", "SN", "<^x", "2024xx"] {
+                        let mut fields: Vec<String> = seg.split('|').map(str::to_owned).collect();
+                        if fields.len() <= field {
+                            fields.resize(field + 1, String::new());
+                        }
+                        fields[field] = bad.to_owned();
+                        let mut copy: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+                        copy[n] = fields.join("|");
+                        variants.push(copy.join("\r"));
+                    }
+                }
+            }
+            for v in variants {
+                if let Some((checked, built)) = verdict(&v) {
+                    assert_eq!(checked, built, "check and to_bundle disagree on:\n{v}");
+                    compared += 1;
+                    refused += usize::from(built.is_some());
+                }
+            }
+        }
+        assert!(compared > 100 && refused > 20, "too few cases: {compared} compared, {refused} refused");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod convert;
 pub mod dedup;
 pub mod fhir;
+pub mod group;
 pub mod http;
 pub mod intake;
 pub mod message;
@@ -27,6 +28,7 @@ use crate::ack::{Echo, Outcome, Problem};
 use crate::convert::Converter;
 use crate::dedup::{Begin, Dedup};
 use crate::fhir::MapOptions;
+use crate::group::GroupCommit;
 use crate::mllp::{Frame, Listener};
 use crate::uplink::UplinkState;
 
@@ -46,6 +48,8 @@ struct Intake {
     converter: Converter,
     dedup: Dedup,
     counters: Counters,
+    /// Documents of all connections, committed together.
+    group: Arc<GroupCommit>,
     /// `unsafe_ack_before_commit`: documents go to committer threads after the ACK.
     unsafe_queue: Option<Mutex<mpsc::Sender<Value>>>,
     ack_delay: std::time::Duration,
@@ -102,7 +106,7 @@ impl Intake {
             self.host.log(LogLevel::Info, &format!("resend of {key} (document {id}) acknowledged again, not stored twice"));
             return ack::build(&echo, Outcome::Accepted, None);
         }
-        match self.host.emit_durable(&document) {
+        match self.group.store(document, &|docs| self.host.commit(docs, &[])) {
             Ok(id) => {
                 self.dedup.finish(&key, Some(id));
                 self.counters.stored.fetch_add(1, Ordering::Relaxed);
@@ -169,17 +173,17 @@ impl Hl7Plugin {
 
 impl Hl7Plugin {
     /// Committer threads of the unsafe mode: they store what was already acknowledged.
-    fn start_committers(&self, host: &Host) -> PluginResult<mpsc::Sender<Value>> {
+    fn start_committers(&self, host: &Host, group: &Arc<GroupCommit>) -> PluginResult<mpsc::Sender<Value>> {
         let (sender, receiver) = mpsc::channel::<Value>();
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..16 {
-            let (host, receiver) = (host.clone(), receiver.clone());
+            let (host, receiver, group) = (host.clone(), receiver.clone(), group.clone());
             self.workers.spawn("hl7-committer", move |stop| {
                 while !stop.is_set() {
                     let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv_timeout(std::time::Duration::from_millis(100));
                     match next {
                         Ok(document) => {
-                            let _ = host.emit_durable(&document);
+                            let _ = group.store(document, &|docs| host.commit(docs, &[]));
                         }
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -224,9 +228,10 @@ impl BackworksPlugin for Hl7Plugin {
         let Some(host) = self.host.get().cloned() else {
             return Ok(()); // no host (a bare ABI harness): endpoints only
         };
+        let group = Arc::new(GroupCommit::default());
         let unsafe_queue = if cfg.unsafe_ack_before_commit {
             host.warn("unsafe_ack_before_commit is on: messages are acknowledged before they are stored; a crash loses them");
-            Some(Mutex::new(self.start_committers(&host)?))
+            Some(Mutex::new(self.start_committers(&host, &group)?))
         } else {
             None
         };
@@ -235,6 +240,7 @@ impl BackworksPlugin for Hl7Plugin {
             converter: converter.clone(),
             dedup: Dedup::new(cfg.dedup_window),
             counters: Counters::default(),
+            group,
             unsafe_queue,
             ack_delay: cfg.ack_delay,
         });

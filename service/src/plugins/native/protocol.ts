@@ -93,8 +93,10 @@ export class FrameReader {
 export function payloadStrings(payload: Buffer): string[] {
   const out: string[] = [];
   let start = 0;
-  for (let i = 0; i < payload.length; i++) {
-    if (payload[i] === 0) { out.push(payload.toString('utf8', start, i)); start = i + 1; }
+  // indexOf scans natively: a document of a few kB is one call, not a JS loop over its bytes.
+  for (let end = payload.indexOf(0); end >= 0; end = payload.indexOf(0, start)) {
+    out.push(payload.toString('utf8', start, end));
+    start = end + 1;
   }
   if (start < payload.length) out.push(payload.toString('utf8', start));
   return out;
