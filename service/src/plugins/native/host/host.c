@@ -13,13 +13,9 @@
  * are mirrored in ../protocol.ts. stdout and stderr are left to the plugin: the service turns
  * them into log lines tagged with the plugin's name.
  *
- * Threads (leader/follower): BW_WORKERS worker threads take turns reading the channel. The one
- * reading (the leader) hands answers to the threads waiting for them; when it reads a call, it
- * passes the reading on to an idle worker and runs the call itself, so a call never waits for a
- * thread to be woken. When every worker is busy, the main thread reads and queues the calls for
- * the first worker that frees up, so answers are always read. One thread sends heartbeats. Host
- * API calls that need an answer (emit_durable, state) park the calling thread until the leader
- * reads the service's HOST_ANSWER with the same id.
+ * Threads: the main thread reads frames and queues calls; BW_WORKERS worker threads run them;
+ * one thread sends heartbeats. Host API calls that need an answer (emit_durable, state) park the
+ * calling thread until the main thread receives the service's HOST_ANSWER with the same id.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -31,9 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sched.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,75 +96,16 @@ static int send_frame(uint8_t type, uint32_t id, int32_t status, const char *pay
   return rc;
 }
 
-/* The channel's read buffer; only the leader touches it. */
-static unsigned char rbuf[64 * 1024];
-static size_t rstart, rend;
-
-/*
- * A busy channel is polled for a moment before the leader blocks: the service's next frame often
- * follows within microseconds, and a thread that went to sleep (on a VM, a vCPU that halted)
- * takes longer to wake than the frame takes to come. Only while frames keep coming (the last one
- * less than SPIN_WHEN_BUSY_NS ago), so an idle host costs no CPU; sched_yield lets anything else
- * runnable on this CPU (the service itself, when both share one) go first.
- */
-#define SPIN_NS 50000L
-#define SPIN_WHEN_BUSY_NS 2000000L
-
-static long long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static long long last_frame_ns;
-
-/* Non-blocking reads for up to SPIN_NS; returns what read() returned, or -1 with EAGAIN. */
-static ssize_t spin_read(void *into, size_t room) {
-  long long start = now_ns();
-  if (start - last_frame_ns > SPIN_WHEN_BUSY_NS) { errno = EAGAIN; return -1; }
-  do {
-    ssize_t n = recv(channel_fd, into, room, MSG_DONTWAIT);
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return n;
-    sched_yield();
-  } while (now_ns() - start < SPIN_NS);
-  errno = EAGAIN;
-  return -1;
-}
-
-/* Reads at least `need` buffered bytes (need <= sizeof rbuf). Returns 0, or -1 when the channel closed. */
-static int fill(size_t need) {
-  if (rend - rstart >= need) return 0;
-  if (rstart > 0) {
-    memmove(rbuf, rbuf + rstart, rend - rstart);
-    rend -= rstart;
-    rstart = 0;
-  }
-  while (rend < need) {
-    ssize_t n = spin_read(rbuf + rend, sizeof rbuf - rend);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTSOCK)) n = read(channel_fd, rbuf + rend, sizeof rbuf - rend);
+static int read_full(void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(channel_fd, (char *)buf + got, len - got);
     if (n == 0) return -1;
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
-    rend += (size_t)n;
-  }
-  return 0;
-}
-
-/* Fills `out` with `len` bytes: buffered ones first, then straight from the channel. */
-static int take(char *out, size_t len) {
-  size_t have = rend - rstart < len ? rend - rstart : len;
-  memcpy(out, rbuf + rstart, have);
-  rstart += have;
-  while (have < len) {
-    ssize_t n = read(channel_fd, out + have, len - have);
-    if (n == 0) return -1;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    have += (size_t)n;
+    got += (size_t)n;
   }
   return 0;
 }
@@ -441,12 +376,8 @@ typedef struct job {
   struct job *next;
 } job;
 
-/* Who reads the channel, and calls read while every worker was busy; all under pool_lock. */
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t follower_cond = PTHREAD_COND_INITIALIZER; /* idle workers wait to lead */
-static pthread_cond_t main_cond = PTHREAD_COND_INITIALIZER;     /* the main thread waits to stand in */
-static int leading;      /* a thread is reading the channel */
-static int idle_workers; /* workers waiting on follower_cond */
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
 static job *queue_head, *queue_tail;
 
 /* The i-th NUL-terminated string of a payload ("" past the end). */
@@ -500,108 +431,20 @@ static void run_job(job *j) {
   }
 }
 
-/*
- * The leader's loop: reads frames, hands answers to their waiters, and returns the first call
- * (a job the caller owns). The channel closing or a frame the service could never have sent
- * means the service is gone or wants us gone: wake every parked host call and exit.
- */
-static job *lead(void) {
-  for (;;) {
-    if (fill(4 + HEADER_SIZE) != 0) break;
-    last_frame_ns = now_ns();
-    const unsigned char *header = rbuf + rstart;
-    uint32_t length = get_u32(header);
-    if (length < HEADER_SIZE || length > MAX_FRAME) break;
-    uint8_t type = header[4];
-    uint32_t id = get_u32(header + 5);
-    int32_t status = (int32_t)get_u32(header + 9);
-    rstart += 4 + HEADER_SIZE;
-    size_t len = length - HEADER_SIZE;
-    char *payload = malloc(len + 1);
-    if (payload == NULL || take(payload, len) != 0) break;
-    payload[len] = '\0';
-    if (type == F_HOST_ANSWER) {
-      answer_host_call(id, status, payload, len);
-      continue;
-    }
-    job *j = malloc(sizeof *j);
-    if (j == NULL) break;
-    *j = (job){.type = type, .id = id, .payload = payload, .len = len + 1, .next = NULL};
-    return j;
-  }
-  wake_all_host_calls();
-  _exit(0);
-}
-
-/* Under pool_lock: makes sure someone will read the channel, an idle worker if there is one. */
-static void ensure_reader(void) {
-  if (leading) return;
-  if (idle_workers > 0) pthread_cond_signal(&follower_cond);
-  else pthread_cond_signal(&main_cond);
-}
-
-static void run_and_free(job *j) {
-  run_job(j);
-  free(j->payload);
-  free(j);
-}
-
 static void *worker_main(void *unused) {
   (void)unused;
-  pthread_mutex_lock(&pool_lock);
   for (;;) {
+    pthread_mutex_lock(&queue_lock);
+    while (queue_head == NULL) pthread_cond_wait(&queue_cond, &queue_lock);
     job *j = queue_head;
-    if (j != NULL) {
-      queue_head = j->next;
-      if (queue_head == NULL) queue_tail = NULL;
-      ensure_reader();
-    } else if (leading) {
-      idle_workers++;
-      pthread_cond_wait(&follower_cond, &pool_lock);
-      idle_workers--;
-      continue;
-    } else {
-      leading = 1;
-      pthread_mutex_unlock(&pool_lock);
-      j = lead();
-      pthread_mutex_lock(&pool_lock);
-      leading = 0;
-      ensure_reader(); /* the next frame is read while this call runs */
-    }
-    pthread_mutex_unlock(&pool_lock);
-    run_and_free(j);
-    pthread_mutex_lock(&pool_lock);
+    queue_head = j->next;
+    if (queue_head == NULL) queue_tail = NULL;
+    pthread_mutex_unlock(&queue_lock);
+    run_job(j);
+    free(j->payload);
+    free(j);
   }
   return NULL;
-}
-
-/* How long the main thread gives a busy worker to free up and read before it stands in. */
-#define STAND_IN_AFTER_NS 1000000L
-
-/*
- * The main thread reads only while no worker can: it queues what it reads for the next free one.
- * It waits a moment first, so that a short call ending lets its worker lead again (no handoff).
- */
-static void stand_in_reader(void) {
-  pthread_mutex_lock(&pool_lock);
-  for (;;) {
-    while (leading || idle_workers > 0) pthread_cond_wait(&main_cond, &pool_lock);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += STAND_IN_AFTER_NS;
-    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
-    int waited = 0;
-    while (!leading && idle_workers == 0 && waited != ETIMEDOUT) waited = pthread_cond_timedwait(&main_cond, &pool_lock, &until);
-    if (leading || idle_workers > 0) continue;
-    leading = 1;
-    pthread_mutex_unlock(&pool_lock);
-    job *j = lead();
-    pthread_mutex_lock(&pool_lock);
-    if (queue_tail) queue_tail->next = j; else queue_head = j;
-    queue_tail = j;
-    leading = 0;
-    if (idle_workers > 0) pthread_cond_signal(&follower_cond);
-  }
 }
 
 static void *heartbeat_main(void *arg_ms) {
@@ -697,5 +540,31 @@ int main(int argc, char **argv) {
   long workers = env_long("BW_WORKERS", 4);
   for (long i = 0; i < (workers > 0 ? workers : 1); i++) start_thread(worker_main, NULL);
 
-  stand_in_reader();
+  for (;;) {
+    unsigned char header[4 + HEADER_SIZE];
+    if (read_full(header, sizeof header) != 0) break;
+    uint32_t length = get_u32(header);
+    if (length < HEADER_SIZE || length > MAX_FRAME) break;
+    size_t len = length - HEADER_SIZE;
+    char *payload = malloc(len + 1);
+    if (payload == NULL || (len > 0 && read_full(payload, len) != 0)) break;
+    payload[len] = '\0';
+    uint8_t type = header[4];
+    uint32_t id = get_u32(header + 5);
+    if (type == F_HOST_ANSWER) {
+      answer_host_call(id, (int32_t)get_u32(header + 9), payload, len);
+      continue;
+    }
+    job *j = malloc(sizeof *j);
+    if (j == NULL) break;
+    *j = (job){.type = type, .id = id, .payload = payload, .len = len + 1, .next = NULL};
+    pthread_mutex_lock(&queue_lock);
+    if (queue_tail) queue_tail->next = j; else queue_head = j;
+    queue_tail = j;
+    pthread_cond_signal(&queue_cond);
+    pthread_mutex_unlock(&queue_lock);
+  }
+  /* The service closed the channel: it is gone or wants us gone. */
+  wake_all_host_calls();
+  _exit(0);
 }
