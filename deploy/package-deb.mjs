@@ -68,6 +68,7 @@ function stageTree(stage, arch) {
   fs.copyFileSync(path.join(native, 'bw-plugin-host'), path.join(lib, 'dist/native/bw-plugin-host'));
   fs.cpSync(path.join(native, 'plugins'), path.join(lib, 'plugins'), { recursive: true });
   strip(arch, [path.join(lib, 'dist/native/bw-plugin-host'), path.join(lib, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'),
+    path.join(lib, 'node_modules/koffi/build/koffi', ARCHES[arch].koffi, 'koffi.node'),
     ...fs.readdirSync(path.join(lib, 'plugins')).map((n) => path.join(lib, 'plugins', n))]);
 
   // Architecture-independent data in /usr/share, where the service finds it through symlinks.
@@ -77,7 +78,7 @@ function stageTree(stage, arch) {
   fs.symlinkSync(`../../share/backworks/sdk`, path.join(lib, 'sdk'));
   const examples = path.join(share, 'examples');
   copy('examples', examples, (src) => noBuildOutput(src) && !/examples\/seed\/plugins/.test(src));
-  fs.symlinkSync(`/${LIB}/plugins`, path.join(examples, 'seed/plugins'));
+  fs.symlinkSync('../../../../lib/backworks/plugins', path.join(examples, 'seed/plugins'));
   for (const industry of fs.readdirSync(path.join(root, 'packs'))) {
     for (const name of fs.readdirSync(path.join(root, 'packs', industry))) {
       for (const file of ['README.md', 'sample.yaml']) {
@@ -135,7 +136,10 @@ function writeControl(stage, arch) {
   fs.writeFileSync(path.join(control, 'md5sums'), `${sums.sort().join('\n')}\n`);
 }
 
-/** 0755 for folders and executables, 0644 for the rest; the maintainer scripts executable. */
+/**
+ * 0755 for folders and ELF executables, 0644 for the rest, the maintainer scripts and
+ * /usr/bin/backworks executable. npm's bin scripts stay plain files: the bundled node runs them.
+ */
 function normalizeModes(stage) {
   for (const entry of walkAll(stage)) {
     const st = fs.lstatSync(entry);
@@ -148,13 +152,13 @@ function normalizeModes(stage) {
 function isExecutable(file, st) {
   const rel = file.split(`${path.sep}DEBIAN${path.sep}`)[1];
   if (rel) return ['postinst', 'prerm', 'postrm'].includes(rel);
+  if (file.endsWith(`${path.sep}usr${path.sep}bin${path.sep}backworks`)) return true;
   if (!(st.mode & 0o111)) return false;
-  // npm leaves the x bit on plain .js/.json/.md files; keep it only on ELF files and scripts.
   const head = Buffer.alloc(4);
   const fd = fs.openSync(file, 'r');
   fs.readSync(fd, head, 0, 4, 0);
   fs.closeSync(fd);
-  return head.toString('latin1', 0, 2) === '#!' || head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 }
 
 function* walkAll(dir) {

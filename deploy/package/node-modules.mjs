@@ -16,6 +16,24 @@ export function productionModules(root, arch, dest) {
   const cached = path.join(CACHE, 'node_modules', `${key}-${arch}`);
   if (!fs.existsSync(path.join(cached, '.complete'))) build(root, arch, cached);
   fs.cpSync(path.join(cached, 'node_modules'), dest, { recursive: true, verbatimSymlinks: true });
+  prune(dest);
+}
+
+/** Folders and files of npm packages that only serve their authors (tests, docs, tool configs). */
+// Never 'doc' or 'lib'-like names: yaml keeps code in dist/doc. Test folders are not imported at run time.
+const PRUNED_DIRS = new Set(['test', 'tests', '__tests__', '.github', '.vscode']);
+const PRUNED_FILES = /^(\.eslintrc.*|\.npmignore|\.gitattributes|\.gitignore|\.editorconfig|\.travis\.yml|\.prettierrc.*|\.nycrc.*|\.taprc|tsconfig.*\.json|.*\.py|.*\.sh|.*\.html)$/;
+
+function prune(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (PRUNED_DIRS.has(entry.name)) fs.rmSync(p, { recursive: true, force: true });
+      else prune(p);
+    } else if (PRUNED_FILES.test(entry.name)) {
+      fs.rmSync(p);
+    }
+  }
 }
 
 function build(root, arch, out) {
@@ -36,7 +54,7 @@ function build(root, arch, out) {
     }
   }
   // Sources and build trees of addons are not needed at run time (koffi's src is 20 MB).
-  for (const dir of ['koffi/src', 'koffi/vendor', 'koffi/doc', '@serialport/bindings-cpp/src']) {
+  for (const dir of ['koffi/src', 'koffi/vendor', 'koffi/doc', 'koffi/lib', '@serialport/bindings-cpp/src']) {
     fs.rmSync(path.join(modules, dir), { recursive: true, force: true });
   }
   fs.writeFileSync(path.join(out, '.complete'), new Date().toISOString());

@@ -1,0 +1,167 @@
+/**
+ * The .deb end to end. amd64: built by `deploy/package-deb.mjs`, installed with apt into a clean
+ * Debian 12 root (debootstrap minbase), where `backworks --version`, `backworks check` on the shipped
+ * config, the service answering /health as the backworks user, a native plugin in its host, remove
+ * (state kept) and purge (state gone) are checked; lintian reports no error. arm64: the binaries are
+ * ARM aarch64, and under qemu-user the bundled node runs `backworks --version` and loads
+ * better-sqlite3 and koffi.
+ *
+ * Slow (a few minutes warm; downloads are cached in ~/.cache/backworks), needs root and Debian's mirror.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/service.js';
+import { freePort } from '../helpers/mosquitto.js';
+import { DebianRoot, sh } from './debian-root.js';
+
+const version = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version as string;
+const debFor = (arch: string) => path.join(repoRoot, 'dist', `backworks_${version}_${arch}.deb`);
+
+function buildPackage(arch: string): void {
+  sh(process.execPath, [path.join(repoRoot, 'deploy/package-deb.mjs'), arch], { cwd: repoRoot });
+}
+
+async function waitForHealth(url: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return (await res.json()) as Record<string, unknown>;
+    } catch { /* not listening yet */ }
+    if (Date.now() > until) throw new Error(`${url} did not answer 200 in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, () => {
+  let root: DebianRoot;
+  let lintian: Promise<string>;
+
+  beforeAll(() => {
+    buildPackage('amd64');
+    // lintian takes minutes: it runs while the package is exercised.
+    lintian = new Promise((resolve) => {
+      let out = '';
+      const child = spawn('lintian', ['--no-tag-display-limit', debFor('amd64')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+      child.on('exit', () => resolve(out));
+    });
+    root = DebianRoot.create();
+    fs.copyFileSync(debFor('amd64'), root.path('tmp/backworks.deb'));
+    // systemd is on every gateway; it brings systemd-analyze and makes deb-systemd-helper enable.
+    root.run('apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null');
+    root.run('apt-get install -y -qq /tmp/backworks.deb >/dev/null');
+  }, 900_000);
+  afterAll(() => root?.destroy());
+
+  it('installs the service user, its folders, the enabled unit and the conffile', () => {
+    const user = root.user('backworks');
+    expect(root.run('getent group dialout | cut -d: -f3').trim()).toBe(String(user.groups.find((g) => g !== user.gid)));
+    expect(root.run('stat -c "%U:%G %a" /var/lib/backworks /var/log/backworks /etc/backworks /etc/backworks/backworks.yaml').trim().split('\n'))
+      .toEqual(['backworks:backworks 750', 'backworks:backworks 750', 'root:backworks 750', 'root:backworks 640']);
+    expect(root.run("dpkg-query -W -f='${Conffiles}' backworks")).toContain('/etc/backworks/backworks.yaml');
+    expect(fs.readlinkSync(root.path('etc/systemd/system/multi-user.target.wants/backworks.service'))).toBe('/lib/systemd/system/backworks.service');
+    // The unit as the target's own systemd reads it.
+    expect(root.run('systemd-analyze verify /lib/systemd/system/backworks.service 2>&1; echo rc=$?').trim()).toBe('rc=0');
+  });
+
+  it('runs backworks --version and backworks check on the shipped config with its own Node 24', () => {
+    expect(root.run('backworks --version').trim()).toBe(version);
+    expect(root.run('cd / && backworks check')).toContain('/etc/backworks/backworks.yaml: valid');
+    expect(root.run('/usr/lib/backworks/node/bin/node --version').trim()).toMatch(/^v24\./);
+    // The lazily loaded OPC UA stack is complete after the package's pruning of node_modules.
+    expect(root.run('cd /usr/lib/backworks && node/bin/node -e "import(\'node-opcua\').then((m) => console.log(typeof m.OPCUAClient))"').trim()).toBe('function');
+  });
+
+  it('starts as the backworks user on the shipped config, answers /health, keeps data in /var/lib/backworks and stops cleanly', async () => {
+    const port = await freePort();
+    const service = root.spawn('/usr/bin/backworks run', { user: root.user('backworks'), env: { BACKWORKS_PORT: String(port) } });
+    const logs: string[] = [];
+    readline.createInterface({ input: service.stdout! }).on('line', (l) => logs.push(l));
+    service.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
+    try {
+      const health = await waitForHealth(`http://127.0.0.1:${port}/health`);
+      expect(health).toMatchObject({ status: 'healthy', version, plugins: { ingest: { status: 'healthy' } } });
+      const posted = await fetch(`http://127.0.0.1:${port}/ingest`, { method: 'POST', body: JSON.stringify({ device: 'press-1', point: 'door', value: true }), headers: { 'content-type': 'application/json' } });
+      expect(posted.status).toBeLessThan(300);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs.join('\n')}`);
+    } finally {
+      service.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(root.run('stat -c "%U %n" /var/lib/backworks/*.db').trim()).toBe('backworks /var/lib/backworks/buffer.db');
+  });
+
+  it('runs a native plugin in its plugin host (the seed example)', async () => {
+    const port = await freePort();
+    const service = root.spawn(`/usr/bin/backworks run -c /usr/share/backworks/examples/seed/backworks.yaml --port ${port}`, { env: { STATE_DIRECTORY: '/tmp/seed-state' } });
+    const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}/health`);
+      const res = await fetch(`http://127.0.0.1:${port}/my-feature`);
+      expect(await res.text()).toBe('{"message":"Hello from my plugin!"}');
+    } finally {
+      service.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('keeps the state on remove and deletes it on purge', () => {
+    root.run('apt-get remove -y -qq backworks >/dev/null');
+    expect(fs.existsSync(root.path('var/lib/backworks/buffer.db'))).toBe(true);
+    expect(fs.existsSync(root.path('usr/lib/backworks'))).toBe(false);
+    root.run('apt-get purge -y -qq backworks >/dev/null');
+    expect(fs.existsSync(root.path('var/lib/backworks'))).toBe(false);
+    expect(fs.existsSync(root.path('etc/backworks/backworks.yaml'))).toBe(false);
+  });
+
+  it('passes lintian without errors', async () => {
+    const report = await lintian;
+    expect(report.split('\n').filter((l) => l.startsWith('E:'))).toEqual([]);
+  });
+});
+
+describe('the arm64 package', { timeout: 600_000 }, () => {
+  let tree: string;
+  beforeAll(() => {
+    buildPackage('arm64');
+    tree = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-arm64-'));
+    sh('dpkg-deb', ['-x', debFor('arm64'), tree]);
+  }, 900_000);
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+
+  it('holds ARM aarch64 binaries only', () => {
+    const lib = path.join(tree, 'usr/lib/backworks');
+    const binaries = ['node/bin/node', 'dist/native/bw-plugin-host', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+      'node_modules/koffi/build/koffi/linux_arm64/koffi.node', 'plugins/libhello_c.so'];
+    for (const file of binaries) expect(sh('file', ['-b', path.join(lib, file)])).toContain('ARM aarch64');
+    const elves = sh('sh', ['-c', `find ${lib} -type f \\( -name '*.node' -o -name '*.so' -o -perm -u+x \\) -exec file -b {} + | grep ELF | sort | uniq -c`]);
+    expect(elves).not.toMatch(/x86-64|Intel 80386/);
+  });
+
+  it('runs backworks --version and loads better-sqlite3 and koffi under qemu-user', () => {
+    const lib = path.join(tree, 'usr/lib/backworks');
+    // The arm64 C library of the cross toolchain stands in for the box's /lib/aarch64-linux-gnu.
+    const qemu = (args: string[]) => sh('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', path.join(lib, 'node/bin/node'), ...args], { cwd: lib });
+    expect(qemu([path.join(lib, 'dist/service/src/cli.js'), '--version']).trim()).toBe(version);
+    // Only stdout is asserted: under qemu-user this addon aborts in node's teardown after the work
+    // is done (RemoveEnvironmentCleanupHook: env == nullptr, in ~Statement); the amd64 build of the
+    // same source does not. Recorded in deploy/README.md as open until seen on arm64 hardware.
+    const loaded = spawnSync('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', path.join(lib, 'node/bin/node'), '-e', `
+      const Database = require('better-sqlite3');
+      const db = new Database(':memory:');
+      const sqlite = db.prepare('select sqlite_version() as v').get().v;
+      db.close();
+      const koffi = require('koffi');
+      const abs = koffi.load('libc.so.6').func('int abs(int)');
+      console.log(JSON.stringify({ arch: process.arch, sqlite, abs: abs(-7) }));`], { cwd: lib }).stdout.toString();
+    expect(JSON.parse(loaded)).toMatchObject({ arch: 'arm64', sqlite: expect.stringMatching(/^3\./), abs: 7 });
+  });
+});
