@@ -25,6 +25,9 @@ export function hostEnvironment(extra: Record<string, string>): NodeJS.ProcessEn
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'NOTIFY_SOCKET' || key.startsWith('WATCHDOG_') || key.startsWith('LISTEN_')) continue;
+    // A Rust panic prints its message and location either way; a symbolized backtrace is printed
+    // inside the failing call and took over 10 s on a loaded box, so a panic looked like a hang.
+    if (key === 'RUST_BACKTRACE' || key === 'RUST_LIB_BACKTRACE') continue;
     env[key] = value;
   }
   return { ...env, ...extra, BW_PARENT_PID: String(process.pid) };
