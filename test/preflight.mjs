@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Makes sure the Debian packages the tests need are installed (test/debian-packages.txt).
+// Makes sure the Debian packages the tests need are installed (test/debian-packages.txt, and with
+// --packaging also test/debian-packages-packaging.txt).
 // As root it installs what is missing; otherwise it prints the one command to run and fails.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-const wanted = fs.readFileSync(new URL('./debian-packages.txt', import.meta.url), 'utf8')
-  .split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+const lists = ['./debian-packages.txt', ...(process.argv.includes('--packaging') ? ['./debian-packages-packaging.txt'] : [])];
+const wanted = lists.flatMap((list) => fs.readFileSync(new URL(list, import.meta.url), 'utf8')
+  .split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean));
 
 const installed = (pkg) => {
   try {
