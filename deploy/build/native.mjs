@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { discoverNative } from './discover.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pluginRoots = ['packs', 'examples/plugins', 'test/fixtures/plugins'];
-const skip = new Set(['node_modules', 'target', 'dist', '.git']);
 const sdkInclude = path.join(root, 'sdk/c');
 const targetDir = path.join(root, 'target');
 
@@ -23,29 +23,7 @@ function run(cmd, args, cwd = root) {
   return Date.now() - started;
 }
 
-function* walk(dir) {
-  let entries;
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  yield [dir, entries];
-  for (const e of entries) if (e.isDirectory() && !skip.has(e.name)) yield* walk(path.join(dir, e.name));
-}
-
-function discover() {
-  const crates = [];
-  const cFolders = [];
-  for (const base of pluginRoots) {
-    for (const [dir, entries] of walk(path.join(root, base))) {
-      const names = entries.filter((e) => e.isFile()).map((e) => e.name);
-      if (names.includes('Cargo.toml')) {
-        const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
-        if (/crate-type\s*=\s*\[[^\]]*"cdylib"/.test(manifest)) crates.push(dir);
-      } else if (names.some((n) => n.endsWith('.c')) && !dir.includes(`${path.sep}src${path.sep}`)) {
-        cFolders.push(dir);
-      }
-    }
-  }
-  return { crates, cFolders };
-}
+const discover = () => discoverNative(root, pluginRoots);
 
 function buildHost() {
   const out = path.join(root, 'dist/native/bw-plugin-host');

@@ -6,33 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ARCHES, cc, HOST_ARCH, runQuiet, rustCanTarget } from './arch.mjs';
+import { discoverNative } from '../build/discover.mjs';
 
 const roots = ['packs', 'examples/plugins'];
-const skip = new Set(['node_modules', 'target', 'dist', '.git', 'plugins']);
-
-function* walk(dir) {
-  let entries;
-  try { entries = fs.readdirSync(dir, { withFileTypes: true }); } catch { return; }
-  yield [dir, entries];
-  for (const e of entries) if (e.isDirectory() && !skip.has(e.name)) yield* walk(path.join(dir, e.name));
-}
-
-function discover(root) {
-  const crates = [];
-  const cFolders = [];
-  for (const base of roots) {
-    for (const [dir, entries] of walk(path.join(root, base))) {
-      const names = entries.filter((e) => e.isFile()).map((e) => e.name);
-      if (names.includes('Cargo.toml')) {
-        const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
-        if (/crate-type\s*=\s*\[[^\]]*"cdylib"/.test(manifest)) crates.push(dir);
-      } else if (names.some((n) => n.endsWith('.c')) && !dir.includes(`${path.sep}src${path.sep}`)) {
-        cFolders.push(dir);
-      }
-    }
-  }
-  return { crates, cFolders };
-}
+const discover = (root) => discoverNative(root, roots);
 
 function crateLibrary(dir) {
   const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
