@@ -56,7 +56,8 @@ export class EndpointRoutes {
   }
 
   private async dispatch(request: FastifyRequest, reply: FastifyReply) {
-    const path = request.url.split('?', 1)[0];
+    const q = request.url.indexOf('?');
+    const path = q < 0 ? request.url : request.url.slice(0, q);
     const found = this.table.find(request.method as HTTPMethod, path);
     if (!found) return reply.callNotFound();
     const { name, answer, observe } = found.store as Route;
@@ -77,8 +78,12 @@ export class EndpointRoutes {
       if (hooks) await manager.beforeRequest(req);
       const body = await answer(req);
       if (body === null || body === undefined) throw new BackworksError('BW_ERR_HTTP_NOT_FOUND', req.method, req.path);
+      if (!hooks) {
+        status = 200;
+        return reply.type(contentType(body)).send(body);
+      }
       const response: PluginResponse = { status: 200, headers: { 'content-type': contentType(body) }, body };
-      if (hooks) await manager.afterResponse(req, response);
+      await manager.afterResponse(req, response);
       status = response.status;
       return reply.code(response.status).headers(response.headers).send(response.body);
     } catch (err) {
@@ -92,8 +97,12 @@ export class EndpointRoutes {
 
 /** A body that looks like a JSON document is sent as JSON; anything else as text. */
 function contentType(body: string): string {
-  const first = body.trimStart()[0];
-  return first === '{' || first === '[' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8';
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x7b || c === 0x5b ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8';
+  }
+  return 'text/plain; charset=utf-8';
 }
 
 /** Label lookups cost more than the observation: cache the child per status. */
