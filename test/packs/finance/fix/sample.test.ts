@@ -1,15 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, expect, it } from 'vitest';
-import { repoRoot, startService, type RunningService } from '../../../helpers/service.js';
+import { expect, it } from 'vitest';
+import { repoRoot } from '../../../helpers/service.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { library } from './helpers.js';
 
 const sample = path.join(repoRoot, 'packs/finance/fix/sample.yaml');
 const check = (file: string) => spawnSync(process.execPath, [path.join(repoRoot, 'dist/service/src/cli.js'), 'check', '-c', file], { encoding: 'utf8' });
-const running: RunningService[] = [];
-afterAll(async () => { await Promise.all(running.map((s) => s.stop())); });
 
 it('finance/fix sample.yaml is accepted by backworks check, its library is where it says', () => {
   const text = fs.readFileSync(sample, 'utf8');
@@ -20,19 +18,22 @@ it('finance/fix sample.yaml is accepted by backworks check, its library is where
   expect(r.status).toBe(0);
 });
 
-it('a mistake in the sample\'s sessions is named by key when the plugin starts, and the rest of the gateway runs', async () => {
+it('a mistake in the sample\'s sessions is refused by check and run at its line and column, against the schema in the library\'s descriptor', () => {
   const dir = tempDir('bw-fix-sample-');
   const text = fs.readFileSync(sample, 'utf8')
     .replace('./plugins/libfix_plugin.so', library)
-    .replace('port: 9876', 'port: 0')
     .replace('heartbeat_interval: 30s', 'heartbaet_interval: 30s');
   const file = path.join(dir, 'backworks.yaml');
-  fs.writeFileSync(file, `state_dir: ./state\n${text}`);
-  const service = await startService(file);
-  running.push(service);
-  const health = await (await fetch(`${service.url}/health`)).json() as any;
-  const plugin = JSON.stringify(health.plugins['fix-protocol']);
-  expect(plugin).toMatch(/sessions\[0\]\.heartbaet_interval: unknown key/);
+  fs.writeFileSync(file, text);
+  const line = text.split('\n').findIndex((l) => l.includes('heartbaet_interval')) + 1;
+  const column = text.split('\n')[line - 1].indexOf('heartbaet_interval') + 1;
+  const expected = `${file}:${line}:${column}: unknown key "heartbaet_interval"; did you mean "heartbeat_interval"?`;
+  const checked = check(file);
+  expect(checked.status).toBe(1);
+  expect(checked.stderr).toContain(expected);
+  const run = spawnSync(process.execPath, [path.join(repoRoot, 'dist/service/src/cli.js'), 'run', '-c', file, '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toContain(expected);
 });
 
 it('passes the crate unit tests (cargo test: framing, dictionary, validation order, sent-message blocks)', () => {
