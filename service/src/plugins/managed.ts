@@ -65,44 +65,66 @@ export class ManagedPlugin {
     return this.driver.metadata.capabilities.includes(capability as never);
   }
 
-  async invoke<T>(call: string, work: () => T | Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
-    if (this.state !== 'running') {
-      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
-      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.state === 'failed' ? `failed: ${this.failure}` : this.state);
-    }
-    const availability = this.driver.availability?.();
-    if (availability && !availability.available) {
-      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
-      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, availability.state);
-    }
-    if (!this.breaker.allow()) {
-      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
-      throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`);
-    }
+  /**
+   * One call into the plugin. Written with one promise chain rather than async/await: this is on
+   * every request, and each extra promise is a microtask.
+   */
+  invoke<T>(call: string, work: () => T | Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
+    const refused = this.refusal(call);
+    if (refused) return Promise.reject(refused);
     const { calls, duration } = this.callMetrics(call);
     calls.inc();
     const started = performance.now();
     this.inflight++;
+    let pending: T | Promise<T>;
     try {
-      const pending = work();
-      const result = pending instanceof Promise ? await withDeadline(pending, timeoutMs) : pending;
-      this.breaker.success();
-      return result;
+      pending = work();
     } catch (err) {
-      if (isClientError(err)) { this.breaker.success(); throw err; }
-      this.breaker.failure();
-      if (err instanceof DeadlineExceeded) {
-        this.metrics.pluginErrors.labels(this.name, call, 'timeout').inc();
-        this.driver.abandon?.(call);
-        throw new BackworksError('BW_ERR_PLUGIN_TIMEOUT', this.name, timeoutMs, call);
-      }
-      this.metrics.pluginErrors.labels(this.name, call, 'error').inc();
-      if (err instanceof BackworksError) throw err;
-      throw new BackworksError('BW_ERR_PLUGIN_FAILED', this.name, call, (err as Error)?.message ?? String(err));
-    } finally {
-      duration.observe((performance.now() - started) / 1000);
-      if (--this.inflight === 0) this.drained?.();
+      return Promise.reject(this.settle(call, started, duration, err, timeoutMs));
     }
+    if (!(pending instanceof Promise)) {
+      this.settle(call, started, duration);
+      return Promise.resolve(pending);
+    }
+    return withDeadline(pending, timeoutMs).then(
+      (result) => { this.settle(call, started, duration); return result; },
+      (err: unknown) => { throw this.settle(call, started, duration, err, timeoutMs); },
+    );
+  }
+
+  /** Why a call cannot go in now (failed, restarting, circuit open), or undefined. */
+  private refusal(call: string): BackworksError | undefined {
+    let reason: string | undefined;
+    if (this.state !== 'running') reason = this.state === 'failed' ? `failed: ${this.failure}` : this.state;
+    else {
+      const availability = this.driver.availability?.();
+      if (availability && !availability.available) reason = availability.state;
+      else if (!this.breaker.allow()) reason = `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`;
+    }
+    if (reason === undefined) return undefined;
+    this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+    return new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, reason);
+  }
+
+  /**
+   * Books a finished call: latency, in-flight count, breaker. With an error (the 4th argument),
+   * returns the error the caller sees. A plugin's own 4xx answer is a success for the breaker.
+   */
+  private settle(call: string, started: number, duration: { observe(s: number): void }, ...failure: [unknown, number] | []): unknown {
+    duration.observe((performance.now() - started) / 1000);
+    if (--this.inflight === 0) this.drained?.();
+    if (failure.length === 0) { this.breaker.success(); return undefined; }
+    const [err, timeoutMs] = failure;
+    if (isClientError(err)) { this.breaker.success(); return err; }
+    this.breaker.failure();
+    if (err instanceof DeadlineExceeded) {
+      this.metrics.pluginErrors.labels(this.name, call, 'timeout').inc();
+      this.driver.abandon?.(call);
+      return new BackworksError('BW_ERR_PLUGIN_TIMEOUT', this.name, timeoutMs, call);
+    }
+    this.metrics.pluginErrors.labels(this.name, call, 'error').inc();
+    if (err instanceof BackworksError) return err;
+    return new BackworksError('BW_ERR_PLUGIN_FAILED', this.name, call, (err as Error)?.message ?? String(err));
   }
 
   /** Resolves when no call is in progress, or after `timeoutMs`; returns whether it drained. */
