@@ -86,10 +86,9 @@ export class ManagedPlugin {
       this.settle(call, started, duration);
       return Promise.resolve(pending);
     }
-    return withDeadline(pending, timeoutMs).then(
+    return withDeadline(pending, timeoutMs,
       (result) => { this.settle(call, started, duration); return result; },
-      (err: unknown) => { throw this.settle(call, started, duration, err, timeoutMs); },
-    );
+      (err: unknown) => this.settle(call, started, duration, err, timeoutMs));
   }
 
   /** Why a call cannot go in now (failed, restarting, circuit open), or undefined. */
