@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Capability, PluginMetadata } from '../driver.js';
 import { BackworksError, type ErrorCode } from '../../errors.js';
 import { checkElf } from './elf.js';
@@ -69,8 +70,28 @@ export async function checkLibraryFile(file: string): Promise<void> {
  * Reads a plugin's descriptor without creating or initializing it, in a throwaway host process:
  * a library whose constructors crash costs that process, never the service.
  */
+/**
+ * Descriptors already read, by file identity: `run` checks the config (which reads each native
+ * plugin's descriptor for its schema) and then opens the plugins, and every reload checks again.
+ * A file that changes gets a new size, mtime or inode, and so a fresh read.
+ */
+const descriptors = new Map<string, Promise<NativeMetadata>>();
+
 export async function inspectNativePlugin(file: string): Promise<NativeMetadata> {
   await checkLibraryFile(file);
+  const stat = await fs.stat(file);
+  const key = `${path.resolve(file)}\0${stat.ino}\0${stat.size}\0${stat.mtimeMs}`;
+  let read = descriptors.get(key);
+  if (!read) {
+    read = readDescriptor(file);
+    descriptors.set(key, read);
+    read.catch(() => descriptors.delete(key));
+  }
+  return read;
+}
+
+/** Reads the descriptor in a throwaway host process, so a broken library never crashes the service. */
+async function readDescriptor(file: string): Promise<NativeMetadata> {
   const binary = requireHostBinary();
   const child = spawn(binary, ['--inspect', file], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
