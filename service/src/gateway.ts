@@ -85,7 +85,7 @@ export class Gateway {
     await gateway.manager.start(loaded.config.plugins);
     const server = loaded.config.server ?? {};
     gateway.url = await gateway.http.listen({ port: options.port ?? server.port ?? 8080, host: options.host ?? server.host ?? '0.0.0.0' });
-    gateway.fleet = startFleetLink(loaded.config, {
+    gateway.fleet = await startFleetLink(loaded.config, {
       buffer: gateway.buffer,
       registry: gateway.metrics.registry,
       log: options.log,

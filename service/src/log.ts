@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 
 export type Logger = pino.Logger;
 
@@ -8,10 +8,13 @@ const REDACT_PATHS = ['*.password', '*.token', '*.secret', '*.api_key', '*.apiKe
 
 /**
  * JSON lines on stdout (journald keeps them); human-readable when stdout is a terminal.
- * pino-pretty runs in-process as a stream: no worker thread for a CLI that prints a few lines.
+ * pino-pretty runs in-process as a stream: no worker thread for a CLI that prints a few lines. It is
+ * loaded only for a terminal, so the service under systemd does not carry it.
  */
 export function createLogger(level = 'info', destination: NodeJS.WritableStream = process.stdout): Logger {
   const options: pino.LoggerOptions = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const isTerminal = destination === process.stdout && process.stdout.isTTY;
-  return isTerminal ? pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' })) : pino(options, destination);
+  if (!isTerminal) return pino(options, destination);
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }));
 }
