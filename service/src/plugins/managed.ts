@@ -1,9 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import type { PluginHealth } from '../../../sdk/typescript/index.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { BREAKER_GAUGE, CircuitBreaker } from './breaker.js';
-import { DeadlineExceeded, withDeadline } from './deadline.js';
+import { DeadlineExceeded, settleWithin } from './deadline.js';
 import type { PluginDriver } from './driver.js';
 
 export type PluginState = 'starting' | 'running' | 'failed' | 'stopped';
@@ -65,30 +66,40 @@ export class ManagedPlugin {
     return this.driver.metadata.capabilities.includes(capability as never);
   }
 
-  /**
-   * One call into the plugin. Written with one promise chain rather than async/await: this is on
-   * every request, and each extra promise is a microtask.
-   */
+  /** One call into the plugin, as a promise. */
   invoke<T>(call: string, work: () => T | Promise<T>, timeoutMs = this.settings.timeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.run(call, work, timeoutMs, resolve, reject));
+  }
+
+  /**
+   * One call into the plugin: `onValue` or `onError` runs once with the outcome (the error the
+   * caller sees). Neither may throw. Callbacks rather than a promise because this is on every
+   * request, and each promise a caller awaits is one more microtask; a plugin that answers
+   * synchronously is answered synchronously. `started` is the caller's clock reading when it has
+   * just taken one (a clock read costs as much as the breaker).
+   */
+  run<T>(call: string, work: () => T | Promise<T>, timeoutMs: number, onValue: (value: T) => void, onError: (err: unknown) => void,
+    started = performance.now()): void {
     const refused = this.refusal(call);
-    if (refused) return Promise.reject(refused);
+    if (refused) { onError(refused); return; }
     const { calls, duration } = this.callMetrics(call);
     calls.inc();
-    const started = performance.now();
     this.inflight++;
     let pending: T | Promise<T>;
     try {
       pending = work();
     } catch (err) {
-      return Promise.reject(this.settle(call, started, duration, err, timeoutMs));
+      onError(this.settle(call, started, duration, err, timeoutMs));
+      return;
     }
     if (!(pending instanceof Promise)) {
       this.settle(call, started, duration);
-      return Promise.resolve(pending);
+      onValue(pending);
+      return;
     }
-    return withDeadline(pending, timeoutMs,
-      (result) => { this.settle(call, started, duration); return result; },
-      (err: unknown) => this.settle(call, started, duration, err, timeoutMs));
+    settleWithin(pending, timeoutMs,
+      (result) => { this.settle(call, started, duration); onValue(result); },
+      (err) => onError(this.settle(call, started, duration, err, timeoutMs)));
   }
 
   /** Why a call cannot go in now (failed, restarting, circuit open), or undefined. */

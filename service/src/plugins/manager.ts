@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -231,6 +231,7 @@ export class PluginManager {
       emitDurable: (pluginName, doc) => services.emitDurable(pluginName, doc),
       getState: (pluginName, key) => services.getState(pluginName, key),
       setState: (pluginName, key, value) => services.setState(pluginName, key, value),
+      ...(services.commit ? { commit: (pluginName: string, batch: DurableBatch) => services.commit!(pluginName, batch) } : {}),
       ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
         queryPluginDocuments: (pluginName: string, query: DocumentQuery) => services.queryPluginDocuments!(pluginName, query),
         setPluginDocumentStatus: (pluginName: string, id: number, status: string) => services.setPluginDocumentStatus!(pluginName, id, status),
@@ -255,11 +256,19 @@ export class PluginManager {
 
   /** The seed's call to one named plugin. */
   call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
-    // Not async: on the per-request path, wrapping invoke's promise in another costs two extra ticks.
+    return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
+  }
+
+  /**
+   * `call` for the per-request path: the answer or the error goes to a callback, no promise.
+   * `started`: the caller's clock reading, shared with the plugin's latency (see ManagedPlugin.run).
+   */
+  callThen(name: string, request: PluginRequest, timeoutMs: number | undefined,
+    onValue: (answer: string | null | undefined) => void, onError: (err: unknown) => void, started?: number): void {
     const plugin = this.current.get(name);
-    if (!plugin) return Promise.reject(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured'));
-    return plugin.invoke('process_endpoint_data',
-      () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+    if (!plugin) { onError(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured')); return; }
+    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, request.body, request),
+      timeoutMs ?? plugin.settings.timeoutMs, onValue, onError, started);
   }
 
   /** The seed's chain: plugins asked in declared order; the first answer that is not None wins. */
