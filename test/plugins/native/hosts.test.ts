@@ -1,6 +1,7 @@
 /**
  * The seed example end to end, both isolation modes, and the plugin hosts' life: they die with the
- * service even when it is SIGKILLed, and never see the service's systemd variables.
+ * service even when it is SIGKILLed, never see the service's systemd variables, and a slow call in
+ * one host does not hold up the calls after it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -72,5 +73,33 @@ describe('plugin host processes', () => {
 
     await service.stop('SIGKILL');
     await waitFor('every host to be gone', async () => hosts.every(isGone), 5_000);
+  });
+});
+
+describe('calls in one plugin host', () => {
+  it('a slow call (run on the host\'s reader at first) does not hold up the quick calls sent after it', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    // faulty-c sleeps in its first call only; every later call answers at once.
+    const config = { fault: 'sleep', marker: path.join(dir, 'sleep.count'), times: 1, delay_ms: 1500 };
+    fs.writeFileSync(file, `plugins:
+  faulty: { type: external, path: ${libs.faultyC}, timeout: 10s, config: ${JSON.stringify(config)} }
+endpoints:
+  faulty: { path: /faulty, plugin: faulty }
+`);
+    const service = await startService(file);
+    try {
+      const started = performance.now();
+      const slow = get(`${service.url}/faulty`).then((answer) => ({ ...answer, at: performance.now() - started }));
+      await waitFor('the slow call to start', async () => fs.existsSync(config.marker));
+      for (let i = 0; i < 20; i++) expect(await get(`${service.url}/faulty`)).toMatchObject({ status: 200, body: '{"ok":true}' });
+      const quickDone = performance.now() - started;
+      const answer = await slow;
+      expect(answer).toMatchObject({ status: 200, body: '{"ok":true}' });
+      expect(answer.at).toBeGreaterThanOrEqual(1500);
+      expect(quickDone).toBeLessThan(answer.at);
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -13,9 +13,16 @@
  * are mirrored in ../protocol.ts. stdout and stderr are left to the plugin: the service turns
  * them into log lines tagged with the plugin's name.
  *
- * Threads: the main thread reads frames and queues calls; BW_WORKERS worker threads run them;
- * one thread sends heartbeats. Host API calls that need an answer (emit_durable, state) park the
- * calling thread until the main thread receives the service's HOST_ANSWER with the same id.
+ * Threads: one reader thread reads frames (the main thread first). A call of a kind that has been
+ * quick runs on the reader itself, inline: no hand-off to another thread, so a round trip costs
+ * what a bare echo over the socket costs plus the plugin's own work. Other calls are queued to
+ * BW_WORKERS worker threads. A monitor thread watches an inline call: one still running after
+ * TAKEOVER_NS, or one that makes a host call needing an answer, loses the reader role to a new
+ * reader thread (which gets the unread bytes), its kind is marked slow and goes to the workers
+ * until a call of it is quick again; the old reader thread ends when its call returns. So a slow
+ * or hung call never stops the others for more than a few milliseconds. One thread sends
+ * heartbeats. Host API calls that need an answer (emit_durable, state) park the calling thread
+ * until the reader receives the service's HOST_ANSWER with the same id.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +228,13 @@ static pending *pending_list;
 static uint32_t next_host_call_id = 1;
 
 /* Sends a HOST_CALL and parks the calling thread until its answer arrives (or the service is gone). */
+static void leave_reader_role(void);
+static __thread bool asked_service; /* the running call made a host call that needed an answer */
+
 static int32_t host_roundtrip(int kind, const char *payload, size_t len, char **answer) {
   if (host_gone) return BW_ERR_HOST_GONE;
+  asked_service = true;
+  leave_reader_role(); /* the answer comes through the channel: someone else must read it */
   pending p = {.done = 0, .payload = NULL};
   pthread_cond_init(&p.cond, NULL);
   pthread_mutex_lock(&pending_lock);
@@ -371,7 +384,7 @@ static const bw_type_host_api host_api = {
 typedef struct job {
   uint8_t type;
   uint32_t id;
-  char *payload; /* NUL-terminated strings back to back, plus one extra NUL */
+  char *payload; /* NUL-terminated strings back to back; its last byte is a NUL */
   size_t len;
   struct job *next;
 } job;
@@ -379,6 +392,27 @@ typedef struct job {
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
 static job *queue_head, *queue_tail;
+
+/*
+ * A kind of call whose run took over SLOW_NS, or that waited for the service, goes to the workers
+ * until SLOW_RUNS runs in a row were quick again (so a box too busy to run a quick call in time
+ * does not flip a kind back and forth, starting a reader thread each time).
+ */
+#define SLOW_NS 1000000L
+#define SLOW_RUNS 64
+static uint8_t slow_kind[256]; /* quick runs still needed before the kind runs inline again */
+
+static void count_run(uint8_t type, bool slow) {
+  uint8_t left = __atomic_load_n(&slow_kind[type], __ATOMIC_RELAXED);
+  if (slow) __atomic_store_n(&slow_kind[type], SLOW_RUNS, __ATOMIC_RELAXED);
+  else if (left > 0) __atomic_store_n(&slow_kind[type], left - 1, __ATOMIC_RELAXED);
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 /* The i-th NUL-terminated string of a payload ("" past the end). */
 static const char *arg(const job *j, int index) {
@@ -394,6 +428,8 @@ static const char *arg(const job *j, int index) {
 static void run_job(job *j) {
   char *out = NULL;
   int32_t status = BW_OK;
+  int64_t started = now_ns();
+  asked_service = false;
   switch (j->type) {
     case F_INIT:
       status = calls->initialize(instance, arg(j, 0), &out);
@@ -423,6 +459,8 @@ static void run_job(job *j) {
     default:
       status = BW_ERR;
   }
+  /* A call that waits for the service's answer would cost the reader role on every run: slow too. */
+  count_run(j->type, asked_service || now_ns() - started > SLOW_NS);
   send_frame(F_RESULT, j->id, status, out, out ? strlen(out) : 0);
   if (out != NULL) calls->free(out);
   if (j->type == F_SHUTDOWN) {
@@ -445,6 +483,190 @@ static void *worker_main(void *unused) {
     free(j);
   }
   return NULL;
+}
+
+static void enqueue(uint8_t type, uint32_t id, char *payload, size_t len) {
+  job *j = malloc(sizeof *j);
+  if (j == NULL) abort();
+  *j = (job){.type = type, .id = id, .payload = payload, .len = len, .next = NULL};
+  pthread_mutex_lock(&queue_lock);
+  if (queue_tail) queue_tail->next = j; else queue_head = j;
+  queue_tail = j;
+  pthread_cond_signal(&queue_cond);
+  pthread_mutex_unlock(&queue_lock);
+}
+
+/* ---------- the reader ---------- */
+
+/* Frames up to this size are read through the reader's buffer, several per read() when they queue. */
+#define READ_BUF (64u * 1024u)
+/* An inline call running longer than this (checked every TAKEOVER_NS / 2) loses the reader role. */
+#define TAKEOVER_NS 2000000L
+/* The monitor sleeps for good after this long without an inline call, until the next one. */
+#define MONITOR_IDLE_NS 1000000000L
+
+typedef struct reader {
+  unsigned char *buf;
+  size_t start, end; /* unread bytes are buf[start, end) */
+} reader;
+
+enum { INLINE_IDLE, INLINE_RUNNING, INLINE_TAKEN };
+/* The inline call in progress, guarded by inline_lock (uncontended but for the monitor's tick). */
+static pthread_mutex_t inline_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t monitor_cond = PTHREAD_COND_INITIALIZER;
+static int inline_state = INLINE_IDLE;
+static uint8_t inline_type;
+static int64_t inline_started;
+static reader *inline_reader;
+static bool monitor_parked;
+static __thread bool is_inline_reader; /* this thread runs an inline call and still reads frames */
+
+static void start_thread(void *(*fn)(void *), void *arg);
+static void *reader_main(void *r);
+
+static reader *new_reader(const unsigned char *unread, size_t len) {
+  reader *r = malloc(sizeof *r);
+  if (r == NULL || (r->buf = malloc(READ_BUF)) == NULL) abort();
+  if (len > 0) memcpy(r->buf, unread, len);
+  r->start = 0;
+  r->end = len;
+  return r;
+}
+
+/* Under inline_lock: a new reader thread takes the unread bytes; the inline call's kind is slow. */
+static void hand_over_locked(void) {
+  inline_state = INLINE_TAKEN;
+  count_run(inline_type, true);
+  start_thread(reader_main, new_reader(inline_reader->buf + inline_reader->start, inline_reader->end - inline_reader->start));
+}
+
+static void leave_reader_role(void) {
+  if (!is_inline_reader) return;
+  is_inline_reader = false;
+  pthread_mutex_lock(&inline_lock);
+  if (inline_state == INLINE_RUNNING) hand_over_locked();
+  pthread_mutex_unlock(&inline_lock);
+}
+
+static void *monitor_main(void *unused) {
+  (void)unused;
+  struct timespec tick = {0, TAKEOVER_NS / 2};
+  int64_t last_seen = now_ns();
+  for (;;) {
+    nanosleep(&tick, NULL);
+    pthread_mutex_lock(&inline_lock);
+    int64_t now = now_ns();
+    if (inline_state == INLINE_RUNNING) {
+      last_seen = now;
+      if (now - inline_started >= TAKEOVER_NS) hand_over_locked();
+    } else if (now - inline_started > MONITOR_IDLE_NS && now - last_seen > MONITOR_IDLE_NS) {
+      monitor_parked = true; /* no wake-ups at all while the plugin is idle */
+      while (monitor_parked) pthread_cond_wait(&monitor_cond, &inline_lock);
+      last_seen = now_ns();
+    }
+    pthread_mutex_unlock(&inline_lock);
+  }
+  return NULL;
+}
+
+/* Runs a call on the reader thread. Returns false when the reader role was lost meanwhile. */
+static bool run_inline(reader *r, uint8_t type, uint32_t id, char *payload, size_t len) {
+  pthread_mutex_lock(&inline_lock);
+  inline_state = INLINE_RUNNING;
+  inline_type = type;
+  inline_started = now_ns();
+  inline_reader = r;
+  if (monitor_parked) {
+    monitor_parked = false;
+    pthread_cond_signal(&monitor_cond);
+  }
+  pthread_mutex_unlock(&inline_lock);
+  is_inline_reader = true;
+  job j = {.type = type, .id = id, .payload = payload, .len = len};
+  run_job(&j);
+  is_inline_reader = false;
+  pthread_mutex_lock(&inline_lock);
+  bool still_reader = inline_state == INLINE_RUNNING;
+  inline_state = INLINE_IDLE;
+  pthread_mutex_unlock(&inline_lock);
+  return still_reader;
+}
+
+/* Makes at least `need` unread bytes available. Returns -1 once the channel is closed. */
+static int fill(reader *r, size_t need) {
+  if (r->end - r->start >= need) return 0;
+  if (r->start > 0) {
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start;
+    r->start = 0;
+  }
+  while (r->end < need) {
+    ssize_t n = read(channel_fd, r->buf + r->end, READ_BUF - r->end);
+    if (n == 0) return -1;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    r->end += (size_t)n;
+  }
+  return 0;
+}
+
+static char *copy_payload(const unsigned char *from, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy == NULL) abort();
+  memcpy(copy, from, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+static bool inline_kind(uint8_t type) {
+  return (type == F_ENDPOINT || type == F_BEFORE || type == F_AFTER || type == F_HEALTH || type == F_WRITE) &&
+         !__atomic_load_n(&slow_kind[type], __ATOMIC_RELAXED);
+}
+
+/* Reads frames until the channel closes (then the process ends) or this thread loses the role. */
+static void *reader_main(void *arg_reader) {
+  reader *r = arg_reader;
+  for (;;) {
+    if (fill(r, 4 + HEADER_SIZE) != 0) break;
+    const unsigned char *header = r->buf + r->start;
+    uint32_t length = get_u32(header);
+    if (length < HEADER_SIZE || length > MAX_FRAME) break;
+    size_t len = length - HEADER_SIZE;
+    uint8_t type = header[4];
+    uint32_t id = get_u32(header + 5);
+    int32_t status = (int32_t)get_u32(header + 9);
+    char *owned = NULL; /* the payload, when it is not in the buffer */
+    char *payload;
+    if (4 + length <= READ_BUF) {
+      if (fill(r, 4 + length) != 0) break;
+      payload = (char *)r->buf + r->start + 4 + HEADER_SIZE;
+      r->start += 4 + length;
+    } else {
+      size_t have = r->end - r->start - (4 + HEADER_SIZE);
+      owned = malloc(len + 1);
+      if (owned == NULL) break;
+      memcpy(owned, r->buf + r->start + 4 + HEADER_SIZE, have);
+      r->start = r->end = 0;
+      if (read_full(owned + have, len - have) != 0) break;
+      owned[len] = '\0';
+      payload = owned;
+    }
+    if (type == F_HOST_ANSWER) {
+      answer_host_call(id, status, owned ? owned : copy_payload((unsigned char *)payload, len), len);
+    } else if (inline_kind(type) && (len == 0 || payload[len - 1] == '\0')) {
+      bool still_reader = run_inline(r, type, id, payload, len);
+      free(owned);
+      if (!still_reader) { free(r->buf); free(r); pthread_exit(NULL); } /* the main thread too: the process goes on */
+    } else {
+      /* a worker's payload always ends in a NUL, even a frame's that did not */
+      enqueue(type, id, owned ? owned : copy_payload((unsigned char *)payload, len), len + 1);
+    }
+  }
+  /* The service closed the channel: it is gone or wants us gone. */
+  wake_all_host_calls();
+  _exit(0);
 }
 
 static void *heartbeat_main(void *arg_ms) {
@@ -540,31 +762,7 @@ int main(int argc, char **argv) {
   long workers = env_long("BW_WORKERS", 4);
   for (long i = 0; i < (workers > 0 ? workers : 1); i++) start_thread(worker_main, NULL);
 
-  for (;;) {
-    unsigned char header[4 + HEADER_SIZE];
-    if (read_full(header, sizeof header) != 0) break;
-    uint32_t length = get_u32(header);
-    if (length < HEADER_SIZE || length > MAX_FRAME) break;
-    size_t len = length - HEADER_SIZE;
-    char *payload = malloc(len + 1);
-    if (payload == NULL || (len > 0 && read_full(payload, len) != 0)) break;
-    payload[len] = '\0';
-    uint8_t type = header[4];
-    uint32_t id = get_u32(header + 5);
-    if (type == F_HOST_ANSWER) {
-      answer_host_call(id, (int32_t)get_u32(header + 9), payload, len);
-      continue;
-    }
-    job *j = malloc(sizeof *j);
-    if (j == NULL) break;
-    *j = (job){.type = type, .id = id, .payload = payload, .len = len + 1, .next = NULL};
-    pthread_mutex_lock(&queue_lock);
-    if (queue_tail) queue_tail->next = j; else queue_head = j;
-    queue_tail = j;
-    pthread_cond_signal(&queue_cond);
-    pthread_mutex_unlock(&queue_lock);
-  }
-  /* The service closed the channel: it is gone or wants us gone. */
-  wake_all_host_calls();
-  _exit(0);
+  start_thread(monitor_main, NULL);
+  reader_main(new_reader(NULL, 0));
+  return 0;
 }
