@@ -18,15 +18,21 @@ impl Wake for ThreadWaker {
     }
 }
 
+thread_local! {
+    /// One waker per thread, made on its first call: a call allocates none of its own.
+    static WAKER: Waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+}
+
 /// Runs `future` to completion on the current thread, parking it while the future waits.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+    WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            thread::park();
         }
-        thread::park();
-    }
+    })
 }

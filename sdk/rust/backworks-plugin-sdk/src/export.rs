@@ -27,7 +27,9 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
 }
 
 fn into_c_string(text: String) -> *mut c_char {
-    CString::new(text.replace('\0', " ")).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
+    // A NUL is rare: the answer is copied only to replace one.
+    let text = if text.contains('\0') { text.replace('\0', " ") } else { text };
+    CString::new(text).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
 }
 
 /// Runs `body` under catch_unwind and turns its outcome into a status and an `out` string.
