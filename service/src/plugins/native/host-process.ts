@@ -51,8 +51,9 @@ export class HostProcess {
   private readonly child: ChildProcess;
   private readonly channel: Duplex;
   private readonly reader = new FrameReader();
-  /** Frames written in this turn of the event loop, sent together in one write (see send). */
+  /** Frames of this event-loop turn after its first, sent together in one write (see send). */
   private outgoing: Buffer[] = [];
+  private batching = false;
   private readonly calls = new Map<number, { resolve(r: CallResult): void; reject(e: Error): void }>();
   private nextId = 1;
   private lastBeat = Date.now();
@@ -142,15 +143,21 @@ export class HostProcess {
   }
 
   /**
-   * Queues a frame; the frames of one event-loop turn go out in one write after the turn's I/O
-   * callbacks. Under load (many HTTP requests per turn) that is one syscall, and one wake-up of the
-   * host's reader, for all of them; a lone call waits only for the end of the turn.
+   * Sends a frame. The first of an event-loop turn goes out at once (a lone call waits for
+   * nothing); the rest of the turn's frames go together in one write after its I/O callbacks, so
+   * under load (many HTTP requests per turn) one syscall and one wake-up of the host's reader
+   * serve them all.
    */
   private send(frame: Buffer): void {
-    if (this.outgoing.push(frame) === 1) setImmediate(this.flush);
+    if (this.batching) { this.outgoing.push(frame); return; }
+    this.channel.write(frame);
+    this.batching = true;
+    setImmediate(this.flush);
   }
 
   private readonly flush = (): void => {
+    this.batching = false;
+    if (this.outgoing.length === 0) return;
     const frames = this.outgoing;
     this.outgoing = [];
     if (!this.dead) this.channel.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
