@@ -69,6 +69,8 @@ function run(port, total, window, seqStart = 2) {
       if (chunk.length) socket.write(Buffer.concat(chunk));
     };
     socket.on('error', reject);
+    // A session the gateway ended (a host restart, a refused commit) must fail the run, not hang it.
+    socket.on('close', () => { if (echoed < total) reject(new Error(`the gateway closed the session after ${echoed} of ${total} echoes`)); });
     socket.on('connect', () => socket.write(encode(['35=A', '34=1', '49=TW44', `52=${utc()}`, '56=ISLD', '98=0', '108=30'])));
     socket.on('data', (data) => {
       pending = pending.length ? Buffer.concat([pending, data]) : data;

@@ -34,6 +34,13 @@ export interface InboundDocument {
   meta?: Record<string, unknown>;
 }
 
+/** Documents and plugin state committed together: one transaction, all or nothing. */
+export interface DurableBatch {
+  documents?: InboundDocument[];
+  /** Plugin state writes as [key, value] pairs. */
+  state?: Array<[string, string]>;
+}
+
 /** Which stored documents `queryDocuments` returns: the plugin's own, in id order. */
 export interface DocumentQuery {
   type?: string;
@@ -82,6 +89,14 @@ export interface HostContext {
   /** Persistent plugin state (sequence numbers, control numbers); survives restarts. */
   getState(key: string): Promise<string | undefined>;
   setState(key: string, value: string): Promise<void>;
+  /**
+   * Commits documents and state writes in one transaction and resolves with the documents' ids,
+   * in order, once committed (the C ABI's bw_host_commit): a session engine stores what it
+   * received, its sequence numbers and what it is about to send, then answers its peer. Rejects,
+   * storing nothing, when any part is invalid or the buffer refuses it. Absent on a gateway
+   * without one.
+   */
+  commit?(batch: DurableBatch): Promise<number[]>;
   /**
    * Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild
    * after a restart). Absent when the gateway keeps no documents.

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { DocumentQuery, InboundDocument, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, InboundDocument, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
 import type { HostServices } from '../plugins/host-context.js';
 import { BackworksError } from '../errors.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
 import { migrate } from './migrations.js';
 import { toQueued } from './readings.js';
 import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
-import { GroupWriter, type Batch } from './writer.js';
+import { GroupWriter, type Batch, type QueuedDocument } from './writer.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -155,7 +155,7 @@ export class DataBuffer implements HostServices {
       retryMs: options.retryMs ?? 1000,
       commit: (batch) => {
         try {
-          return this.commit(batch);
+          return this.write(batch);
         } catch (err) {
           // Callers (an MLLP ACK, an HTTP 2xx) see one clear error; health sees the disk state.
           const state = isDiskError(err) ? diskStateOf(err, this.file) : 'error';
@@ -183,7 +183,25 @@ export class DataBuffer implements HostServices {
     if (!doc || typeof doc.type !== 'string' || doc.type === '' || typeof doc.body !== 'string') {
       return Promise.reject(new TypeError(`plugin "${plugin}" emitted a document without a string type and body`));
     }
-    return this.writer.addDocument({ plugin, type: doc.type, body: doc.body, meta: doc.meta ? JSON.stringify(doc.meta) : null });
+    const documents = [{ type: doc.type, body: doc.body, meta: doc.meta ? JSON.stringify(doc.meta) : null }];
+    return this.writer.addCommit({ plugin, documents, states: [] }).then((ids) => ({ id: ids[0] }));
+  }
+
+  /**
+   * HostServices: documents and state writes in one transaction, all or nothing; resolves with the
+   * documents' ids once committed. Commits arriving together share the transaction and its sync.
+   */
+  commit(plugin: string, batch: DurableBatch): Promise<number[]> {
+    let documents: QueuedDocument[];
+    let states: Array<[string, string]>;
+    try {
+      documents = toDocuments(plugin, batch?.documents ?? []);
+      states = toStates(plugin, batch?.state ?? []);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (documents.length === 0 && states.length === 0) return Promise.resolve([]);
+    return this.writer.addCommit({ plugin, documents, states });
   }
 
   async getState(plugin: string, key: string): Promise<string | undefined> {
@@ -192,7 +210,7 @@ export class DataBuffer implements HostServices {
 
   setState(plugin: string, key: string, value: string): Promise<void> {
     if (typeof value !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" state "${key}" must be a string`));
-    return this.writer.addState({ plugin, key, value });
+    return this.writer.addCommit({ plugin, documents: [], states: [[key, value]] }).then(() => undefined);
   }
 
   // ---- reads for the API -------------------------------------------------------------------------
@@ -378,7 +396,7 @@ export class DataBuffer implements HostServices {
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  private commit(batch: Batch): number[] {
+  private write(batch: Batch): number[] {
     const s = this.statements;
     const now = Date.now();
     const ids: number[] = [];
@@ -386,7 +404,7 @@ export class DataBuffer implements HostServices {
     const newest = new Map<string, Map<string, number>>();
     let firstSeq = 0;
     // A document is acknowledged to its sender: it is always synced, whatever `durability` says.
-    const forceSync = this.durability === 'normal' && batch.documents.length > 0;
+    const forceSync = this.durability === 'normal' && batch.commits.some((c) => c.documents.length > 0);
     if (forceSync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
@@ -406,8 +424,10 @@ export class DataBuffer implements HostServices {
             s.upsertLatest.run(device, point, r.value, r.quality, r.ts, firstSeq + i);
           }
         }
-        for (const d of batch.documents) ids.push(Number(s.insertDocument.run(d.plugin, d.type, d.body, d.meta, now, now).lastInsertRowid));
-        for (const st of batch.states) s.upsertState.run(st.plugin, st.key, st.value, now);
+        for (const c of batch.commits) {
+          for (const d of c.documents) ids.push(Number(s.insertDocument.run(c.plugin, d.type, d.body, d.meta, now, now).lastInsertRowid));
+          for (const [key, value] of c.states) s.upsertState.run(c.plugin, key, value, now);
+        }
         this.writeDirty();
       })();
     } finally {
@@ -499,4 +519,29 @@ export class DataBuffer implements HostServices {
     this.diskError = message;
     this.options.onDiskState?.(state, err);
   }
+}
+
+/** Checks a commit's documents, naming the first bad one, so nothing of a bad batch is stored. */
+function toDocuments(plugin: string, docs: unknown): QueuedDocument[] {
+  if (!Array.isArray(docs)) throw new TypeError(`plugin "${plugin}" committed documents that are not an array`);
+  const out: QueuedDocument[] = new Array(docs.length);
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i] as InboundDocument;
+    if (!d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string') {
+      throw new TypeError(`plugin "${plugin}" committed documents[${i}] without a string type and body`);
+    }
+    out[i] = { type: d.type, body: d.body, meta: d.meta ? JSON.stringify(d.meta) : null };
+  }
+  return out;
+}
+
+function toStates(plugin: string, pairs: unknown): Array<[string, string]> {
+  if (!Array.isArray(pairs)) throw new TypeError(`plugin "${plugin}" committed state that is not an array of [key, value] pairs`);
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i] as unknown[];
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string') {
+      throw new TypeError(`plugin "${plugin}" committed state[${i}] that is not a [key, value] pair of strings`);
+    }
+  }
+  return pairs as Array<[string, string]>;
 }

@@ -1,11 +1,14 @@
 /**
- * Group commit: everything handed to the buffer is queued and written in one transaction when
- * `flushRows` readings are waiting or `flushIntervalMs` after the first one, whichever is first.
- * One transaction per batch instead of per reading is what makes SQLite fast on a small box.
+ * Group commit: everything handed to the buffer is queued and written in one transaction.
+ * Readings wait for `flushRows` queued or `flushIntervalMs` after the first one, whichever is
+ * first: one transaction per batch instead of per reading is what makes SQLite fast on a small box.
+ * Durable commits (documents and state a plugin acknowledges a sender with) are written on the
+ * next turn of the event loop, without a timer: their sender is waiting. Every commit that arrived
+ * in the same turn (several plugins, several sessions) shares that one transaction and its sync.
  *
  * When the disk refuses a commit, queued readings stay in memory (at most `maxQueued`, oldest
- * dropped and counted beyond it) and the commit is retried every `retryMs`; documents and state
- * writes are rejected at once so their caller can answer its sender with a negative ACK.
+ * dropped and counted beyond it) and the commit is retried every `retryMs`; durable commits are
+ * rejected at once so their caller can answer its sender with a negative ACK.
  */
 
 export interface QueuedReading {
@@ -18,26 +21,26 @@ export interface QueuedReading {
 }
 
 export interface QueuedDocument {
-  plugin: string;
   type: string;
   body: string;
+  /** JSON text of the meta object, or null. */
   meta: string | null;
-  resolve(result: { id: number }): void;
-  reject(err: Error): void;
 }
 
-export interface QueuedState {
+/** One plugin's documents and state writes: stored together or not at all. */
+export interface QueuedCommit {
   plugin: string;
-  key: string;
-  value: string;
-  resolve(): void;
+  documents: QueuedDocument[];
+  /** [key, value] pairs. */
+  states: Array<[string, string]>;
+  /** The stored documents' ids, in order. */
+  resolve(ids: number[]): void;
   reject(err: Error): void;
 }
 
 export interface Batch {
   readings: QueuedReading[];
-  documents: QueuedDocument[];
-  states: QueuedState[];
+  commits: QueuedCommit[];
 }
 
 export interface WriterOptions {
@@ -45,7 +48,7 @@ export interface WriterOptions {
   flushIntervalMs: number;
   maxQueued: number;
   retryMs: number;
-  /** Writes the batch in one transaction and returns the document ids, in order; throws when it cannot. */
+  /** Writes the batch in one transaction and returns the document ids, in commit order; throws when it cannot. */
   commit(batch: Batch): number[];
   /** Called after each commit attempt: null when it succeeded. */
   onCommitResult(err: Error | null, batch: Batch): void;
@@ -61,12 +64,13 @@ interface Waiter {
 
 export class GroupWriter {
   private readings: QueuedReading[] = [];
-  private documents: QueuedDocument[] = [];
-  private states: QueuedState[] = [];
+  private commits: QueuedCommit[] = [];
   /** Settles when the readings queued so far are committed; shared by every emit of the batch. */
   private waiter: Waiter | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
+  /** The next turn's flush, once a durable commit is queued. */
+  private immediate: NodeJS.Immediate | null = null;
   private failing = false;
   private closed = false;
 
@@ -91,27 +95,21 @@ export class GroupWriter {
     return waiter.promise;
   }
 
-  addDocument(doc: Omit<QueuedDocument, 'resolve' | 'reject'>): Promise<{ id: number }> {
+  /** Queues a durable commit; it is written on the next turn, with whatever else arrived by then. */
+  addCommit(commit: Omit<QueuedCommit, 'resolve' | 'reject'>): Promise<number[]> {
     if (this.closed) return Promise.reject(new Error('the buffer is closed'));
     return new Promise((resolve, reject) => {
-      this.documents.push({ ...doc, resolve, reject });
-      this.schedule(0);
-    });
-  }
-
-  addState(state: Omit<QueuedState, 'resolve' | 'reject'>): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the buffer is closed'));
-    return new Promise((resolve, reject) => {
-      this.states.push({ ...state, resolve, reject });
-      this.schedule(0);
+      this.commits.push({ plugin: commit.plugin, documents: commit.documents, states: commit.states, resolve, reject });
+      if (!this.immediate) this.immediate = setImmediate(() => { this.immediate = null; this.flush(); });
     });
   }
 
   /** The newest queued (not yet committed) value of a state key, so a reader sees its own writes. */
   pendingState(plugin: string, key: string): string | undefined {
-    for (let i = this.states.length - 1; i >= 0; i--) {
-      const s = this.states[i];
-      if (s.plugin === plugin && s.key === key) return s.value;
+    for (let i = this.commits.length - 1; i >= 0; i--) {
+      const c = this.commits[i];
+      if (c.plugin !== plugin) continue;
+      for (let j = c.states.length - 1; j >= 0; j--) if (c.states[j][0] === key) return c.states[j][1];
     }
     return undefined;
   }
@@ -124,15 +122,20 @@ export class GroupWriter {
   /** Commits everything queued now. Returns false when the disk refused it. */
   flush(): boolean {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    const batch: Batch = { readings: this.readings, documents: this.documents, states: this.states };
+    if (this.immediate) { clearImmediate(this.immediate); this.immediate = null; }
+    const batch: Batch = { readings: this.readings, commits: this.commits };
     const waiter = this.waiter;
-    this.readings = []; this.documents = []; this.states = []; this.waiter = null;
+    this.readings = []; this.commits = []; this.waiter = null;
     try {
       const ids = this.options.commit(batch);
       this.failing = false;
       this.options.onCommitResult(null, batch);
-      batch.documents.forEach((d, i) => d.resolve({ id: ids[i] }));
-      for (const s of batch.states) s.resolve();
+      let at = 0;
+      for (const c of batch.commits) {
+        const n = c.documents.length;
+        c.resolve(n === 0 ? [] : ids.slice(at, at + n));
+        at += n;
+      }
       waiter?.resolve();
       return true;
     } catch (e) {
@@ -141,8 +144,7 @@ export class GroupWriter {
       this.options.onCommitResult(err, batch);
       // Readings wait in memory for the disk to come back; the caller was told it is not committed.
       this.readings = batch.readings.concat(this.readings);
-      for (const d of batch.documents) d.reject(err);
-      for (const s of batch.states) s.reject(err);
+      for (const c of batch.commits) c.reject(err);
       waiter?.reject(err);
       if (!this.closed && this.readings.length > 0) this.schedule(this.options.retryMs);
       return false;
@@ -154,6 +156,7 @@ export class GroupWriter {
     const ok = this.flush();
     this.closed = true;
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.immediate) { clearImmediate(this.immediate); this.immediate = null; }
     return ok;
   }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DocumentQuery, HostContext, InboundDocument, LogLevel, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, HostContext, InboundDocument, LogLevel, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -13,6 +13,8 @@ export interface HostServices {
   emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }>;
   getState(plugin: string, key: string): Promise<string | undefined>;
   setState(plugin: string, key: string, value: string): Promise<void>;
+  /** Documents and state in one transaction; resolves with the documents' ids once committed. */
+  commit?(plugin: string, batch: DurableBatch): Promise<number[]>;
   /** The plugin's own stored documents (optional: a gateway without a buffer has none). */
   queryPluginDocuments?(plugin: string, query: DocumentQuery): Promise<StoredDocument[]>;
   setPluginDocumentStatus?(plugin: string, id: number, status: string): Promise<boolean>;
@@ -29,6 +31,7 @@ export function createHostContext(plugin: string, services: HostServices, log: L
     emitDurable: (doc) => services.emitDurable(plugin, doc),
     getState: (key) => services.getState(plugin, key),
     setState: (key, value) => services.setState(plugin, key, value),
+    ...(services.commit ? { commit: (batch: DurableBatch) => services.commit!(plugin, batch) } : {}),
     ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
       queryDocuments: (query: DocumentQuery) => services.queryPluginDocuments!(plugin, query),
       setDocumentStatus: (id: number, status: string) => services.setPluginDocumentStatus!(plugin, id, status),

@@ -1,4 +1,4 @@
-import type { DocumentQuery, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -285,18 +285,26 @@ export class IsolatedDriver implements PluginDriver {
 class HostCrashed extends Error {}
 
 /**
- * bw_host_commit (ABI 1.1): documents and state writes handed to the buffer in the same tick, so
- * they land in the same group commit — one transaction, all or nothing.
+ * bw_host_commit (ABI 1.1): the batch goes to the buffer as one commit — one transaction, all or
+ * nothing, shared with whatever else commits in the same turn. A context without `commit` gets
+ * the documents and state writes one by one in the same tick, which lands them in one transaction too.
  */
 async function commitBatch(context: HostContext, json: string): Promise<[number, string]> {
-  let batch: { documents?: InboundDocument[]; state?: Array<[string, string]> };
+  let batch: DurableBatch;
   try {
-    batch = JSON.parse(json) as typeof batch;
+    batch = JSON.parse(json) as DurableBatch;
   } catch (err) {
     return [Status.ERR, `commit batch is not JSON: ${(err as Error).message}`];
   }
   const bad = (batch.documents ?? []).findIndex((d) => !d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string');
   if (bad >= 0) return [Status.ERR, `commit batch: documents[${bad}] needs a string type and body`];
+  if (context.commit) {
+    try {
+      return [Status.OK, JSON.stringify(await context.commit(batch))];
+    } catch (err) {
+      return [Status.ERR, (err as Error).message];
+    }
+  }
   const documents = (batch.documents ?? []).map((doc) => context.emitDurable(doc));
   const states = (batch.state ?? []).map(([key, value]) => context.setState(key, value));
   const settled = await Promise.allSettled([...documents, ...states]);
