@@ -3,6 +3,7 @@
 //! batch or of any batch queued after it is sent: the session goes back to what is committed and
 //! the connection is closed (the counterparty's next logon brings the gap back by resend).
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,10 +24,23 @@ pub struct Batch {
     pub done: Option<Sender<Result<(), String>>>,
 }
 
+/// Batches committed together at most (each holds at most engine::MAX_BATCH received messages).
+const MAX_GROUP: usize = 16;
+
 pub fn run(slot: Arc<Slot>, batches: Receiver<Batch>, stop: Arc<AtomicBool>) {
     loop {
         match batches.recv_timeout(Duration::from_millis(20)) {
-            Ok(batch) => commit(&slot, batch),
+            Ok(batch) => {
+                // Group commit: what queued up during the last commit shares this one (one sync).
+                let mut group = vec![batch];
+                while group.len() < MAX_GROUP {
+                    match batches.try_recv() {
+                        Ok(next) => group.push(next),
+                        Err(_) => break,
+                    }
+                }
+                commit(&slot, group);
+            }
             Err(RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => return,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -34,15 +48,30 @@ pub fn run(slot: Arc<Slot>, batches: Receiver<Batch>, stop: Arc<AtomicBool>) {
     }
 }
 
-fn commit(slot: &Slot, batch: Batch) {
+/// Commits the documents and state of every batch of `group` queued before the last refusal, in
+/// one host call, then writes each batch's bytes in order; all of them or none are sent.
+fn commit(slot: &Slot, mut group: Vec<Batch>) {
+    let epoch = slot.epoch.load(Ordering::SeqCst);
+    let mut documents = Vec::new();
+    let mut state = Vec::new();
+    for batch in group.iter_mut().filter(|b| b.epoch >= epoch) {
+        documents.append(&mut batch.out.documents);
+        state.append(&mut batch.out.state);
+    }
+    // A key several batches wrote (a block of sent messages filling up) is stored once, last value.
+    let mut seen = HashSet::new();
+    let mut state: Vec<(String, String)> = state.into_iter().rev().filter(|(k, _)| seen.insert(k.clone())).collect();
+    state.reverse();
+    let committed = if documents.is_empty() && state.is_empty() { Ok(()) } else { slot.store.commit(&documents, &state) };
+    for batch in group {
+        let result = if batch.epoch < epoch { Err("an earlier batch was refused by the buffer".to_owned()) } else { committed.clone() };
+        finish(slot, batch, result);
+    }
+}
+
+/// Sends a batch whose commit succeeded; on failure goes back to what is committed (once).
+fn finish(slot: &Slot, batch: Batch, result: Result<(), String>) {
     let Batch { epoch, connection, writer, out, close, done } = batch;
-    let result = if epoch < slot.epoch.load(Ordering::SeqCst) {
-        Err("an earlier batch was refused by the buffer".to_owned())
-    } else if out.documents.is_empty() && out.state.is_empty() {
-        Ok(())
-    } else {
-        slot.store.commit(&out.documents, &out.state)
-    };
     match &result {
         Err(why) => {
             if let Some(w) = &writer {

@@ -22,6 +22,12 @@ use crate::time::now_ms;
 use crate::wire::{self, Frame, FrameReader};
 
 const POLL: Duration = Duration::from_millis(20);
+/// Received messages per commit at most. A burst larger than this is committed in pieces: the
+/// committer works on one while this thread processes the next, instead of everything waiting
+/// for one big commit and then for the peer's next burst.
+const MAX_BATCH: usize = 64;
+/// Batches queued for the committer before this thread waits.
+const MAX_QUEUED: usize = 8;
 
 pub type Logger = Arc<dyn Fn(bool, &str) + Send + Sync>;
 
@@ -107,9 +113,10 @@ impl Slot {
         Some(id)
     }
 
-    /// Backpressure: at most one batch committing and one waiting per session.
+    /// Backpressure: at most MAX_QUEUED batches committing or waiting per session (the committer
+    /// takes every waiting one into its next commit).
     fn wait_for_committer(&self, stop: &AtomicBool) {
-        while self.in_flight.load(Ordering::SeqCst) > 1 && !stop.load(Ordering::SeqCst) {
+        while self.in_flight.load(Ordering::SeqCst) > MAX_QUEUED && !stop.load(Ordering::SeqCst) {
             thread::sleep(Duration::from_micros(100));
         }
     }
@@ -272,15 +279,22 @@ fn run(slot: &Slot, mut stream: TcpStream, mut reader: FrameReader, id: u64, sto
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(POLL));
     let mut buf = vec![0u8; 256 * 1024];
+    // The last batch stopped at MAX_BATCH with messages still in the reader: process them first.
+    let mut more = false;
     loop {
-        let ended = match stream.read(&mut buf) {
-            Ok(0) => true,
-            Ok(n) => {
-                reader.push(&buf[..n]);
-                false
+        let ended = if more {
+            false
+        } else {
+            match stream.read(&mut buf) {
+                Ok(0) => true,
+                Ok(n) => {
+                    reader.push(&buf[..n]);
+                    false
+                }
+                Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted),
             }
-            Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted),
         };
+        more = false;
         let mut live = slot.lock();
         if live.connection != id || live.writer.is_none() {
             return;
@@ -298,6 +312,10 @@ fn run(slot: &Slot, mut stream: TcpStream, mut reader: FrameReader, id: u64, sto
                     Frame::Garbage(why) => live.session.on_garbage(&why),
                 }
                 if live.session.out.close.is_some() {
+                    break;
+                }
+                if live.session.out.documents.len() >= MAX_BATCH {
+                    more = true;
                     break;
                 }
             }

@@ -35,6 +35,9 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 #[derive(Default)]
 pub struct FrameReader {
     buf: Vec<u8>,
+    /// Where the bytes not yet handed out begin: frames are taken from the front without moving
+    /// the rest each time (a read of a few hundred messages would move its bytes a few hundred times).
+    start: usize,
 }
 
 /// What [`FrameReader::next_frame`] found.
@@ -48,38 +51,57 @@ pub enum Frame {
 
 impl FrameReader {
     pub fn push(&mut self, data: &[u8]) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(data);
     }
 
     /// Bytes received and not yet handed out.
     pub fn pending(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 
     pub fn next_frame(&mut self) -> Option<Frame> {
-        let start = find(&self.buf, b"8=", 0)?;
-        self.buf.drain(..start);
-        let Some(length_at) = find(&self.buf, b"\x019=", 0).map(|p| p + 3) else { return self.overflow() };
-        let Some(length_end) = find(&self.buf, &[SOH], length_at) else { return self.overflow() };
-        let length = std::str::from_utf8(&self.buf[length_at..length_end]).ok().and_then(|s| s.parse::<usize>().ok());
+        let rest = &self.buf[self.start..];
+        let Some(begin) = find(rest, b"8=", 0) else {
+            // Nothing here can start a message: keep at most the last byte (a '8' whose '=' is to come).
+            self.start = self.buf.len().saturating_sub(1).max(self.start);
+            return None;
+        };
+        self.start += begin;
+        let buf = &self.buf[self.start..];
+        let Some(length_at) = find(buf, b"\x019=", 0).map(|p| p + 3) else { return self.overflow() };
+        let Some(length_end) = find(buf, &[SOH], length_at) else { return self.overflow() };
+        let length = std::str::from_utf8(&buf[length_at..length_end]).ok().and_then(|s| s.parse::<usize>().ok());
         let Some(length) = length else {
             // QuickFIX drops everything it holds: there is no way to find the message's end.
-            self.buf.clear();
+            self.clear();
             return Some(Frame::Garbage("BodyLength is not a number".into()));
         };
         let body_end = length_end + 1 + length;
-        if self.buf.len() < body_end {
+        if buf.len() < body_end {
             return self.overflow();
         }
-        let Some(checksum_at) = find(&self.buf, b"\x0110=", body_end.saturating_sub(1)) else { return self.overflow() };
-        let Some(end) = find(&self.buf, &[SOH], checksum_at + 4) else { return self.overflow() };
-        let frame: Vec<u8> = self.buf.drain(..=end).collect();
+        let Some(checksum_at) = find(buf, b"\x0110=", body_end.saturating_sub(1)) else { return self.overflow() };
+        let Some(end) = find(buf, &[SOH], checksum_at + 4) else { return self.overflow() };
+        let frame = buf[..=end].to_vec();
+        self.start += end + 1;
+        if self.start == self.buf.len() {
+            self.clear();
+        }
         Some(Frame::Message(frame))
     }
 
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
     fn overflow(&mut self) -> Option<Frame> {
-        if self.buf.len() > MAX_FRAME {
-            self.buf.clear();
+        if self.pending() > MAX_FRAME {
+            self.clear();
             return Some(Frame::Garbage(format!("more than {MAX_FRAME} bytes without a complete message")));
         }
         None

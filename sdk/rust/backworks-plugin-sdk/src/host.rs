@@ -41,6 +41,19 @@ fn c_string(text: &str) -> PluginResult<CString> {
     CString::new(text).map_err(|_| PluginError::BadRequest("string contains a NUL byte".into()))
 }
 
+/// The commit batch `{"documents": [...], "state": [[k, v], ...]}` written straight from the
+/// borrowed values: building a `json!` value first would copy every document and state value.
+fn batch_json(documents: &[Value], state: &[(String, String)]) -> PluginResult<CString> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"documents\":");
+    serde_json::to_writer(&mut out, documents).map_err(|e| PluginError::BadRequest(format!("commit batch: {e}")))?;
+    out.extend_from_slice(b",\"state\":");
+    serde_json::to_writer(&mut out, state).map_err(|e| PluginError::BadRequest(format!("commit batch: {e}")))?;
+    out.push(b'}');
+    // JSON escapes every control character, so a NUL here can only come from a bug.
+    CString::new(out).map_err(|_| PluginError::BadRequest("string contains a NUL byte".into()))
+}
+
 impl Host {
     /// Wraps the table and context given to `create`.
     ///
@@ -152,8 +165,7 @@ impl Host {
             }
             return Ok(ids);
         };
-        let batch = serde_json::json!({ "documents": documents, "state": state });
-        let json = c_string(&batch.to_string())?;
+        let json = batch_json(documents, state)?;
         let mut out: *mut c_char = std::ptr::null_mut();
         // SAFETY: valid table and context, borrowed string, out pointer to our local.
         let status = unsafe { commit(self.ctx, json.as_ptr(), &mut out) };
