@@ -4,8 +4,9 @@
 // ratio against a baseline measured in the same run with the same Node: a bare node process holding
 // a fastify server (RSS), and the time that bare process takes from start to listening.
 //
-// Runs the staged amd64 package (its Node 24 and addons) when npm run package:deb left one in
-// dist/deb/amd64, else the repository build on the Node running this script. READY=1 is received on a real notify socket.
+// Runs the staged amd64 package when npm run package:deb left one in dist/deb/amd64: its
+// /usr/bin/backworks launcher (runtime flags included), its Node 24 and addons; else the repository
+// build on the Node running this script, as `npm start` runs it. READY=1 is received on a real notify socket.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,7 +22,8 @@ const staged = path.join(repoRoot, 'dist/deb/amd64/usr/lib/backworks');
 // BW_FOOTPRINT_REPO=1 measures the repository build on this machine's Node instead.
 const packaged = !process.env.BW_FOOTPRINT_REPO && fs.existsSync(path.join(staged, 'node/bin/node'));
 const node = packaged ? path.join(staged, 'node/bin/node') : process.execPath;
-const cli = packaged ? path.join(staged, 'dist/service/src/cli.js') : cliPath;
+/** The service's command line: the package's launcher, or node with the repository's CLI. */
+const backworks = packaged ? [path.join(staged, '../../bin/backworks')] : [process.execPath, cliPath];
 const receiverScript = path.join(repoRoot, 'test/systemd/fixtures/notify-receiver.py');
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -51,10 +53,10 @@ async function notifySocket() {
 }
 
 /** Spawns, waits for the ready signal, idles, reads RSS, stops. */
-async function measure(args, { env = {}, readyLine, notify = false }) {
+async function measure([command, ...args], { env = {}, readyLine, notify = false }) {
   const receiver = notify ? await notifySocket() : undefined;
   const started = Date.now();
-  const child = spawn(node, args, { env: { ...process.env, ...env, ...(receiver ? { NOTIFY_SOCKET: receiver.socket } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args, { env: { ...process.env, ...env, ...(receiver ? { NOTIFY_SOCKET: receiver.socket } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
   let readyAt;
   if (receiver) readyAt = await receiver.ready;
@@ -96,10 +98,10 @@ const state = () => ({ STATE_DIRECTORY: fs.mkdtempSync(path.join(os.tmpdir(), 'b
 try {
   const version = (await new Promise((r) => { const c = spawn(node, ['--version']); let o = ''; c.stdout.on('data', (d) => { o += d; }); c.on('exit', () => r(o.trim())); }));
   console.log(`node ${version} (${packaged ? 'the staged amd64 .deb: its runtime and addons' : 'this machine\'s, the repository build'}); median of ${RUNS} runs; RSS after ${IDLE_MS / 1000} s idle`);
-  const bare = await series('bare node + fastify', [path.join(repoRoot, 'bench/http/bare-server.mjs')], { readyLine: 'bare listening' });
+  const bare = await series('bare node + fastify', [node, path.join(repoRoot, 'bench/http/bare-server.mjs')], { readyLine: 'bare listening' });
   const rows = [
-    await series('quickstart', [cli, 'run', '-c', quickstart, '--port', '0', '--host', '127.0.0.1'], { notify: true, env: state() }),
-    await series('quickstart + OPC-UA device', [cli, 'run', '-c', withOpcua, '--port', '0', '--host', '127.0.0.1'], { notify: true, env: state() }),
+    await series('quickstart', [...backworks, 'run', '-c', quickstart, '--port', '0', '--host', '127.0.0.1'], { notify: true, env: state() }),
+    await series('quickstart + OPC-UA device', [...backworks, 'run', '-c', withOpcua, '--port', '0', '--host', '127.0.0.1'], { notify: true, env: state() }),
   ];
   const fmt = (n, unit) => `${n.toFixed(unit === 'MB' ? 1 : 0)} ${unit}`;
   console.log(`baseline (bare node + fastify): RSS ${fmt(bare.rss, 'MB')}, start to listening ${fmt(bare.startMs, 'ms')}`);
