@@ -1,4 +1,6 @@
-import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../service/src/config/load.js';
 import { formatIssue } from '../../service/src/config/source.js';
@@ -110,14 +112,17 @@ const cases: Array<{ mistake: string; yaml: string; expected: string; env?: Reco
 
 const repo = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
-async function issuesOf(yaml: string, env: Record<string, string> = {}): Promise<{ file: string; lines: string[] }> {
+type ConfigModules = { loadConfig: typeof loadConfig; ConfigError: typeof ConfigError; formatIssue: typeof formatIssue };
+const sources: ConfigModules = { loadConfig, ConfigError, formatIssue };
+
+async function issuesOf(yaml: string, env: Record<string, string> = {}, modules = sources): Promise<{ file: string; lines: string[] }> {
   const file = writeTemp('backworks.yaml', yaml.replaceAll('{repo}', repo));
   try {
-    await loadConfig(file, { env });
+    await modules.loadConfig(file, { env });
     return { file, lines: [] };
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return { file, lines: err.issues.map(formatIssue) };
+    if (!(err instanceof modules.ConfigError)) throw err;
+    return { file, lines: err.issues.map(modules.formatIssue) };
   }
 }
 
@@ -137,6 +142,14 @@ describe('mistakes in backworks.yaml are reported as FILE:LINE:COL: message', ()
   it('refuses a file larger than 1 MiB without parsing it', async () => {
     const { lines } = await issuesOf(`# ${'x'.repeat(1024 * 1024)}\n`);
     expect(lines[0]).toMatch(/:1:1: configuration file is \d+ bytes; the limit is 1048576$/);
+  });
+
+  it('the build (dist/, the config validator compiled at build time) reports each mistake as the sources do', async () => {
+    const dist = path.join(repo, 'dist/service/src/config');
+    expect(fs.existsSync(path.join(dist, 'config-validator.cjs'))).toBe(true);
+    const built: ConfigModules = { ...(await import(pathToFileURL(path.join(dist, 'load.js')).href)), ...(await import(pathToFileURL(path.join(dist, 'source.js')).href)) };
+    const relative = ({ file, lines }: { file: string; lines: string[] }) => lines.map((l) => l.replaceAll(path.dirname(file), 'DIR'));
+    for (const { yaml, env } of cases) expect(relative(await issuesOf(yaml, env, built))).toEqual(relative(await issuesOf(yaml, env)));
   });
 
   it('names a missing file and what to do', async () => {

@@ -1,10 +1,25 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ConfigSchema } from './schema.js';
 import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+/** Shared with deploy/build/config-validator.mjs, which compiles the config schema at build time. */
+export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false, verbose: true } as const;
+export const PRECOMPILED_FILE = 'config-validator.cjs';
+
+const ajv = new Ajv(AJV_OPTIONS);
 const compiled = new WeakMap<object, ValidateFunction>();
+
+/** The config schema's validator from the build when there is one (dist/), else compiled here (sources). */
+function compile(schema: object): ValidateFunction {
+  const precompiled = new URL(PRECOMPILED_FILE, import.meta.url);
+  if (schema === ConfigSchema && fs.existsSync(precompiled)) return createRequire(import.meta.url)(fileURLToPath(precompiled)) as ValidateFunction;
+  return ajv.compile(schema);
+}
 
 /**
  * Validates `value` (the part of the file at `base`) against a JSON Schema and turns every ajv
@@ -12,7 +27,7 @@ const compiled = new WeakMap<object, ValidateFunction>();
  */
 export function validateAgainst(schema: object, value: unknown, source: YamlSource, base: ConfigPath = []): ConfigIssue[] {
   let validate = compiled.get(schema);
-  if (!validate) { validate = ajv.compile(schema); compiled.set(schema, validate); }
+  if (!validate) { validate = compile(schema); compiled.set(schema, validate); }
   if (validate(value)) return [];
   return dedupe(validate.errors ?? []).map((e) => describe(e, source, base));
 }
