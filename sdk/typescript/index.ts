@@ -98,6 +98,12 @@ export interface HostContext {
    */
   commit?(batch: DurableBatch): Promise<number[]>;
   /**
+   * `commit` with the batch as JSON text (`{"documents"?: [...], "state"?: [[key, value], ...]}`),
+   * the form the C ABI's bw_host_commit hands over: the buffer stores it without parsing it into
+   * objects first. Same checks, same answer. Absent on a gateway without a buffer.
+   */
+  commitJson?(json: string): Promise<number[]>;
+  /**
    * Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild
    * after a restart). Absent when the gateway keeps no documents.
    */

@@ -52,6 +52,54 @@ describe('group commit', () => {
     db.close();
   });
 
+  it('stores a batch handed over as JSON text (commitJson) like the same batch as objects', async () => {
+    const file = path.join(dir(), 'b.db');
+    const buffer = openBuffer(file, { flushIntervalMs: 60_000 });
+    const text = JSON.stringify({ ...batch('fix', 7), documents: [...batch('fix', 7).documents, { type: 'fix', body: 'a\u0001b', meta: { tags: ['x'] } }] });
+    const committed = buffer.commitJson('fix', text);
+    // Its own writes are readable before the commit lands.
+    expect(await buffer.getState('fix', 'fix.out.7')).toBe('sent 7');
+    const [ids, objectIds] = await Promise.all([committed, buffer.commit('fix', batch('fix', 8))]);
+    expect(ids).toEqual([1, 2, 3]);
+    expect(objectIds).toEqual([4, 5]);
+    expect(await buffer.commitJson('fix', '{"documents": [], "state": []}')).toEqual([]);
+    buffer.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT id, type, body, meta FROM documents ORDER BY id').all()).toEqual([
+      { id: 1, type: 'fix', body: 'order fix-7', meta: '{"n":7}' },
+      { id: 2, type: 'fix', body: 'order fix-7b', meta: null },
+      { id: 3, type: 'fix', body: 'a\u0001b', meta: '{"tags":["x"]}' },
+      { id: 4, type: 'fix', body: 'order fix-8', meta: '{"n":8}' },
+      { id: 5, type: 'fix', body: 'order fix-8b', meta: null },
+    ]);
+    expect(db.prepare("SELECT value FROM plugin_state WHERE key = 'fix.seq'").pluck().get()).toBe('8');
+    db.close();
+  });
+
+  it('refuses a bad JSON batch whole, naming the bad part, and stores nothing of it', async () => {
+    const file = path.join(dir(), 'b.db');
+    const buffer = openBuffer(file);
+    await expect(buffer.commitJson('fix', '{"documents": [')).rejects.toThrow(/plugin "fix" committed a batch that is not JSON/);
+    await expect(buffer.commitJson('fix', '[1]')).rejects.toThrow('plugin "fix" committed a batch that is not a JSON object');
+    await expect(buffer.commitJson('fix', '{"documents": {"type": "fix"}}')).rejects.toThrow('plugin "fix" committed documents that are not an array');
+    await expect(buffer.commitJson('fix', '{"documents": [{"type": "fix", "body": "ok"}, "x"]}'))
+      .rejects.toThrow('plugin "fix" committed documents[1] without a string type and body');
+    await expect(buffer.commitJson('fix', '{"documents": [{"type": "", "body": "x"}]}'))
+      .rejects.toThrow('plugin "fix" committed documents[0] without a string type and body');
+    await expect(buffer.commitJson('fix', '{"documents": [{"type": "fix", "body": 5}]}'))
+      .rejects.toThrow('plugin "fix" committed documents[0] without a string type and body');
+    await expect(buffer.commitJson('fix', '{"state": [["k", "v"], ["k", 5]]}'))
+      .rejects.toThrow('plugin "fix" committed state[1] that is not a [key, value] pair of strings');
+    await expect(buffer.commitJson('fix', '{"state": [["k", "v", "w"]]}'))
+      .rejects.toThrow('plugin "fix" committed state[0] that is not a [key, value] pair of strings');
+    await expect(buffer.commitJson('fix', '{"state": "k=v"}')).rejects.toThrow(/state that is not an array/);
+    buffer.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM documents').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM plugin_state').pluck().get()).toBe(0);
+    db.close();
+  });
+
   it('keeps every commit that resolved when the process is killed (SIGKILL) right after', async () => {
     const file = path.join(dir(), 'b.db');
     const bufferModule = pathToFileURL(path.join(repoRoot, 'dist/service/src/buffer/buffer.js')).href;

@@ -9,7 +9,7 @@ import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
 import { migrate } from './migrations.js';
 import { toQueued } from './readings.js';
 import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
-import { GroupWriter, type Batch, type QueuedDocument } from './writer.js';
+import { GroupWriter, type Batch } from './writer.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -95,6 +95,9 @@ export class DataBuffer implements HostServices {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // Checkpoints run from the once-a-second maintenance, not inside whichever commit fills the
+    // WAL past 1,000 pages: a commit someone waits on does not also copy the WAL into the file.
+    this.db.pragma('wal_autocheckpoint = 0');
     migrate(this.db, this.file);
     this.sqliteVersion = this.db.prepare('SELECT sqlite_version()').pluck().get() as string;
 
@@ -103,9 +106,25 @@ export class DataBuffer implements HostServices {
       insertReading: db.prepare('INSERT INTO readings (device, point, value, quality, ts) VALUES (?, ?, ?, ?, ?)'),
       upsertLatest: db.prepare(`INSERT INTO latest (device, point, value, quality, ts, seq) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (device, point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, seq = excluded.seq`),
-      insertDocument: db.prepare('INSERT INTO documents (plugin, type, body, meta, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsertState: db.prepare(`INSERT INTO plugin_state (plugin, key, value, updated_at) VALUES (?, ?, ?, ?)
+      // A durable commit's documents and state straight from its JSON (@json: text, or the JSONB
+      // blob commitJson made of it), in batch order.
+      insertDocuments: db.prepare(`INSERT INTO documents (plugin, type, body, meta, received_at, updated_at)
+        SELECT @plugin, value ->> '$.type', value ->> '$.body', CASE WHEN json_type(value, '$.meta') IN ('object', 'array') THEN value -> '$.meta' END, @now, @now
+        FROM jsonb_each(@json, '$.documents') ORDER BY key`),
+      upsertStates: db.prepare(`INSERT INTO plugin_state (plugin, key, value, updated_at)
+        SELECT @plugin, value ->> 0, value ->> 1, @now FROM jsonb_each(@json, '$.state') WHERE true ORDER BY key
         ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+      pendingStates: db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw(),
+      // What commitJson checks before queueing: the shape, the first bad document and state pair,
+      // and how much there is. The text is parsed once, into the JSONB the inserts then read.
+      checkBatch: db.prepare(`WITH b(j) AS MATERIALIZED (SELECT jsonb(@json))
+        SELECT j, json_type(j), json_type(j, '$.documents'), json_type(j, '$.state'),
+          (SELECT min(key) FROM jsonb_each(j, '$.documents') WHERE CASE WHEN type <> 'object' THEN 1
+            WHEN json_type(value, '$.type') IS NOT 'text' OR value ->> '$.type' = '' OR json_type(value, '$.body') IS NOT 'text' THEN 1 ELSE 0 END),
+          (SELECT min(key) FROM jsonb_each(j, '$.state') WHERE CASE WHEN type <> 'array' THEN 1
+            WHEN json_array_length(value) <> 2 OR json_type(value, '$[0]') IS NOT 'text' OR json_type(value, '$[1]') IS NOT 'text' THEN 1 ELSE 0 END),
+          coalesce(json_array_length(j, '$.documents'), 0) + coalesce(json_array_length(j, '$.state'), 0)
+        FROM b`).raw(),
       selectState: db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck(),
       upsertCursor: db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
         ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`),
@@ -163,6 +182,7 @@ export class DataBuffer implements HostServices {
         }
       },
       onCommitResult: (err) => this.afterCommit(err),
+      statesOf: (jsonb) => this.statements.pendingStates.all(jsonb) as Array<[string, string]>,
       onQueueOverflow: (count) => this.count('readings', 'queue_full', count),
     });
   }
@@ -183,8 +203,8 @@ export class DataBuffer implements HostServices {
     if (!doc || typeof doc.type !== 'string' || doc.type === '' || typeof doc.body !== 'string') {
       return Promise.reject(new TypeError(`plugin "${plugin}" emitted a document without a string type and body`));
     }
-    const documents = [{ type: doc.type, body: doc.body, meta: doc.meta ? JSON.stringify(doc.meta) : null }];
-    return this.writer.addCommit({ plugin, documents, states: [] }).then((ids) => ({ id: ids[0] }));
+    const json = JSON.stringify({ documents: [{ type: doc.type, body: doc.body, meta: doc.meta || null }] });
+    return this.writer.addCommit({ plugin, json, states: [] }).then((ids) => ({ id: ids[0] }));
   }
 
   /**
@@ -192,7 +212,7 @@ export class DataBuffer implements HostServices {
    * documents' ids once committed. Commits arriving together share the transaction and its sync.
    */
   commit(plugin: string, batch: DurableBatch): Promise<number[]> {
-    let documents: QueuedDocument[];
+    let documents: InboundDocument[];
     let states: Array<[string, string]>;
     try {
       documents = toDocuments(plugin, batch?.documents ?? []);
@@ -201,7 +221,31 @@ export class DataBuffer implements HostServices {
       return Promise.reject(err);
     }
     if (documents.length === 0 && states.length === 0) return Promise.resolve([]);
-    return this.writer.addCommit({ plugin, documents, states });
+    return this.writer.addCommit({ plugin, json: JSON.stringify({ documents, state: states }), states });
+  }
+
+  /**
+   * HostServices: `commit` with the batch as JSON text (how a native plugin hands it over). SQLite
+   * checks and stores it from the text: the documents never become JS objects.
+   */
+  commitJson(plugin: string, json: string): Promise<number[]> {
+    if (typeof json !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON text`));
+    let check: [Buffer, string, string | null, string | null, number | string | null, number | string | null, number];
+    try {
+      check = this.statements.checkBatch.get({ json }) as typeof check;
+    } catch (err) {
+      return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON: ${(err as Error).message}`));
+    }
+    const [jsonb, top, documents, state, badDocument, badState, count] = check;
+    let why: string | null = null;
+    if (top !== 'object') why = 'a batch that is not a JSON object';
+    else if (documents !== null && documents !== 'array') why = 'documents that are not an array';
+    else if (state !== null && state !== 'array') why = 'state that is not an array of [key, value] pairs';
+    else if (badDocument !== null) why = `documents[${badDocument}] without a string type and body`;
+    else if (badState !== null) why = `state[${badState}] that is not a [key, value] pair of strings`;
+    if (why) return Promise.reject(new TypeError(`plugin "${plugin}" committed ${why}`));
+    if (count === 0) return Promise.resolve([]);
+    return this.writer.addCommit({ plugin, json: jsonb });
   }
 
   async getState(plugin: string, key: string): Promise<string | undefined> {
@@ -210,7 +254,8 @@ export class DataBuffer implements HostServices {
 
   setState(plugin: string, key: string, value: string): Promise<void> {
     if (typeof value !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" state "${key}" must be a string`));
-    return this.writer.addCommit({ plugin, documents: [], states: [[key, value]] }).then(() => undefined);
+    const states: Array<[string, string]> = [[key, value]];
+    return this.writer.addCommit({ plugin, json: JSON.stringify({ state: states }), states }).then(() => undefined);
   }
 
   // ---- reads for the API -------------------------------------------------------------------------
@@ -396,15 +441,15 @@ export class DataBuffer implements HostServices {
 
   // ---- internals --------------------------------------------------------------------------------------
 
-  private write(batch: Batch): number[] {
+  private write(batch: Batch): number[][] {
     const s = this.statements;
     const now = Date.now();
-    const ids: number[] = [];
+    const ids: number[][] = [];
     // device -> point -> index in the batch of its newest reading: latest is written once per point.
     const newest = new Map<string, Map<string, number>>();
     let firstSeq = 0;
     // A document is acknowledged to its sender: it is always synced, whatever `durability` says.
-    const forceSync = this.durability === 'normal' && batch.commits.some((c) => c.documents.length > 0);
+    const forceSync = this.durability === 'normal' && batch.commits.length > 0;
     if (forceSync) this.db.pragma('synchronous = FULL');
     try {
       this.db.transaction(() => {
@@ -425,8 +470,11 @@ export class DataBuffer implements HostServices {
           }
         }
         for (const c of batch.commits) {
-          for (const d of c.documents) ids.push(Number(s.insertDocument.run(c.plugin, d.type, d.body, d.meta, now, now).lastInsertRowid));
-          for (const [key, value] of c.states) s.upsertState.run(c.plugin, key, value, now);
+          const { changes, lastInsertRowid } = s.insertDocuments.run({ plugin: c.plugin, now, json: c.json });
+          // One writer in one transaction: AUTOINCREMENT hands out consecutive ids.
+          const first = Number(lastInsertRowid) - changes + 1;
+          ids.push(Array.from({ length: changes }, (_, i) => first + i));
+          if (c.states === undefined || c.states.length > 0) s.upsertStates.run({ plugin: c.plugin, now, json: c.json });
         }
         this.writeDirty();
       })();
@@ -461,7 +509,10 @@ export class DataBuffer implements HostServices {
   maintain(now = Date.now(), age = true): void {
     const record = (drop: Drop) => this.recordDrop(drop);
     try {
-      if (age) this.retention.enforceAge(now, record);
+      if (age) {
+        this.retention.enforceAge(now, record);
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      }
       this.retention.enforceSize(record);
     } catch (err) {
       this.setDisk(isDiskError(err) ? diskStateOf(err, this.file) : 'error', err as Error);
@@ -522,15 +573,15 @@ export class DataBuffer implements HostServices {
 }
 
 /** Checks a commit's documents, naming the first bad one, so nothing of a bad batch is stored. */
-function toDocuments(plugin: string, docs: unknown): QueuedDocument[] {
+function toDocuments(plugin: string, docs: unknown): InboundDocument[] {
   if (!Array.isArray(docs)) throw new TypeError(`plugin "${plugin}" committed documents that are not an array`);
-  const out: QueuedDocument[] = new Array(docs.length);
+  const out: InboundDocument[] = new Array(docs.length);
   for (let i = 0; i < docs.length; i++) {
     const d = docs[i] as InboundDocument;
     if (!d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string') {
       throw new TypeError(`plugin "${plugin}" committed documents[${i}] without a string type and body`);
     }
-    out[i] = { type: d.type, body: d.body, meta: d.meta ? JSON.stringify(d.meta) : null };
+    out[i] = { type: d.type, body: d.body, ...(d.meta ? { meta: d.meta } : {}) };
   }
   return out;
 }

@@ -32,7 +32,7 @@ export class Retention {
   private readonly deleteReadingsUpTo: Statement;
   private readonly oldestDocuments: Statement;
   private readonly deleteDocumentsUpTo: Statement;
-  private readonly deleteOldDocuments: Statement;
+  private readonly oldestDocumentsByAge: Statement;
 
   /**
    * @param beforeDrop runs inside the deleting transaction, before readings up to `upToSeq` go, so
@@ -45,7 +45,7 @@ export class Retention {
     this.deleteReadingsUpTo = db.prepare('DELETE FROM readings WHERE seq <= ?');
     this.oldestDocuments = db.prepare('SELECT id FROM documents ORDER BY id LIMIT 1 OFFSET ?').pluck();
     this.deleteDocumentsUpTo = db.prepare('DELETE FROM documents WHERE id <= ?');
-    this.deleteOldDocuments = db.prepare('DELETE FROM documents WHERE received_at < ?');
+    this.oldestDocumentsByAge = db.prepare('SELECT id, received_at FROM documents ORDER BY id LIMIT ?').raw();
   }
 
   /** Bytes of the file holding data now (pages in use, not the free list). */
@@ -55,7 +55,11 @@ export class Retention {
     return (pages - free) * this.pageSize;
   }
 
-  /** Drops the oldest readings (by seq) older than max_age, then documents received before it. */
+  /**
+   * Drops the oldest readings (by seq) older than max_age, then the oldest documents (by id)
+   * received before it. Both walk from the front of the table: a check that finds nothing to
+   * drop reads one chunk, not the whole table (it runs every second beside the commits).
+   */
   enforceAge(now: number, record: (drop: Drop) => void): void {
     const cutoff = now - this.limits.maxAgeMs;
     for (;;) {
@@ -72,10 +76,21 @@ export class Retention {
       })();
       if (expired < rows.length) break;
     }
-    this.db.transaction(() => {
-      const count = this.deleteOldDocuments.run(cutoff).changes;
-      if (count > 0) record({ kind: 'documents', reason: 'max_age', count });
-    })();
+    // Usually nothing is due: the oldest document alone tells.
+    const oldest = this.oldestDocumentsByAge.all(1) as Array<[number, number]>;
+    if (oldest.length === 0 || oldest[0][1] >= cutoff) return;
+    for (;;) {
+      const rows = this.oldestDocumentsByAge.all(AGE_CHUNK) as Array<[number, number]>;
+      let expired = 0;
+      while (expired < rows.length && rows[expired][1] < cutoff) expired++;
+      if (expired === 0) break;
+      const upToId = rows[expired - 1][0];
+      this.db.transaction(() => {
+        const count = this.deleteDocumentsUpTo.run(upToId).changes;
+        record({ kind: 'documents', reason: 'max_age', count });
+      })();
+      if (expired < rows.length) break;
+    }
   }
 
   /** Cheap when under the limit (two pragmas): run after every commit. */

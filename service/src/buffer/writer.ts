@@ -20,19 +20,16 @@ export interface QueuedReading {
   ts: number;
 }
 
-export interface QueuedDocument {
-  type: string;
-  body: string;
-  /** JSON text of the meta object, or null. */
-  meta: string | null;
-}
-
 /** One plugin's documents and state writes: stored together or not at all. */
 export interface QueuedCommit {
   plugin: string;
-  documents: QueuedDocument[];
-  /** [key, value] pairs. */
-  states: Array<[string, string]>;
+  /**
+   * The batch, `{"documents"?: [{type, body, meta?}], "state"?: [[key, value]]}`, checked already:
+   * JSON text or SQLite's JSONB. SQLite reads it itself: no JS object per document on the commit path.
+   */
+  json: string | Buffer;
+  /** Its state writes as [key, value] pairs, when known; pendingState reads `json` otherwise. */
+  states?: Array<[string, string]>;
   /** The stored documents' ids, in order. */
   resolve(ids: number[]): void;
   reject(err: Error): void;
@@ -48,8 +45,10 @@ export interface WriterOptions {
   flushIntervalMs: number;
   maxQueued: number;
   retryMs: number;
-  /** Writes the batch in one transaction and returns the document ids, in commit order; throws when it cannot. */
-  commit(batch: Batch): number[];
+  /** Writes the batch in one transaction and returns each commit's document ids; throws when it cannot. */
+  commit(batch: Batch): number[][];
+  /** The state writes of a JSONB batch (pendingState, rarely). */
+  statesOf(jsonb: Buffer): Array<[string, string]>;
   /** Called after each commit attempt: null when it succeeded. */
   onCommitResult(err: Error | null, batch: Batch): void;
   /** Readings dropped from memory because the disk refused them for too long. */
@@ -99,7 +98,7 @@ export class GroupWriter {
   addCommit(commit: Omit<QueuedCommit, 'resolve' | 'reject'>): Promise<number[]> {
     if (this.closed) return Promise.reject(new Error('the buffer is closed'));
     return new Promise((resolve, reject) => {
-      this.commits.push({ plugin: commit.plugin, documents: commit.documents, states: commit.states, resolve, reject });
+      this.commits.push({ plugin: commit.plugin, json: commit.json, states: commit.states, resolve, reject });
       if (!this.immediate) this.immediate = setImmediate(() => { this.immediate = null; this.flush(); });
     });
   }
@@ -109,6 +108,7 @@ export class GroupWriter {
     for (let i = this.commits.length - 1; i >= 0; i--) {
       const c = this.commits[i];
       if (c.plugin !== plugin) continue;
+      c.states ??= typeof c.json === 'string' ? (JSON.parse(c.json) as { state?: Array<[string, string]> }).state ?? [] : this.options.statesOf(c.json);
       for (let j = c.states.length - 1; j >= 0; j--) if (c.states[j][0] === key) return c.states[j][1];
     }
     return undefined;
@@ -130,12 +130,7 @@ export class GroupWriter {
       const ids = this.options.commit(batch);
       this.failing = false;
       this.options.onCommitResult(null, batch);
-      let at = 0;
-      for (const c of batch.commits) {
-        const n = c.documents.length;
-        c.resolve(n === 0 ? [] : ids.slice(at, at + n));
-        at += n;
-      }
+      batch.commits.forEach((c, i) => c.resolve(ids[i]));
       waiter?.resolve();
       return true;
     } catch (e) {

@@ -15,6 +15,8 @@ export interface HostServices {
   setState(plugin: string, key: string, value: string): Promise<void>;
   /** Documents and state in one transaction; resolves with the documents' ids once committed. */
   commit?(plugin: string, batch: DurableBatch): Promise<number[]>;
+  /** `commit` with the batch as JSON text, as a native plugin hands it over (not parsed in JS). */
+  commitJson?(plugin: string, json: string): Promise<number[]>;
   /** The plugin's own stored documents (optional: a gateway without a buffer has none). */
   queryPluginDocuments?(plugin: string, query: DocumentQuery): Promise<StoredDocument[]>;
   setPluginDocumentStatus?(plugin: string, id: number, status: string): Promise<boolean>;
@@ -32,6 +34,7 @@ export function createHostContext(plugin: string, services: HostServices, log: L
     getState: (key) => services.getState(plugin, key),
     setState: (key, value) => services.setState(plugin, key, value),
     ...(services.commit ? { commit: (batch: DurableBatch) => services.commit!(plugin, batch) } : {}),
+    ...(services.commitJson ? { commitJson: (json: string) => services.commitJson!(plugin, json) } : {}),
     ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
       queryDocuments: (query: DocumentQuery) => services.queryPluginDocuments!(plugin, query),
       setDocumentStatus: (id: number, status: string) => services.setPluginDocumentStatus!(plugin, id, status),

@@ -232,6 +232,7 @@ export class PluginManager {
       getState: (pluginName, key) => services.getState(pluginName, key),
       setState: (pluginName, key, value) => services.setState(pluginName, key, value),
       ...(services.commit ? { commit: (pluginName: string, batch: DurableBatch) => services.commit!(pluginName, batch) } : {}),
+      ...(services.commitJson ? { commitJson: (pluginName: string, json: string) => services.commitJson!(pluginName, json) } : {}),
       ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
         queryPluginDocuments: (pluginName: string, query: DocumentQuery) => services.queryPluginDocuments!(pluginName, query),
         setPluginDocumentStatus: (pluginName: string, id: number, status: string) => services.setPluginDocumentStatus!(pluginName, id, status),

@@ -290,6 +290,13 @@ class HostCrashed extends Error {}
  * the documents and state writes one by one in the same tick, which lands them in one transaction too.
  */
 async function commitBatch(context: HostContext, json: string): Promise<[number, string]> {
+  if (context.commitJson) {
+    try {
+      return [Status.OK, JSON.stringify(await context.commitJson(json))];
+    } catch (err) {
+      return [Status.ERR, (err as Error).message];
+    }
+  }
   let batch: DurableBatch;
   try {
     batch = JSON.parse(json) as DurableBatch;
