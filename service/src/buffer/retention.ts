@@ -27,6 +27,9 @@ const AGE_CHUNK = 10_000;
  */
 export class Retention {
   private readonly pageSize: number;
+  /** Prepared once: db.pragma() compiles its statement on every call, and this runs after every commit. */
+  private readonly pageCount: Statement;
+  private readonly freelistCount: Statement;
   private readonly oldestReadings: Statement;
   private readonly seqRange: Statement;
   private readonly deleteReadingsUpTo: Statement;
@@ -40,6 +43,8 @@ export class Retention {
    */
   constructor(private readonly db: Database, private readonly limits: RetentionLimits, private readonly beforeDrop: (upToSeq: number) => void = () => {}) {
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
+    this.pageCount = db.prepare('PRAGMA page_count').pluck();
+    this.freelistCount = db.prepare('PRAGMA freelist_count').pluck();
     this.oldestReadings = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT ?').raw();
     this.seqRange = db.prepare('SELECT min(seq), max(seq), count(*) FROM readings').raw();
     this.deleteReadingsUpTo = db.prepare('DELETE FROM readings WHERE seq <= ?');
@@ -50,8 +55,8 @@ export class Retention {
 
   /** Bytes of the file holding data now (pages in use, not the free list). */
   usedBytes(): number {
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const pages = this.pageCount.get() as number;
+    const free = this.freelistCount.get() as number;
     return (pages - free) * this.pageSize;
   }
 

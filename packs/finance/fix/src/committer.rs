@@ -52,10 +52,15 @@ pub fn run(slot: Arc<Slot>, batches: Receiver<Batch>, stop: Arc<AtomicBool>) {
 /// one host call, then writes each batch's bytes in order; all of them or none are sent.
 fn commit(slot: &Slot, mut group: Vec<Batch>) {
     let epoch = slot.epoch.load(Ordering::SeqCst);
-    let mut documents = Vec::new();
+    let mut documents = String::new();
     let mut state = Vec::new();
     for batch in group.iter_mut().filter(|b| b.epoch >= epoch) {
-        documents.append(&mut batch.out.documents);
+        if !batch.out.documents.is_empty() {
+            if !documents.is_empty() {
+                documents.push(',');
+            }
+            documents.push_str(&batch.out.documents);
+        }
         state.append(&mut batch.out.state);
     }
     // A key several batches wrote (a block of sent messages filling up) is stored once, last value.

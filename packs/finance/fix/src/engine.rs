@@ -314,7 +314,7 @@ fn run(slot: &Slot, mut stream: TcpStream, mut reader: FrameReader, id: u64, sto
                 if live.session.out.close.is_some() {
                     break;
                 }
-                if live.session.out.documents.len() >= MAX_BATCH {
+                if live.session.out.document_count >= MAX_BATCH {
                     more = true;
                     break;
                 }

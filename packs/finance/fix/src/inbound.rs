@@ -2,6 +2,9 @@
 //! checks: QuickFIX's verify (logon state, SendingTime, CompIDs, sequence number) and the handler
 //! of each session message type; application messages go to the buffer (and the echo application).
 
+use std::fmt::Write;
+
+use backworks_plugin_sdk::push_json_string;
 use serde_json::json;
 
 use crate::config::Application;
@@ -241,19 +244,43 @@ impl Session {
         if !self.cfg.persist {
             return;
         }
-        let body = if msg.raw.is_empty() { msg.encode(&self.cfg.begin_string) } else { msg.raw.clone() };
-        let body = String::from_utf8_lossy(&body).into_owned();
-        // Small: the header fields are in the body; the API filters on these.
-        let mut meta = json!({ "session": self.cfg.name, "msg_type": msg.msg_type(), "msg_seq_num": msg.seq_num() });
-        if msg.header.get(43) == Some("Y") {
-            meta["poss_dup"] = json!(true);
-        }
+        let encoded;
+        let raw = if msg.raw.is_empty() {
+            encoded = msg.encode(&self.cfg.begin_string);
+            &encoded
+        } else {
+            &msg.raw
+        };
+        let body = String::from_utf8_lossy(raw);
         self.counters.stored += 1;
         // The same message as a reading, so the fleet link carries it upstream (data/fix.<session>).
         if self.cfg.fleet_readings {
             let name = self.cfg.dictionary.messages.get(msg.msg_type()).map(|m| m.name.clone()).unwrap_or_else(|| msg.msg_type().to_owned());
             self.out.readings.push(json!({ "device": format!("fix.{}", self.cfg.name), "point": name, "value": body.replace('\x01', "|") }));
         }
-        self.out.documents.push(json!({ "type": "fix", "body": body, "meta": meta }));
+        // {"type":"fix","body":..,"meta":{..}} written straight into the batch. The meta is small:
+        // the header fields are in the body; the API filters on these.
+        let out = &mut self.out.documents;
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str("{\"type\":\"fix\",\"body\":");
+        push_json_string(out, &body);
+        out.push_str(",\"meta\":{\"session\":");
+        push_json_string(out, &self.cfg.name);
+        out.push_str(",\"msg_type\":");
+        push_json_string(out, msg.msg_type());
+        out.push_str(",\"msg_seq_num\":");
+        match msg.seq_num() {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push_str("null"),
+        }
+        if msg.header.get(43) == Some("Y") {
+            out.push_str(",\"poss_dup\":true");
+        }
+        out.push_str("}}");
+        self.out.document_count += 1;
     }
 }

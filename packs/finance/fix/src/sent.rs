@@ -109,7 +109,6 @@ impl SentMessages {
 mod tests {
     use super::*;
     use crate::wire::Field;
-    use serde_json::Value;
     use std::sync::Mutex;
 
     #[derive(Default)]
@@ -119,7 +118,7 @@ mod tests {
         fn load(&self, key: &str) -> Result<Option<String>, String> {
             Ok(self.0.lock().unwrap().get(key).cloned())
         }
-        fn commit(&self, _: &[Value], state: &[(String, String)]) -> Result<(), String> {
+        fn commit(&self, _: &str, state: &[(String, String)]) -> Result<(), String> {
             self.0.lock().unwrap().extend(state.iter().cloned());
             Ok(())
         }
@@ -136,18 +135,18 @@ mod tests {
         for seq in 1..=70 {
             sent.insert(seq, &msg(seq));
         }
-        store.commit(&[], &sent.take_writes(&store)).unwrap();
+        store.commit("", &sent.take_writes(&store)).unwrap();
         let mut restarted = SentMessages::new("S", true);
         assert_eq!(restarted.get(5, 71, &store), Some(msg(5)));
         assert_eq!(restarted.get(70, 71, &store), Some(msg(70)));
         assert_eq!(restarted.get(71, 71, &store), None);
         restarted.insert(71, &msg(71));
-        store.commit(&[], &restarted.take_writes(&store)).unwrap();
+        store.commit("", &restarted.take_writes(&store)).unwrap();
         assert_eq!(split_block(&store.load("S.out.1").unwrap().unwrap()).len(), 8); // 64..=71
         restarted.clear(); // sequence reset: 1 and 2 again, the old 3..63 must not come back
         restarted.insert(1, &msg(1));
         restarted.insert(2, &msg(2));
-        store.commit(&[], &restarted.take_writes(&store)).unwrap();
+        store.commit("", &restarted.take_writes(&store)).unwrap();
         assert_eq!(split_block(&store.load("S.out.0").unwrap().unwrap()).len(), 2);
     }
 }

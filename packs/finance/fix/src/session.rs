@@ -32,7 +32,10 @@ pub(crate) enum Failure {
 #[derive(Debug, Default)]
 pub struct Output {
     pub bytes: Vec<u8>,
-    pub documents: Vec<Value>,
+    /// The received messages to store: JSON objects separated by commas (the inside of a
+    /// commit batch's "documents" array, written as they arrive: no `Value` per message).
+    pub documents: String,
+    pub document_count: usize,
     pub state: Vec<(String, String)>,
     /// Emitted after the commit (fire-and-forget): what the fleet link publishes.
     pub readings: Vec<Value>,

@@ -54,6 +54,34 @@ fn batch_json(documents: &[Value], state: &[(String, String)]) -> PluginResult<C
     CString::new(out).map_err(|_| PluginError::BadRequest("string contains a NUL byte".into()))
 }
 
+/// Appends `text` to `out` as a JSON string (quotes included), escaping what JSON requires:
+/// for building a [`Host::commit_json`] batch without a `Value` per document.
+pub fn push_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.push_str(&text[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
 impl Host {
     /// Wraps the table and context given to `create`.
     ///
@@ -158,14 +186,38 @@ impl Host {
     /// All or nothing. With a host older than ABI 1.1 it falls back to `emit_durable` and
     /// `state_set` one by one (then no longer atomic).
     pub fn commit(&self, documents: &[Value], state: &[(String, String)]) -> PluginResult<Vec<i64>> {
-        let Some(commit) = self.commit_fn() else {
-            let ids = documents.iter().map(|d| self.emit_durable(d)).collect::<PluginResult<Vec<i64>>>()?;
-            for (key, value) in state {
-                self.state_set(key, value)?;
-            }
-            return Ok(ids);
-        };
-        let json = batch_json(documents, state)?;
+        if self.commit_fn().is_none() {
+            return self.commit_one_by_one(documents, state);
+        }
+        self.commit_c(&batch_json(documents, state)?)
+    }
+
+    /// [`Host::commit`] with the batch already written as JSON text, `{"documents": [...],
+    /// "state": [[key, value], ...]}` (either part may be left out): a plugin committing at wire
+    /// speed writes it straight from its own data (see [`push_json_string`]) instead of building
+    /// a `Value` per document. The host checks it as it would `commit`'s.
+    pub fn commit_json(&self, batch: &str) -> PluginResult<Vec<i64>> {
+        if self.commit_fn().is_none() {
+            let parsed: Value = serde_json::from_str(batch).map_err(|e| PluginError::BadRequest(format!("commit batch is not JSON: {e}")))?;
+            let documents = parsed.get("documents").and_then(Value::as_array).cloned().unwrap_or_default();
+            let state: Vec<(String, String)> = serde_json::from_value(parsed.get("state").cloned().unwrap_or(Value::Array(Vec::new())))
+                .map_err(|e| PluginError::BadRequest(format!("commit batch state: {e}")))?;
+            return self.commit_one_by_one(&documents, &state);
+        }
+        self.commit_c(&c_string(batch)?)
+    }
+
+    /// A host older than ABI 1.1: `emit_durable` and `state_set` one by one (not atomic).
+    fn commit_one_by_one(&self, documents: &[Value], state: &[(String, String)]) -> PluginResult<Vec<i64>> {
+        let ids = documents.iter().map(|d| self.emit_durable(d)).collect::<PluginResult<Vec<i64>>>()?;
+        for (key, value) in state {
+            self.state_set(key, value)?;
+        }
+        Ok(ids)
+    }
+
+    fn commit_c(&self, json: &CString) -> PluginResult<Vec<i64>> {
+        let commit = self.commit_fn().ok_or_else(|| PluginError::Host("commit missing".into()))?;
         let mut out: *mut c_char = std::ptr::null_mut();
         // SAFETY: valid table and context, borrowed string, out pointer to our local.
         let status = unsafe { commit(self.ctx, json.as_ptr(), &mut out) };
@@ -247,5 +299,19 @@ impl Host {
         // SAFETY: valid table and context, borrowed strings.
         let status = unsafe { set(self.ctx, key.as_ptr(), value.as_ptr()) };
         self.status("state_set", status, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_string;
+
+    #[test]
+    fn json_strings_read_back_as_written() {
+        for text in ["", "plain", "8=FIX.4.4\u{1}9=5\u{1}", "quote \" backslash \\ newline \n tab \t nul \0 é €"] {
+            let mut out = String::from("x");
+            push_json_string(&mut out, text);
+            assert_eq!(serde_json::from_str::<String>(&out[1..]).unwrap(), text);
+        }
     }
 }

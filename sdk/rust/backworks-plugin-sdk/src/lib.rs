@@ -49,7 +49,7 @@ mod worker;
 pub use async_trait::async_trait;
 pub use error::{PluginError, PluginResult};
 pub use executor::block_on;
-pub use host::{Host, LogLevel};
+pub use host::{push_json_string, Host, LogLevel};
 pub use plugin::{BackworksPlugin, Capabilities, HealthStatus, PluginHealth};
 pub use serde_json::{self, json, Value};
 pub use worker::{Stop, Workers};
