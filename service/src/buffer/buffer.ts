@@ -84,6 +84,8 @@ export class DataBuffer implements HostServices {
   private diskState: DiskState = 'ok';
   private diskError: string | null = null;
   private lastMaintain = 0;
+  /** The connection's `synchronous` level is FULL (else NORMAL). */
+  private synchronousFull: boolean;
   private rows: number;
   private closed = false;
 
@@ -93,7 +95,8 @@ export class DataBuffer implements HostServices {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.synchronousFull = options.durability === 'full';
+    this.db.pragma(`synchronous = ${this.synchronousFull ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
     // Checkpoints run from the once-a-second maintenance, not inside whichever commit fills the
     // WAL past 1,000 pages: a commit someone waits on does not also copy the WAL into the file.
@@ -448,39 +451,40 @@ export class DataBuffer implements HostServices {
     // device -> point -> index in the batch of its newest reading: latest is written once per point.
     const newest = new Map<string, Map<string, number>>();
     let firstSeq = 0;
-    // A document is acknowledged to its sender: it is always synced, whatever `durability` says.
-    const forceSync = this.durability === 'normal' && batch.commits.length > 0;
-    if (forceSync) this.db.pragma('synchronous = FULL');
-    try {
-      this.db.transaction(() => {
-        const readings = batch.readings;
-        for (let i = 0; i < readings.length; i++) {
-          const r = readings[i];
-          const info = s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts);
-          if (i === 0) firstSeq = Number(info.lastInsertRowid);
-          let points = newest.get(r.device);
-          if (!points) { points = new Map(); newest.set(r.device, points); }
-          points.set(r.point, i);
-        }
-        // One writer in one transaction: AUTOINCREMENT hands out consecutive seqs.
-        for (const [device, points] of newest) {
-          for (const [point, i] of points) {
-            const r = readings[i];
-            s.upsertLatest.run(device, point, r.value, r.quality, r.ts, firstSeq + i);
-          }
-        }
-        for (const c of batch.commits) {
-          const { changes, lastInsertRowid } = s.insertDocuments.run({ plugin: c.plugin, now, json: c.json });
-          // One writer in one transaction: AUTOINCREMENT hands out consecutive ids.
-          const first = Number(lastInsertRowid) - changes + 1;
-          ids.push(Array.from({ length: changes }, (_, i) => first + i));
-          if (c.states === undefined || c.states.length > 0) s.upsertStates.run({ plugin: c.plugin, now, json: c.json });
-        }
-        this.writeDirty();
-      })();
-    } finally {
-      if (forceSync) this.db.pragma('synchronous = NORMAL');
+    // A durable commit is acknowledged to its sender: it is always synced, whatever `durability`
+    // says. The level changes only when the kind of batch does (each change compiles a pragma):
+    // a FULL left over from the last batch syncs more, never less.
+    const full = this.durability === 'full' || batch.commits.length > 0;
+    if (full !== this.synchronousFull) {
+      this.db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`);
+      this.synchronousFull = full;
     }
+    this.db.transaction(() => {
+      const readings = batch.readings;
+      for (let i = 0; i < readings.length; i++) {
+        const r = readings[i];
+        const info = s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts);
+        if (i === 0) firstSeq = Number(info.lastInsertRowid);
+        let points = newest.get(r.device);
+        if (!points) { points = new Map(); newest.set(r.device, points); }
+        points.set(r.point, i);
+      }
+      // One writer in one transaction: AUTOINCREMENT hands out consecutive seqs.
+      for (const [device, points] of newest) {
+        for (const [point, i] of points) {
+          const r = readings[i];
+          s.upsertLatest.run(device, point, r.value, r.quality, r.ts, firstSeq + i);
+        }
+      }
+      for (const c of batch.commits) {
+        const { changes, lastInsertRowid } = s.insertDocuments.run({ plugin: c.plugin, now, json: c.json });
+        // One writer in one transaction: AUTOINCREMENT hands out consecutive ids.
+        const first = Number(lastInsertRowid) - changes + 1;
+        ids.push(Array.from({ length: changes }, (_, i) => first + i));
+        if (c.states === undefined || c.states.length > 0) s.upsertStates.run({ plugin: c.plugin, now, json: c.json });
+      }
+      this.writeDirty();
+    })();
     this.rows += batch.readings.length;
     for (const [uplink, n] of this.pendingCounts) this.pendingCounts.set(uplink, n + batch.readings.length);
     for (const [device, points] of newest) {

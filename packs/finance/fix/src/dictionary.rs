@@ -3,6 +3,33 @@
 //! (`spec/FIX42.xml`, `spec/FIX44.xml` are built in; `data_dictionary:` may name another).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// FNV-1a. The dictionary's maps are filled once from its XML, then only read, for every field
+/// of every message: SipHash's resistance to chosen keys guards inserts these maps never get
+/// from the wire, and cost the engine more than the rest of its validation.
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 use std::sync::{Arc, OnceLock};
 
 /// Field types, grouped by how their values are checked.
@@ -43,7 +70,7 @@ pub struct FieldDef {
     pub name: String,
     pub kind: FieldType,
     /// Allowed values, when the dictionary lists them.
-    pub values: Option<HashSet<String>>,
+    pub values: Option<FastSet<String>>,
 }
 
 /// The fields a message, its header or trailer, or one instance of a group may hold.
@@ -51,10 +78,10 @@ pub struct FieldDef {
 pub struct Layout {
     /// In definition order; a group's first field is its delimiter.
     pub order: Vec<i32>,
-    pub fields: HashSet<i32>,
+    pub fields: FastSet<i32>,
     pub required: Vec<i32>,
     /// Repeating groups by their NumInGroup tag.
-    pub groups: HashMap<i32, Layout>,
+    pub groups: FastMap<i32, Layout>,
 }
 
 impl Layout {
@@ -83,11 +110,11 @@ pub struct MessageDef {
 #[derive(Debug)]
 pub struct Dictionary {
     pub begin_string: String,
-    pub fields: HashMap<i32, FieldDef>,
+    pub fields: FastMap<i32, FieldDef>,
     pub by_name: HashMap<String, i32>,
     pub header: Layout,
     pub trailer: Layout,
-    pub messages: HashMap<String, MessageDef>,
+    pub messages: FastMap<String, MessageDef>,
     /// Message names ("NewOrderSingle") to MsgType ("D").
     pub types_by_name: HashMap<String, String>,
 }
@@ -146,12 +173,12 @@ impl Dictionary {
         let begin_string = format!("{}.{}.{}", attr(root, "type")?, attr(root, "major")?, attr(root, "minor")?);
         let section = |name: &str| root.children().find(|n| n.has_tag_name(name));
 
-        let mut fields = HashMap::new();
+        let mut fields = FastMap::default();
         let mut by_name = HashMap::new();
         for f in section("fields").ok_or("no <fields>")?.children().filter(|n| n.has_tag_name("field")) {
             let tag: i32 = attr(f, "number")?.parse().map_err(|_| format!("field {:?} has a bad number", f.attribute("name")))?;
             let name = attr(f, "name")?.to_owned();
-            let values: HashSet<String> =
+            let values: FastSet<String> =
                 f.children().filter(|n| n.has_tag_name("value")).filter_map(|v| v.attribute("enum")).map(str::to_owned).collect();
             let kind = FieldType::from_xml(attr(f, "type")?);
             by_name.insert(name.clone(), tag);
@@ -167,7 +194,7 @@ impl Dictionary {
         let mut trailer = Layout::default();
         builder.add_items(&mut trailer, section("trailer").ok_or("no <trailer>")?, true, 0)?;
 
-        let mut messages = HashMap::new();
+        let mut messages = FastMap::default();
         let mut types_by_name = HashMap::new();
         for m in section("messages").ok_or("no <messages>")?.children().filter(|n| n.has_tag_name("message")) {
             let mut layout = Layout::default();
