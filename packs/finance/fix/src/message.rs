@@ -37,17 +37,22 @@ impl FieldMap {
         self.groups.retain(|(t, _)| *t != tag);
     }
 
-    /// Appends this level's fields to `out`, sorted by tag when `sorted`, each group's
-    /// instances (in their own order) right after its counter.
-    fn write(&self, out: &mut Vec<Field>, sorted: bool) {
-        let mut fields: Vec<&Field> = self.fields.iter().collect();
+    /// Appends this level's fields but `skip` to `out` (borrowed, not copied), sorted by tag
+    /// when `sorted`, each group's instances (in their own order) right after its counter.
+    fn write<'a>(&'a self, out: &mut Vec<&'a Field>, sorted: bool, skip: &[i32]) {
+        let start = out.len();
+        out.extend(self.fields.iter().filter(|f| !skip.contains(&f.tag)));
         if sorted {
-            fields.sort_by_key(|f| f.tag);
+            out[start..].sort_by_key(|f| f.tag);
         }
-        for f in fields {
-            out.push(f.clone());
+        if self.groups.is_empty() {
+            return;
+        }
+        let mine: Vec<&'a Field> = out.drain(start..).collect();
+        for f in mine {
+            out.push(f);
             for instance in self.instances(f.tag) {
-                instance.write(out, false);
+                instance.write(out, false, &[]);
             }
         }
     }
@@ -68,7 +73,7 @@ pub struct Message {
 /// Reads the instances of one group starting at `fields[*pos]` (QuickFIX's setGroup): a new
 /// instance starts at the delimiter, or at a group field the current instance already holds;
 /// the first field that does not belong to the group ends it.
-fn read_group(fields: &[Field], pos: &mut usize, layout: &Layout) -> Vec<FieldMap> {
+fn read_group(fields: &mut [Field], pos: &mut usize, layout: &Layout) -> Vec<FieldMap> {
     let delimiter = layout.delimiter();
     let mut instances = Vec::new();
     let mut current: Option<FieldMap> = None;
@@ -81,12 +86,13 @@ fn read_group(fields: &[Field], pos: &mut usize, layout: &Layout) -> Vec<FieldMa
             instances.extend(current.take());
             current = Some(FieldMap::default());
         }
+        let tag = f.tag;
         let instance = current.as_mut().expect("an instance was just started");
-        instance.fields.push(f.clone());
+        instance.fields.push(Field { tag, value: std::mem::take(&mut fields[*pos].value) });
         *pos += 1;
-        if let Some(sub) = layout.groups.get(&f.tag) {
+        if let Some(sub) = layout.groups.get(&tag) {
             let nested = read_group(fields, pos, sub);
-            instance.groups.push((f.tag, nested));
+            instance.groups.push((tag, nested));
         }
     }
     instances.extend(current);
@@ -95,8 +101,8 @@ fn read_group(fields: &[Field], pos: &mut usize, layout: &Layout) -> Vec<FieldMa
 
 impl Message {
     /// Sorts wire fields into header, body and trailer, reading repeating groups as the
-    /// dictionary defines them for this message type.
-    pub fn from_fields(fields: &[Field], dict: &Dictionary) -> Message {
+    /// dictionary defines them for this message type. The fields' values move into the message.
+    pub fn from_fields(mut fields: Vec<Field>, dict: &Dictionary) -> Message {
         let msg_type = fields.iter().find(|f| f.tag == 35).map(|f| f.value.as_str()).unwrap_or("");
         let body_layout = dict.messages.get(msg_type).map(|m| &m.layout);
         #[derive(PartialEq)]
@@ -108,8 +114,9 @@ impl Message {
         let mut section = Section::Header;
         let mut msg = Message::default();
         let mut pos = 0;
-        while let Some(f) = fields.get(pos) {
+        while let Some(f) = fields.get_mut(pos) {
             pos += 1;
+            let f = Field { tag: f.tag, value: std::mem::take(&mut f.value) };
             let (map, layout) = if dict.is_header(f.tag) {
                 if section != Section::Header {
                     msg.misplaced.get_or_insert(f.tag);
@@ -125,10 +132,11 @@ impl Message {
                 section = Section::Body;
                 (&mut msg.body, body_layout)
             };
-            map.fields.push(f.clone());
-            if let Some(group) = layout.and_then(|l| l.groups.get(&f.tag)) {
-                let instances = read_group(fields, &mut pos, group);
-                map.groups.push((f.tag, instances));
+            let tag = f.tag;
+            map.fields.push(f);
+            if let Some(group) = layout.and_then(|l| l.groups.get(&tag)) {
+                let instances = read_group(&mut fields, &mut pos, group);
+                map.groups.push((tag, instances));
             }
         }
         msg
@@ -137,7 +145,7 @@ impl Message {
     /// Splits and structures a frame without checking its envelope (stored messages we wrote).
     pub fn from_frame(frame: &[u8], dict: &Dictionary) -> Option<Message> {
         let fields = wire::split_fields(frame, |t| dict.is_data(t)).ok()?;
-        Some(Message::from_fields(&fields, dict))
+        Some(Message::from_fields(fields, dict))
     }
 
     pub fn msg_type(&self) -> &str {
@@ -155,16 +163,10 @@ impl Message {
 
     /// The wire bytes: 8, 9, 35, the header by tag, the body by tag, 10.
     pub fn encode(&self, begin_string: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.header.fields.len() + self.body.fields.len() + 4);
-        if let Some(t) = self.header.get(35) {
-            out.push(Field::new(35, t));
-        }
-        let mut header = self.header.clone();
-        for tag in [8, 9, 10, 35] {
-            header.remove(tag);
-        }
-        header.write(&mut out, true);
-        self.body.write(&mut out, true);
+        let mut out: Vec<&Field> = Vec::with_capacity(self.header.fields.len() + self.body.fields.len() + 4);
+        out.extend(self.header.fields.iter().find(|f| f.tag == 35));
+        self.header.write(&mut out, true, &[8, 9, 10, 35]);
+        self.body.write(&mut out, true, &[]);
         wire::encode(begin_string, &out)
     }
 }
@@ -180,17 +182,17 @@ mod tests {
     #[test]
     fn reads_groups_and_misplaced_fields() {
         let dict = Dictionary::builtin("FIX.4.4").unwrap();
-        let msg = Message::from_fields(&fields("8=FIX.4.4|9=1|35=D|34=2|11=ID|386=3|336=A|336=B|60=x|10=000|"), &dict);
+        let msg = Message::from_fields(fields("8=FIX.4.4|9=1|35=D|34=2|11=ID|386=3|336=A|336=B|60=x|10=000|"), &dict);
         assert_eq!(msg.body.instances(386).len(), 2);
         assert!(msg.body.has(60) && msg.misplaced.is_none());
-        let msg = Message::from_fields(&fields("8=FIX.4.4|9=1|35=D|11=id|34=2|10=000|"), &dict);
+        let msg = Message::from_fields(fields("8=FIX.4.4|9=1|35=D|11=id|34=2|10=000|"), &dict);
         assert_eq!(msg.misplaced, Some(34));
     }
 
     #[test]
     fn encodes_in_engine_order() {
         let dict = Dictionary::builtin("FIX.4.4").unwrap();
-        let msg = Message::from_fields(&fields("8=FIX.4.4|9=1|35=D|56=B|49=A|34=3|55=X|11=id|10=000|"), &dict);
+        let msg = Message::from_fields(fields("8=FIX.4.4|9=1|35=D|56=B|49=A|34=3|55=X|11=id|10=000|"), &dict);
         let text = String::from_utf8(msg.encode("FIX.4.4")).unwrap().replace('\x01', "|");
         assert!(text.starts_with("8=FIX.4.4|9=31|35=D|34=3|49=A|56=B|11=id|55=X|10="), "{text}");
     }

@@ -267,7 +267,7 @@ impl Session {
             }
             Ok(fields) => {
                 self.counters.received += 1;
-                let mut msg = Message::from_fields(&fields, &dict);
+                let mut msg = Message::from_fields(fields, &dict);
                 msg.raw = frame.to_vec();
                 self.next_message(msg, now, false);
             }

@@ -174,7 +174,7 @@ mod tests {
     fn check(text: &str) -> Result<(), Problem> {
         let dict = Dictionary::builtin("FIX.4.4").unwrap();
         let fields = wire::split_fields(text.replace('|', "\x01").as_bytes(), |_| false).unwrap();
-        validate(&Message::from_fields(&fields, &dict), &dict)
+        validate(&Message::from_fields(fields, &dict), &dict)
     }
 
     const HEAD: &str = "8=FIX.4.4|9=1|35=D|34=2|49=A|52=20240101-00:00:00|56=B|";

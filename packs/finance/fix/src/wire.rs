@@ -163,11 +163,12 @@ pub fn check_envelope(frame: &[u8], fields: &[Field]) -> Result<(), String> {
 }
 
 /// Writes a message: `8=begin`, `9=` the length of `fields`, `fields` in the order given, `10=`.
-pub fn encode(begin_string: &str, fields: &[Field]) -> Vec<u8> {
+pub fn encode<F: std::borrow::Borrow<Field>>(begin_string: &str, fields: &[F]) -> Vec<u8> {
+    use std::io::Write;
     let mut body = Vec::with_capacity(256);
     for f in fields {
-        body.extend_from_slice(f.tag.to_string().as_bytes());
-        body.push(b'=');
+        let f = f.borrow();
+        let _ = write!(body, "{}=", f.tag);
         body.extend_from_slice(f.value.as_bytes());
         body.push(SOH);
     }
