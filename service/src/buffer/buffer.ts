@@ -504,12 +504,15 @@ export class DataBuffer implements HostServices {
     }
     this.setDisk('ok', null);
     const now = Date.now();
-    const ageDue = now - this.lastMaintain >= MAINTAIN_EVERY_MS;
-    if (ageDue) this.lastMaintain = now;
-    this.maintain(now, ageDue);
+    this.maintain(now, false);
+    if (now - this.lastMaintain < MAINTAIN_EVERY_MS) return;
+    this.lastMaintain = now;
+    // The age check and the checkpoint (tens of ms under load) wait for the next turn: the
+    // commit's callers hear back first.
+    setImmediate(() => { if (!this.closed) this.maintain(); });
   }
 
-  /** Applies the limits (size after every commit, age when due); a refusing disk only postpones it. */
+  /** Applies the limits (size, and age with a WAL checkpoint when `age`); a refusing disk only postpones it. */
   maintain(now = Date.now(), age = true): void {
     const record = (drop: Drop) => this.recordDrop(drop);
     try {
