@@ -118,16 +118,17 @@ export class DataBuffer implements HostServices {
         SELECT @plugin, value ->> 0, value ->> 1, @now FROM jsonb_each(@json, '$.state') WHERE true ORDER BY key
         ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
       pendingStates: db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw(),
+      // commitJson parses the text once, into the JSONB the check and the inserts then read
+      // without parsing (a blob argument is JSONB to SQLite's JSON functions).
+      toJsonb: db.prepare('SELECT jsonb(?)').pluck(),
       // What commitJson checks before queueing: the shape, the first bad document and state pair,
-      // and how much there is. The text is parsed once, into the JSONB the inserts then read.
-      checkBatch: db.prepare(`WITH b(j) AS MATERIALIZED (SELECT jsonb(@json))
-        SELECT j, json_type(j), json_type(j, '$.documents'), json_type(j, '$.state'),
-          (SELECT min(key) FROM jsonb_each(j, '$.documents') WHERE CASE WHEN type <> 'object' THEN 1
+      // and how much there is.
+      checkBatch: db.prepare(`SELECT json_type(@j), json_type(@j, '$.documents'), json_type(@j, '$.state'),
+          (SELECT min(key) FROM jsonb_each(@j, '$.documents') WHERE CASE WHEN type <> 'object' THEN 1
             WHEN json_type(value, '$.type') IS NOT 'text' OR value ->> '$.type' = '' OR json_type(value, '$.body') IS NOT 'text' THEN 1 ELSE 0 END),
-          (SELECT min(key) FROM jsonb_each(j, '$.state') WHERE CASE WHEN type <> 'array' THEN 1
+          (SELECT min(key) FROM jsonb_each(@j, '$.state') WHERE CASE WHEN type <> 'array' THEN 1
             WHEN json_array_length(value) <> 2 OR json_type(value, '$[0]') IS NOT 'text' OR json_type(value, '$[1]') IS NOT 'text' THEN 1 ELSE 0 END),
-          coalesce(json_array_length(j, '$.documents'), 0) + coalesce(json_array_length(j, '$.state'), 0)
-        FROM b`).raw(),
+          coalesce(json_array_length(@j, '$.documents'), 0) + coalesce(json_array_length(@j, '$.state'), 0)`).raw(),
       selectState: db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck(),
       upsertCursor: db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
         ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`),
@@ -233,13 +234,14 @@ export class DataBuffer implements HostServices {
    */
   commitJson(plugin: string, json: string): Promise<number[]> {
     if (typeof json !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON text`));
-    let check: [Buffer, string, string | null, string | null, number | string | null, number | string | null, number];
+    let jsonb: Buffer;
     try {
-      check = this.statements.checkBatch.get({ json }) as typeof check;
+      jsonb = this.statements.toJsonb.get(json) as Buffer;
     } catch (err) {
       return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON: ${(err as Error).message}`));
     }
-    const [jsonb, top, documents, state, badDocument, badState, count] = check;
+    const [top, documents, state, badDocument, badState, count] = this.statements.checkBatch.get({ j: jsonb }) as
+      [string, string | null, string | null, number | string | null, number | string | null, number];
     let why: string | null = null;
     if (top !== 'object') why = 'a batch that is not a JSON object';
     else if (documents !== null && documents !== 'array') why = 'documents that are not an array';
