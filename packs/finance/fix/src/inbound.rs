@@ -230,7 +230,8 @@ impl Session {
         }
         self.store_document(msg);
         if self.cfg.application == Application::Echo {
-            let mut echo = msg.clone();
+            // What the answer is built from: the raw bytes and the trailer are not needed.
+            let mut echo = Message { header: msg.header.clone(), body: msg.body.clone(), ..Message::default() };
             echo.header.remove(43);
             echo.header.remove(122);
             let now = time::now_ms();

@@ -21,14 +21,14 @@ impl Session {
         let msg_type = msg.msg_type();
         let admin = self.cfg.dictionary.is_admin(msg_type);
         let always = matches!(msg_type, "A" | "5" | "2" | "4");
-        if resend_seq.is_none() {
-            self.remember_sent(seq, &bytes);
-            self.set_next_sender(seq + 1);
-        }
         if self.connected && ((admin && (always || self.logged_on())) || (!admin && self.logged_on())) {
             self.out.bytes.extend_from_slice(&bytes);
             self.last_sent = now;
             self.counters.sent += 1;
+        }
+        if resend_seq.is_none() {
+            self.remember_sent(seq, bytes);
+            self.set_next_sender(seq + 1);
         }
         seq
     }

@@ -49,8 +49,8 @@ impl SentMessages {
         self.dirty.clear();
     }
 
-    pub fn insert(&mut self, seq: u64, bytes: &[u8]) {
-        self.cache.insert(seq, bytes.to_vec());
+    pub fn insert(&mut self, seq: u64, bytes: Vec<u8>) {
+        self.cache.insert(seq, bytes);
         if self.persist {
             self.dirty.insert(seq / BLOCK);
             while self.cache.len() > CACHE {
@@ -99,7 +99,8 @@ impl SentMessages {
             for (_, bytes) in self.cache.range(low..high) {
                 value.extend_from_slice(bytes);
             }
-            writes.push((block_key(&self.name, block), String::from_utf8_lossy(&value).into_owned()));
+            let value = String::from_utf8(value).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            writes.push((block_key(&self.name, block), value));
         }
         writes
     }
@@ -133,19 +134,19 @@ mod tests {
         let store = Map::default();
         let mut sent = SentMessages::new("S", true);
         for seq in 1..=70 {
-            sent.insert(seq, &msg(seq));
+            sent.insert(seq, msg(seq));
         }
         store.commit("", &sent.take_writes(&store)).unwrap();
         let mut restarted = SentMessages::new("S", true);
         assert_eq!(restarted.get(5, 71, &store), Some(msg(5)));
         assert_eq!(restarted.get(70, 71, &store), Some(msg(70)));
         assert_eq!(restarted.get(71, 71, &store), None);
-        restarted.insert(71, &msg(71));
+        restarted.insert(71, msg(71));
         store.commit("", &restarted.take_writes(&store)).unwrap();
         assert_eq!(split_block(&store.load("S.out.1").unwrap().unwrap()).len(), 8); // 64..=71
         restarted.clear(); // sequence reset: 1 and 2 again, the old 3..63 must not come back
-        restarted.insert(1, &msg(1));
-        restarted.insert(2, &msg(2));
+        restarted.insert(1, msg(1));
+        restarted.insert(2, msg(2));
         store.commit("", &restarted.take_writes(&store)).unwrap();
         assert_eq!(split_block(&store.load("S.out.0").unwrap().unwrap()).len(), 2);
     }

@@ -183,7 +183,7 @@ impl Session {
     }
 
     /// Keeps a sent message for resend requests; it is committed with the batch that sends it.
-    pub(crate) fn remember_sent(&mut self, seq: u64, bytes: &[u8]) {
+    pub(crate) fn remember_sent(&mut self, seq: u64, bytes: Vec<u8>) {
         self.sent.insert(seq, bytes);
     }
 

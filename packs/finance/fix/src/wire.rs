@@ -123,7 +123,13 @@ pub fn split_fields(frame: &[u8], is_data: impl Fn(i32) -> bool) -> Result<Vec<F
             Some(len) if value_at + len < frame.len() && frame[value_at + len] == SOH => value_at + len,
             _ => find(frame, &[SOH], value_at).ok_or("SOH not found at end of field")?,
         };
-        fields.push(Field { tag, value: String::from_utf8_lossy(&frame[value_at..value_end]).into_owned() });
+        let value = &frame[value_at..value_end];
+        // Nearly always ASCII, which from_utf8 checks fastest; anything else is read leniently.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(value).into_owned(),
+        };
+        fields.push(Field { tag, value });
         at = value_end + 1;
     }
     Ok(fields)
