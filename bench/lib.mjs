@@ -1,6 +1,7 @@
 // Shared by the benchmarks: start the compiled service, run autocannon, summarise.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -84,6 +85,15 @@ export async function load(url, { seconds = 5, connections = 32, method = 'GET',
   if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   const cpuPerRequest = pid ? (treeCpuMicros(pids) - before) / result.requests.total : undefined;
   return { rps: result.requests.average, cpuPerRequest };
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a server a bench starts. */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 export const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { fmt, median, repoRoot } from '../lib.mjs';
+import { fmt, freePort, median, repoRoot } from '../lib.mjs';
 
 const dist = (p) => import(path.join(repoRoot, 'dist/service/src', p));
 const { DataBuffer } = await dist('buffer/buffer.js');
@@ -77,9 +77,6 @@ console.log(`ingest: ${fmt(writer)} readings/s through the writer, ${fmt(raw)} r
 
 // ---- 2. drain -----------------------------------------------------------------------------------
 
-async function freePort() {
-  return new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
-}
 
 const port = await freePort();
 const conf = path.join(tmp, 'mosquitto.conf');

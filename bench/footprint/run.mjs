@@ -9,11 +9,10 @@
 // build on the Node running this script, as `npm start` runs it. READY=1 is received on a real notify socket.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { cliPath, repoRoot, tempFile } from '../lib.mjs';
+import { cliPath, freePort, median, repoRoot, tempFile } from '../lib.mjs';
 
 const RUNS = 3;
 const IDLE_MS = 5_000;
@@ -27,16 +26,8 @@ const backworks = packaged ? [path.join(staged, '../../bin/backworks')] : [proce
 const receiverScript = path.join(repoRoot, 'test/systemd/fixtures/notify-receiver.py');
 
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A notify socket: resolves `ready` with the wall-clock ms at which READY=1 arrived. */
 async function notifySocket() {

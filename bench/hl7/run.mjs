@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { repoRoot, cliPath, cpuMicros, startProcess, tempFile } from '../lib.mjs';
+import { repoRoot, cliPath, cpuMicros, freePort, startProcess, tempFile } from '../lib.mjs';
 
 const require = createRequire(import.meta.url);
 const HL7 = require('hl7-standard');
@@ -19,13 +19,6 @@ const texts = files.map((f) => fs.readFileSync(f, 'utf8'));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** One sender: a message, wait for its ACK, the next (as MLLP senders do). Unique MSH-10s. */
 async function sender(port, id, until, latencies) {
