@@ -76,9 +76,9 @@ function buildBetterSqlite3(dir, arch) {
   runQuiet(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${runtime}`, `--arch=${ARCHES[arch].node}`, '--jobs=2'], { cwd: dir, env });
   const addon = path.join(dir, 'build/Release/better_sqlite3.node');
   if (!fs.existsSync(addon)) throw new Error(`better-sqlite3 did not build for ${arch}`);
-  if (fs.readFileSync(addon).includes('RemoveEnvironmentCleanupHook')) throw new Error(`better-sqlite3 for ${arch} still removes ObjectWrap cleanup hooks (see addonHeaders)`);
-  // Keep the addon, drop the 9 MB SQLite amalgamation and the object files.
   const keep = fs.readFileSync(addon);
+  if (keep.includes('RemoveEnvironmentCleanupHook')) throw new Error(`better-sqlite3 for ${arch} still removes ObjectWrap cleanup hooks (see addonHeaders)`);
+  // Keep the addon, drop the 9 MB SQLite amalgamation and the object files.
   fs.rmSync(path.join(dir, 'build'), { recursive: true, force: true });
   fs.rmSync(path.join(dir, 'deps'), { recursive: true, force: true });
   fs.rmSync(path.join(dir, 'src'), { recursive: true, force: true });
