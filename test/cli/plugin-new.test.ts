@@ -71,27 +71,28 @@ async function exercise(driver: PluginDriver, template: Template, name: string):
   }
 }
 
-const native = (file: string) => openNativePlugin('tpl', {
-  path: file, isolation: 'process', timeoutMs: 5000, limits: {}, restart: { backoffMs: 100, maxBackoffMs: 1000, maxCrashes: 3, windowMs: 10_000 },
+const native = (file: string, isolation: 'process' | 'none') => openNativePlugin('tpl', {
+  path: file, isolation, timeoutMs: 5000, limits: {}, restart: { backoffMs: 100, maxBackoffMs: 1000, maxCrashes: 3, windowMs: 10_000 },
 }, { log: quietLog, stateDir: tempDir() });
 
 describe('backworks plugin new', () => {
-  it.each(TEMPLATES)('c %s: builds, passes its own test, loads', async (template) => {
+  it.each(TEMPLATES)('c %s: builds, passes its own test, loads in its own host and in the service', async (template) => {
     const dir = path.join(tempDir(), 'plugin');
     const name = await scaffold('c', template, dir);
     const { stdout } = await exec('make', ['-s', '-C', dir, 'test']);
     expect(stdout).toContain(`${name}: ok`);
-    await exercise(await native(path.join(dir, `lib${name.replace(/-/g, '_')}.so`)), template, name);
+    for (const isolation of ['process', 'none'] as const) await exercise(await native(path.join(dir, `lib${name.replace(/-/g, '_')}.so`), isolation), template, name);
   }, 60_000);
 
-  it.each(TEMPLATES)('rust %s: builds offline, passes its own test, loads', async (template) => {
+  it.each(TEMPLATES)('rust %s: builds offline, passes its own test, loads in its own host and in the service', async (template) => {
     const dir = path.join(rustSources, template);
     const name = await scaffold('rust', template, dir);
     const env = { ...process.env, CARGO_TARGET_DIR: cargoTarget };
     const tested = await exec('cargo', ['test', '--quiet'], { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
     expect(tested.stdout).toMatch(/test result: ok\. [1-9]\d* passed; 0 failed/);
     await exec('cargo', ['build', '--quiet'], { cwd: dir, env });
-    await exercise(await native(path.join(cargoTarget, 'debug', `lib${name.replace(/-/g, '_')}.so`)), template, name);
+    const library = path.join(cargoTarget, 'debug', `lib${name.replace(/-/g, '_')}.so`);
+    for (const isolation of ['process', 'none'] as const) await exercise(await native(library, isolation), template, name);
   }, 600_000);
 
   it('ts: every template type-checks, passes its own test and loads as a builtin pack', async () => {

@@ -8,6 +8,8 @@ import type { NativeMetadata } from './inspect.js';
 import { Status } from './protocol.js';
 import { answerToError, applyChanges } from './shared.js';
 
+const POINTER_BITS = koffi.sizeof('void *') * 8;
+
 /** koffi declarations of sdk/c/backworks_plugin.h, made once per process (koffi types are global). */
 const abi = (() => {
   const hostLog = koffi.proto('void bw_host_log_t(void *ctx, int32_t level, const char *message)');
@@ -37,20 +39,25 @@ const abi = (() => {
       name: 'const char *', version: 'const char *', description: 'const char *',
       capabilities: 'uint64_t', config_schema_json: 'const char *', calls: 'void *',
     }),
+    // `out` is a `char **`, declared as `void *` so that a reused 8-byte buffer goes in as it is:
+    // koffi's _Out_ parameters wrap every result pointer in a weak-handled external.
     create: koffi.proto('void *bw_on_create_t(void *host_api, uint32_t size, void *ctx)'),
-    initialize: koffi.proto('int32_t bw_on_initialize_t(void *instance, const char *config, _Out_ void **out)'),
-    process: koffi.proto('int32_t bw_on_process_t(void *instance, const char *endpoint, const char *method, const char *data, _Out_ void **out)'),
-    before: koffi.proto('int32_t bw_on_before_t(void *instance, const char *request, _Out_ void **out)'),
-    after: koffi.proto('int32_t bw_on_after_t(void *instance, const char *request, const char *response, _Out_ void **out)'),
-    health: koffi.proto('int32_t bw_on_health_t(void *instance, _Out_ void **out)'),
-    write: koffi.proto('int32_t bw_on_write_t(void *instance, const char *device, const char *point, const char *value, _Out_ void **out)'),
+    initialize: koffi.proto('int32_t bw_on_initialize_t(void *instance, const char *config, void *out)'),
+    process: koffi.proto('int32_t bw_on_process_t(void *instance, const char *endpoint, const char *method, const char *data, void *out)'),
+    before: koffi.proto('int32_t bw_on_before_t(void *instance, const char *request, void *out)'),
+    after: koffi.proto('int32_t bw_on_after_t(void *instance, const char *request, const char *response, void *out)'),
+    health: koffi.proto('int32_t bw_on_health_t(void *instance, void *out)'),
+    write: koffi.proto('int32_t bw_on_write_t(void *instance, const char *device, const char *point, const char *value, void *out)'),
     instanceFn: koffi.proto('void bw_on_instance_t(void *instance)'),
-    free: koffi.proto('void bw_on_free_t(void *ptr)'),
+    // The string's address goes back as the pointer-sized integer read from the out buffer
+    // (passed in the same register as a pointer on every ABI Backworks runs on).
+    free: koffi.proto(`void bw_on_free_t(${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} ptr)`),
+    /** Decodes the `char *` stored in an out buffer: a UTF-8 string up to its NUL. */
+    string: koffi.resolve('const char *'),
   };
 })();
 
 type Fn = (...args: unknown[]) => unknown;
-type Out = [unknown];
 
 /**
  * A native plugin loaded into the service with koffi (`isolation: none`): the lowest latency, and
@@ -64,6 +71,13 @@ export class InProcessDriver implements PluginDriver {
   /** Registered callbacks and the host API table must outlive the instance: kept until shutdown. */
   private readonly callbacks: unknown[] = [];
   private hostApi: unknown = null;
+  /**
+   * The plugin's `char *out`, reused by every call (calls are synchronous, and the plugin sets
+   * `*out` last, after any host call it makes). Read through `outAddress` for the plugin's free.
+   */
+  private readonly out = Buffer.alloc(8);
+  private readonly outAddress: ArrayLike<bigint | number> = POINTER_BITS === 64
+    ? new BigUint64Array(this.out.buffer, this.out.byteOffset, 1) : new Uint32Array(this.out.buffer, this.out.byteOffset, 1);
 
   constructor(private readonly name: string, readonly metadata: NativeMetadata, private readonly log: Logger) {
     const lib = koffi.load(metadata.path);
@@ -100,7 +114,8 @@ export class InProcessDriver implements PluginDriver {
     if (status < 0) throw answerToError(this.name, 'initialize', status, text);
   }
 
-  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
+  /** Synchronous: the call blocks the event loop either way, and a promise would only add a hop. */
+  processEndpointData(endpoint: string, method: string, data: string): string | null {
     if (!this.fns.process_endpoint_data) return null;
     const [status, text] = this.invoke('process_endpoint_data', endpoint, method, data);
     if (status === Status.NONE) return null;
@@ -151,16 +166,19 @@ export class InProcessDriver implements PluginDriver {
     this.hostApi = null;
   }
 
-  /** Calls a bw_on_* function with a trailing `char **out`; copies and frees the plugin's string. */
+  /**
+   * Calls a bw_on_* function with a trailing `char **out`; copies and frees the plugin's string.
+   * Not koffi.decode(pointer, 'char', -1): that makes a `char[N]` type per call, and koffi keeps
+   * every such type's name for the life of the process (~19 bytes a call).
+   */
   private invoke(member: string, ...args: string[]): [number, string | null] {
     if (!this.instance) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'not initialized');
-    const out: Out = [null];
-    const status = this.fns[member]!(this.instance, ...args, out) as number;
-    let text: string | null = null;
-    if (out[0]) {
-      text = koffi.decode(out[0], 'char', -1) as string;
-      this.fns.free!(out[0]);
-    }
+    this.out.fill(0);
+    const status = this.fns[member]!(this.instance, ...args, this.out) as number;
+    const address = this.outAddress[0];
+    if (!address) return [status, null];
+    const text = koffi.decode(this.out, abi.string) as string;
+    this.fns.free!(address);
     return [status, text];
   }
 
