@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use backworks_plugin_sdk::{json, PluginError, PluginResult, Value};
 
-use crate::http::Url;
+use crate::http::{Client, Url};
+use crate::tls;
 use crate::mllp::Limits;
 use crate::uplink::UplinkConfig;
 
@@ -64,7 +65,21 @@ fn string<'a>(v: &'a Value, key: &str, default: &'a str) -> PluginResult<&'a str
     }
 }
 
-const KNOWN: &[&str] = &["fhir_version", "base_url", "mllp", "dedup_window", "timezone", "uplink", "unsafe_ack_before_commit", "ack_delay"];
+const KNOWN: &[&str] = &["fhir_version", "base_url", "tls", "mllp", "dedup_window", "timezone", "uplink", "unsafe_ack_before_commit", "ack_delay"];
+
+/// `tls: {ca_file}`: the private CA's certificates, read and checked now, so that a wrong file is
+/// a config error (a reload keeps the running instance) rather than failed deliveries later.
+fn private_cas(v: &Value) -> PluginResult<Vec<rustls::Certificate>> {
+    let Some(t) = v.get("tls").filter(|t| !t.is_null()) else { return Ok(Vec::new()) };
+    let Some(object) = t.as_object() else { return Err(PluginError::InvalidConfig("tls: expected an object like {ca_file: PATH}".into())) };
+    if let Some(unknown) = object.keys().find(|k| k.as_str() != "ca_file") {
+        return Err(PluginError::InvalidConfig(format!("tls: unknown key {unknown:?} (known: ca_file)")));
+    }
+    match string(t, "ca_file", "")? {
+        "" => Ok(Vec::new()),
+        path => tls::read_ca_file(path).map_err(PluginError::InvalidConfig),
+    }
+}
 
 pub fn parse(v: &Value) -> PluginResult<Config> {
     let Some(object) = v.as_object() else { return Err(PluginError::InvalidConfig("config must be an object".into())) };
@@ -88,15 +103,16 @@ pub fn parse(v: &Value) -> PluginResult<Config> {
         }
     };
     let up = v.get("uplink").cloned().unwrap_or(json!({}));
+    let cas = private_cas(v)?;
+    let timeout = parse_duration(string(&up, "timeout", "10s")?, "uplink.timeout")?;
     let uplink = match v.get("base_url").and_then(Value::as_str) {
         None => None,
-        Some(url) => Some(Url::parse(url).map(|url| -> PluginResult<UplinkConfig> {
+        Some(url) => Some(Url::parse(url).and_then(|url| Client::new(url, &cas, timeout)).map(|client| -> PluginResult<UplinkConfig> {
             Ok(UplinkConfig {
-                url,
+                client,
                 max_attempts: up.get("max_attempts").and_then(Value::as_u64).unwrap_or(5).max(1) as u32,
                 backoff: parse_duration(string(&up, "backoff", "1s")?, "uplink.backoff")?,
                 max_backoff: parse_duration(string(&up, "max_backoff", "1m")?, "uplink.max_backoff")?,
-                timeout: parse_duration(string(&up, "timeout", "10s")?, "uplink.timeout")?,
                 poll: parse_duration(string(&up, "poll", "500ms")?, "uplink.poll")?,
             })
         })),
@@ -129,7 +145,15 @@ pub fn schema() -> Value {
         "additionalProperties": false,
         "properties": {
             "fhir_version": {"enum": ["R4"], "description": "FHIR release the Bundles follow"},
-            "base_url": {"type": "string", "description": "FHIR server the uplink POSTs transaction Bundles to (http://; https through a TLS-terminating proxy)"},
+            "base_url": {"type": "string", "description": "FHIR server the uplink POSTs transaction Bundles to (http:// or https://; https is checked against the system CA store and tls.ca_file, host name always verified)"},
+            "tls": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "https settings of the FHIR uplink",
+                "properties": {
+                    "ca_file": {"type": "string", "description": "PEM file of a private CA trusted besides the system store (absolute, or relative to backworks.yaml)"}
+                }
+            },
             "mllp": {
                 "type": "object",
                 "additionalProperties": false,
@@ -171,7 +195,19 @@ mod tests {
         assert_eq!(parse_size("64KB", "k").unwrap(), 65536);
         assert!(parse(&json!({"mllp": {"idle_timeout": "5 minutes"}})).unwrap_err().to_string().contains("mllp.idle_timeout"));
         assert!(parse(&json!({"nope": 1})).unwrap_err().to_string().contains("nope"));
-        let c = parse(&json!({"fhir_version": "R4", "base_url": "https://fhir.hospital.com"})).unwrap();
-        assert!(matches!(c.uplink, Some(Err(_))));
+    }
+
+    #[test]
+    fn https_and_the_private_ca() {
+        let ca = crate::tls::tests::test_ca();
+        let c = parse(&json!({"base_url": "https://fhir.hospital.com", "tls": {"ca_file": ca}})).unwrap();
+        assert!(matches!(c.uplink, Some(Ok(_))));
+        let missing = parse(&json!({"base_url": "https://fhir.hospital.com", "tls": {"ca_file": "nope/ca.pem"}})).unwrap_err().to_string();
+        assert!(missing.contains("tls.ca_file nope/ca.pem: cannot open it"), "{missing}");
+        assert!(parse(&json!({"tls": {"ca_file": ca, "insecure": true}})).unwrap_err().to_string().contains("\"insecure\""));
+        assert!(parse(&json!({"tls": "ca.pem"})).unwrap_err().to_string().contains("{ca_file: PATH}"));
+        // Still a URL problem: the uplink stays stopped and health says why, the listener runs.
+        let ip = parse(&json!({"base_url": "https://10.0.0.5", "tls": {"ca_file": ca}})).unwrap();
+        assert!(matches!(ip.uplink, Some(Err(ref why)) if why.contains("host name")));
     }
 }

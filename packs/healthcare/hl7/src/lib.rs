@@ -16,6 +16,7 @@ pub mod http;
 pub mod intake;
 pub mod message;
 pub mod mllp;
+pub mod tls;
 pub mod uplink;
 
 use std::net::SocketAddr;
@@ -316,7 +317,9 @@ impl BackworksPlugin for Hl7Plugin {
             problems.push(format!("{} Bundle(s) dead-lettered by the FHIR uplink", uplink.dead_letter));
         }
         if let Some(id) = uplink.retrying_id {
-            problems.push(format!("FHIR uplink retrying document {id} (attempt {})", uplink.attempts));
+            // The reason belongs in the message: it is what a technician reads in /health.
+            let why = uplink.last_error.as_deref().unwrap_or("unknown");
+            problems.push(format!("FHIR uplink retrying document {id} (attempt {}): {why}", uplink.attempts));
         }
         Ok(PluginHealth {
             status: if problems.is_empty() { HealthStatus::Healthy } else { HealthStatus::Degraded },

@@ -1,8 +1,9 @@
 //! The FHIR uplink: the outbox is the stored HL7 documents whose status is still `received`, in
 //! id order. Each is converted to its transaction Bundle and POSTed to `base_url`; 2xx marks it
-//! `fhir_sent`. Failures are retried with exponential back-off; after `max_attempts` the document
-//! is marked `fhir_dead_letter` (shown in health and /api) and the next one goes. Documents are
-//! sent one at a time, so the server sees them in the order they were received.
+//! `fhir_sent`. Failures are retried with exponential back-off. A document the server refuses
+//! (a non-2xx answer) `max_attempts` times is marked `fhir_dead_letter` (shown in health and /api)
+//! and the next one goes; one that gets no answer (server down, TLS failure) is retried until it
+//! does, never dead-lettered. Documents are sent one at a time, so the server sees them in order.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use backworks_plugin_sdk::{json, Host, Stop, Value};
 
 use crate::convert::Converter;
-use crate::http::{self, Url};
+use crate::http::Client;
 
 pub const STATUS_PENDING: &str = "received";
 pub const STATUS_SENT: &str = "fhir_sent";
@@ -18,11 +19,10 @@ pub const STATUS_DEAD: &str = "fhir_dead_letter";
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    pub url: Url,
+    pub client: Client,
     pub max_attempts: u32,
     pub backoff: Duration,
     pub max_backoff: Duration,
-    pub timeout: Duration,
     pub poll: Duration,
 }
 
@@ -81,44 +81,73 @@ pub fn run(host: Host, config: UplinkConfig, converter: Converter, state: &Mutex
                     continue;
                 }
             };
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                let outcome = match http::post(&config.url, "", "application/fhir+json", bundle.as_bytes(), config.timeout) {
-                    Ok(a) if (200..300).contains(&a.status) => Ok(()),
-                    Ok(a) => Err(format!("HTTP {}: {}", a.status, a.body.chars().take(300).collect::<String>())),
-                    Err(e) => Err(e),
-                };
-                match outcome {
-                    Ok(()) => {
-                        // Marking it sent may fail (buffer full): then it is sent again later,
-                        // which the Bundle's conditional updates make harmless for Patient/Encounter.
-                        let _ = host.document_set_status(id, STATUS_SENT);
-                        set(&|s| {
-                            s.sent += 1;
-                            s.retrying_id = None;
-                            s.attempts = 0;
-                        });
-                        break;
-                    }
-                    Err(e) if attempts >= config.max_attempts => {
-                        dead_letter(&host, id, format!("document {id}: {attempts} attempts failed, last: {e}"), &set);
-                        break;
-                    }
-                    Err(e) => {
-                        set(&|s| {
-                            s.retrying_id = Some(id);
-                            s.attempts = attempts;
-                            s.last_error = Some(e.clone());
-                        });
-                        let delay = config.backoff.saturating_mul(1 << (attempts - 1).min(16)).min(config.max_backoff);
-                        if stop.sleep(delay) {
-                            return;
-                        }
-                    }
-                }
+            if send(&host, &config, id, &bundle, &set, &stop) == Sent::Stopped {
+                return;
             }
         }
+    }
+}
+
+#[derive(PartialEq)]
+enum Sent {
+    Done,
+    Stopped,
+}
+
+/// Delivers one document, retrying with back-off until it is sent or dead-lettered (Done), or the
+/// plugin stops (Stopped: the document stays pending and goes first next time).
+fn send(host: &Host, config: &UplinkConfig, id: i64, bundle: &str, set: &dyn Fn(&dyn Fn(&mut UplinkState)), stop: &Stop) -> Sent {
+    let (mut attempts, mut refusals) = (0u32, 0u32);
+    loop {
+        attempts += 1;
+        let error = match deliver(&config.client, bundle) {
+            Ok(()) => {
+                // Marking it sent may fail (buffer full): then it is sent again later,
+                // which the Bundle's conditional updates make harmless for Patient/Encounter.
+                let _ = host.document_set_status(id, STATUS_SENT);
+                set(&|s| {
+                    s.sent += 1;
+                    s.retrying_id = None;
+                    s.attempts = 0;
+                });
+                return Sent::Done;
+            }
+            Err(Failure::Refused(e)) => {
+                refusals += 1;
+                if refusals >= config.max_attempts {
+                    dead_letter(host, id, format!("document {id}: {attempts} attempts failed, last: {e}"), set);
+                    return Sent::Done;
+                }
+                e
+            }
+            Err(Failure::Unreachable(e)) => e,
+        };
+        set(&|s| {
+            s.retrying_id = Some(id);
+            s.attempts = attempts;
+            s.last_error = Some(error.clone());
+        });
+        let delay = config.backoff.saturating_mul(1 << (attempts - 1).min(16)).min(config.max_backoff);
+        if stop.sleep(delay) {
+            return Sent::Stopped;
+        }
+    }
+}
+
+/// Why a delivery attempt failed.
+enum Failure {
+    /// The server answered and did not take the Bundle: counts towards `max_attempts`.
+    Refused(String),
+    /// No answer at all (refused connection, TLS handshake, timeout): the server or the way to it
+    /// is the problem, not the document, so the document stays in the outbox and is retried.
+    Unreachable(String),
+}
+
+fn deliver(client: &Client, bundle: &str) -> Result<(), Failure> {
+    match client.post("", "application/fhir+json", bundle.as_bytes()) {
+        Ok(a) if (200..300).contains(&a.status) => Ok(()),
+        Ok(a) => Err(Failure::Refused(format!("HTTP {}: {}", a.status, a.body.chars().take(300).collect::<String>()))),
+        Err(e) => Err(Failure::Unreachable(e)),
     }
 }
 
