@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DataBuffer } from '../../service/src/buffer/buffer.js';
+import { waitFor } from '../helpers/wait.js';
 import { openBuffer, readings, tempDir } from './helpers.js';
 
 /**
@@ -60,14 +61,6 @@ function values(file: string): number[] {
   }
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Emits in batches of 500 until a commit is refused; returns how many were acknowledged. */
 async function fillUntilRefused(buffer: DataBuffer, next: { value: number }): Promise<number> {
   let acknowledged = 0;
@@ -112,7 +105,7 @@ describe('buffer on a failing disk', () => {
 
     // Make room: the queued readings are committed by the retry, nothing emitted is lost.
     execFileSync('mount', ['-o', 'remount,size=16m', mountPoint]);
-    await waitFor(() => buffer.disk === 'ok' && buffer.writer.queued === 0, 'the disk to be writable again');
+    await waitFor('the disk to be writable again', () => buffer.disk === 'ok' && buffer.writer.queued === 0, { timeoutMs: 10_000 });
     expect(buffer.health().status).toBe('healthy');
     buffer.close();
     expect(integrity(file)).toBe('ok');

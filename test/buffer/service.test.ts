@@ -3,21 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function get(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url);
   const text = await res.text();
   return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-}
-
-async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the buffer in the running service', () => {
@@ -50,7 +41,10 @@ endpoints:
 `);
     const service = await startService(config);
     try {
-      const health = await waitFor(() => get(`${service.url}/health`), (h) => h.body.buffer?.dropped?.total > 0, 'drops in /health', 60_000);
+      const health = await waitFor('drops in /health', async () => {
+        const h = await get(`${service.url}/health`);
+        return h.body.buffer?.dropped?.total > 0 ? h : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 100 });
       expect(health.body.buffer).toMatchObject({ disk: 'ok', max_bytes: 262144 });
       expect(health.body.buffer.dropped.readings.max_bytes).toBe(health.body.buffer.dropped.total);
       expect(health.body.buffer.bytes).toBeLessThanOrEqual(262144);

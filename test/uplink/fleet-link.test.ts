@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DataBuffer } from '../../service/src/buffer/buffer.js';
 import type { FleetLink } from '../../service/src/uplink/fleet-link.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/wait.js';
 import { openBuffer, readings, tempDir } from '../buffer/helpers.js';
-import { checkDelivery, client, startLink, subscriber, waitFor } from './helpers.js';
+import { checkDelivery, client, startLink, subscriber } from './helpers.js';
 
 let broker: Broker;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -33,14 +34,14 @@ describe('fleet link', () => {
     const sub = await subscriber(broker.url, 'backworks/plant/gw-drain/#');
     cleanups.push(() => sub.close());
     link(buffer, 'gw-drain');
-    await waitFor(() => sub.readings.length >= 1000, '1000 readings');
+    await waitFor('1000 readings', () => sub.readings.length >= 1000, { timeoutMs: 20_000 });
     const status = sub.messages.find((m) => m.topic === 'backworks/plant/gw-drain/status');
     expect(JSON.parse(status!.payload)).toMatchObject({ state: 'online', version: '0.1.0-test' });
     const result = checkDelivery(sub.readings, Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(result).toEqual({ missing: [], outOfOrder: 0, duplicates: 0 });
     expect(sub.readings.find((r) => r.seq === 701)).toMatchObject({ device: 'oven', point: 'p', value: 0, quality: 'good' });
     expect(new Set(sub.messages.filter((m) => m.topic.includes('/data/')).map((m) => m.topic))).toEqual(new Set(['backworks/plant/gw-drain/data/press', 'backworks/plant/gw-drain/data/oven']));
-    await waitFor(() => buffer.pending().fleet === 0, 'the cursor to reach the end');
+    await waitFor('the cursor to reach the end', () => buffer.pending().fleet === 0, { timeoutMs: 20_000 });
   });
 
   it('loses nothing when the broker stops for seconds under load: every seq arrives, in order', async () => {
@@ -48,7 +49,7 @@ describe('fleet link', () => {
     const sub = await subscriber(broker.url, 'backworks/plant/gw-outage/data/#');
     cleanups.push(() => sub.close());
     const l = link(buffer, 'gw-outage');
-    await waitFor(() => l.linkState === 'online', 'the link');
+    await waitFor('the link', () => l.linkState === 'online', { timeoutMs: 20_000 });
 
     // A producer at ~5,000 readings/s across 3 devices, running through the outage.
     let produced = 0;
@@ -61,7 +62,7 @@ describe('fleet link', () => {
         await new Promise((r) => setTimeout(r, 30));
       }
     })();
-    await waitFor(() => sub.readings.length > 2000, 'data flowing before the outage');
+    await waitFor('data flowing before the outage', () => sub.readings.length > 2000, { timeoutMs: 20_000 });
     await broker.stop();
     // The fleet subscriber's session (and what was queued for it) survives the broker restart.
     expect(fs.existsSync(path.join(broker.dir, 'mosquitto.db'))).toBe(true);
@@ -73,8 +74,8 @@ describe('fleet link', () => {
     stopProducing = true;
     await producer;
     const total = produced * 3;
-    await waitFor(() => buffer.pending().fleet === 0, 'the outbox to drain after the outage', 30_000);
-    await waitFor(() => new Set(sub.readings.map((r) => r.seq)).size >= total, `${total} distinct seqs at the subscriber`, 30_000).catch((err) => {
+    await waitFor('the outbox to drain after the outage', () => buffer.pending().fleet === 0, { timeoutMs: 30_000 });
+    await waitFor(`${total} distinct seqs at the subscriber`, () => new Set(sub.readings.map((r) => r.seq)).size >= total, { timeoutMs: 30_000 }).catch((err) => {
       const { missing } = checkDelivery(sub.readings, Array.from({ length: total }, (_, i) => i + 1));
       throw new Error(`${err.message}; missing ${missing.length} seqs, first ${missing.slice(0, 5).join(', ')}; broker log:\n${broker.log()}`);
     });
@@ -86,7 +87,7 @@ describe('fleet link', () => {
   it('answers a command on the response topic with the correlation data; unknown and disabled commands get errors', async () => {
     const buffer = bufferIn();
     const l = link(buffer, 'gw-cmd', { commands: { disabled: ['reload'] } });
-    await waitFor(() => l.linkState === 'online', 'the link');
+    await waitFor('the link', () => l.linkState === 'online', { timeoutMs: 20_000 });
     const operator = await client(broker.url);
     cleanups.push(() => operator.endAsync(true));
     const answers: Array<{ correlation: string; body: Record<string, unknown> }> = [];
@@ -105,7 +106,7 @@ describe('fleet link', () => {
     await ask('health', 'c-7');
     await ask('config', 'c-8');
     await ask('ping', 'c-9', 'not json');
-    await waitFor(() => answers.length === 9, '9 answers');
+    await waitFor('9 answers', () => answers.length === 9, { timeoutMs: 20_000 });
     const by = (c: string) => answers.find((a) => a.correlation === c)!.body;
     expect(by('c-1')).toMatchObject({ ok: true, command: 'ping', result: { pong: true, version: '0.1.0-test' } });
     expect(by('c-2')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_UNKNOWN_COMMAND' } });
@@ -122,7 +123,7 @@ describe('fleet link', () => {
   it('can switch every command off', async () => {
     const buffer = bufferIn();
     const l = link(buffer, 'gw-nocmd', { commands: { enabled: false } });
-    await waitFor(() => l.linkState === 'online', 'the link');
+    await waitFor('the link', () => l.linkState === 'online', { timeoutMs: 20_000 });
     const operator = await client(broker.url);
     cleanups.push(() => operator.endAsync(true));
     const answers: Array<Record<string, unknown>> = [];
@@ -130,7 +131,7 @@ describe('fleet link', () => {
     await operator.subscribeAsync('ops/replies2', { qos: 1 });
     await new Promise((r) => setTimeout(r, 200));
     await operator.publishAsync('backworks/plant/gw-nocmd/cmd/ping', '', { qos: 1, properties: { responseTopic: 'ops/replies2', correlationData: Buffer.from('x') } });
-    await waitFor(() => answers.length === 1, 'an answer');
+    await waitFor('an answer', () => answers.length === 1, { timeoutMs: 20_000 });
     expect(answers[0]).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_COMMAND_DISABLED' } });
   });
 });

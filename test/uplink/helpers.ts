@@ -59,14 +59,6 @@ export async function subscriber(url: string, topic: string, clientId = `sub-${p
   return { client, readings, messages, close: () => client.endAsync(true) };
 }
 
-export async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Every seq from `first` to `last` exactly, in order per device, allowing repeats only of seqs already seen. */
 export function checkDelivery(received: Received[], expected: number[]): { missing: number[]; outOfOrder: number; duplicates: number } {
   const seen = new Set<number>();

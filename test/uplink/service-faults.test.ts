@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../helpers/service.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
-import { checkDelivery, subscriber, waitFor } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { checkDelivery, subscriber } from './helpers.js';
 
 /**
  * The real service (`backworks run`, compiled) with the simulator producing a few thousand readings
@@ -64,9 +65,9 @@ describe('the service killed under load', () => {
     let service: RunningService | undefined;
     try {
       service = await startService(config);
-      await waitFor(() => statuses().some((s) => s.state === 'online'), 'status online');
-      await waitFor(() => sub.readings.length > 3000, 'readings flowing');
-      await waitFor(() => sub.messages.some((m) => m.topic === 'backworks/plant/gw-kill/health'), 'a health message');
+      await waitFor('status online', () => statuses().some((s) => s.state === 'online'), { timeoutMs: 20_000 });
+      await waitFor('readings flowing', () => sub.readings.length > 3000, { timeoutMs: 20_000 });
+      await waitFor('a health message', () => sub.messages.some((m) => m.topic === 'backworks/plant/gw-kill/health'), { timeoutMs: 20_000 });
       const health = JSON.parse(sub.messages.find((m) => m.topic === 'backworks/plant/gw-kill/health')!.payload);
       expect(health).toMatchObject({
         plugins: { sim: { status: 'healthy' } },
@@ -78,15 +79,15 @@ describe('the service killed under load', () => {
 
       await service.stop('SIGKILL');
       const atKill = committed(dbFile);
-      await waitFor(() => statuses().at(-1)?.state === 'offline', 'the last will (status offline)');
+      await waitFor('the last will (status offline)', () => statuses().at(-1)?.state === 'offline', { timeoutMs: 20_000 });
       expect(statuses().at(-1)).toMatchObject({ state: 'offline', version: expect.any(String) });
       const receivedBeforeRestart = sub.readings.length;
       expect(atKill.seqs.length).toBeGreaterThan(receivedBeforeRestart / 2);
 
       service = await startService(config);
-      await waitFor(() => statuses().at(-1)?.state === 'online', 'status online again');
+      await waitFor('status online again', () => statuses().at(-1)?.state === 'online', { timeoutMs: 20_000 });
       const want = new Set(atKill.seqs);
-      await waitFor(() => { for (const r of sub.readings) want.delete(r.seq); return want.size === 0; }, 'every reading committed before the kill', 30_000);
+      await waitFor('every reading committed before the kill', () => { for (const r of sub.readings) want.delete(r.seq); return want.size === 0; }, { timeoutMs: 30_000 });
       await service.stop('SIGTERM');
       service = undefined;
 
@@ -105,7 +106,7 @@ describe('the service killed under load', () => {
       const after = sub.readings.filter((r) => r.seq > atKill.seqs.at(-1)!).map((r) => r.seq);
       expect(after.length).toBeGreaterThan(0);
       expect(Math.min(...after)).toBeGreaterThan(atKill.seqs.at(-1)!);
-      await waitFor(() => statuses().at(-1)?.state === 'offline', 'status offline after the graceful stop too');
+      await waitFor('status offline after the graceful stop too', () => statuses().at(-1)?.state === 'offline', { timeoutMs: 20_000 });
     } finally {
       await service?.stop('SIGKILL');
       await sub.close();

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetLink } from '../../service/src/uplink/fleet-link.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/wait.js';
 import { openBuffer, readings, tempDir } from '../buffer/helpers.js';
-import { startLink, waitFor } from './helpers.js';
+import { startLink } from './helpers.js';
 
 /** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
@@ -36,8 +37,8 @@ describe('fleet link over TLS with a username and password', () => {
     let link: FleetLink | undefined;
     try {
       link = startLink(buffer, broker.url, { mqtt: { url: broker.url, ca: certs.ca, username: 'gateway', password: 's3cret' } }, 'gw-tls');
-      await waitFor(() => link!.linkState === 'online', 'the TLS link');
-      await waitFor(() => buffer.pending().fleet === 0, 'the 10 readings acknowledged');
+      await waitFor('the TLS link', () => link!.linkState === 'online', { timeoutMs: 20_000 });
+      await waitFor('the 10 readings acknowledged', () => buffer.pending().fleet === 0, { timeoutMs: 20_000 });
     } finally {
       await link?.stop();
       buffer.close();
@@ -49,7 +50,7 @@ describe('fleet link over TLS with a username and password', () => {
     await buffer.emit('sim', readings('press', 10));
     const link = startLink(buffer, broker.url, { mqtt: { url: broker.url, ca: certs.ca, username: 'gateway', password: 'wrong' } }, 'gw-badpw');
     try {
-      await waitFor(() => /not authorized|bad user name or password/i.test(String(link.health().last_error ?? '')), 'the refusal in health');
+      await waitFor('the refusal in health', () => /not authorized|bad user name or password/i.test(String(link.health().last_error ?? '')), { timeoutMs: 20_000 });
       expect(link.linkState).not.toBe('online');
       expect(buffer.pending().fleet).toBe(10);
     } finally {
@@ -62,7 +63,7 @@ describe('fleet link over TLS with a username and password', () => {
     const buffer = openBuffer(path.join(dir, 'noca.db'));
     const link = startLink(buffer, broker.url, { mqtt: { url: broker.url, username: 'gateway', password: 's3cret' } }, 'gw-noca');
     try {
-      await waitFor(() => /certificate/i.test(String(link.health().last_error ?? '')), 'a certificate error in health');
+      await waitFor('a certificate error in health', () => /certificate/i.test(String(link.health().last_error ?? '')), { timeoutMs: 20_000 });
       expect(link.linkState).not.toBe('online');
     } finally {
       await link.stop();

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../helpers/service.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { get, libs, steadyLoad, waitFor } from './helpers.js';
+import { waitFor } from '../../helpers/wait.js';
+import { get, libs, steadyLoad } from './helpers.js';
 
 type Fault = 'segfault' | 'abort' | 'panic' | 'loop' | 'sleep' | 'alloc_bomb' | 'exit_init' | 'thread_crash';
 

@@ -40,16 +40,6 @@ export function steadyLoad(url: string): { stop(): Promise<{ sent: number; faile
   return { stop: async () => { running = false; await loop; return { sent, failed }; } };
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 /** Direct children of a process. */
 export function childPids(pid: number): number[] {
   try {

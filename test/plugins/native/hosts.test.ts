@@ -8,7 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, startService } from '../../helpers/service.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { childPids, environOf, get, isGone, libs, waitFor } from './helpers.js';
+import { waitFor } from '../../helpers/wait.js';
+import { childPids, environOf, get, isGone, libs } from './helpers.js';
 
 const HELLO = '{"message":"Hello from my plugin!"}';
 
@@ -72,7 +73,7 @@ describe('plugin host processes', () => {
     expect(fs.readFileSync(`/proc/${limited}/limits`, 'utf8')).toMatch(/Max address space\s+134217728/);
 
     await service.stop('SIGKILL');
-    await waitFor('every host to be gone', async () => hosts.every(isGone), 5_000);
+    await waitFor('every host to be gone', async () => hosts.every(isGone), { timeoutMs: 5_000 });
   });
 });
 

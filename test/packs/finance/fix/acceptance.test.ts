@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptanceDir, startFix, waitFor, type FixGateway } from './helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { acceptanceDir, startFix, type FixGateway } from './helpers.js';
 import { play } from './player.js';
 import { listScripts, readFormats } from './script.js';
 
@@ -26,7 +27,7 @@ async function withGateway<T>(work: (g: FixGateway) => Promise<T>): Promise<T> {
     return await work(gateway);
   } finally {
     // The next script must find the session disconnected, as a fresh counterparty would.
-    await waitFor(() => gateway.session('ISLD'), (s) => s.state === 'disconnected', 'the session to see the disconnect', 10_000).catch(() => undefined);
+    await waitFor('the session to see the disconnect', async () => (await gateway.session('ISLD')).state === 'disconnected', { timeoutMs: 10_000, intervalMs: 50 }).catch(() => undefined);
     const next = waiting.shift();
     if (next) next(gateway); else idle.push(gateway);
   }

@@ -5,7 +5,8 @@
  */
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFix, waitFor, type FixGateway } from './helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { startFix, type FixGateway } from './helpers.js';
 import { complete, SOH } from './script.js';
 
 const MESSAGES = 100_000;
@@ -73,7 +74,7 @@ describe('fuzzing the FIX plugin through its host', () => {
     let connections = 0;
     while (sent < MESSAGES) {
       connections++;
-      await waitFor(() => g.session('ISLD'), (s) => s.state === 'disconnected', 'the previous connection to end', 10_000);
+      await waitFor('the previous connection to end', async () => (await g.session('ISLD')).state === 'disconnected', { timeoutMs: 10_000, intervalMs: 50 });
       const socket = net.connect({ host: '127.0.0.1', port });
       await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -113,7 +114,7 @@ describe('fuzzing the FIX plugin through its host', () => {
     const after = await g.session('ISLD');
     expect(after.garbled + after.rejected + after.received).toBeGreaterThan(MESSAGES / 4);
     // Still a working acceptor: a clean logon is answered.
-    await waitFor(() => g.session('ISLD'), (s) => s.state === 'disconnected', 'a quiet session');
+    await waitFor('a quiet session', async () => (await g.session('ISLD')).state === 'disconnected', { timeoutMs: 20_000, intervalMs: 50 });
     const socket = net.connect({ host: '127.0.0.1', port });
     const answer = await new Promise<string>((resolve, reject) => {
       socket.once('error', reject);

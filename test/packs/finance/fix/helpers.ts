@@ -74,14 +74,3 @@ export async function startFix(config: Record<string, unknown>, options: { dir?:
     },
   };
 }
-
-/** Polls until `ok` holds; the error says what was last seen. */
-export async function waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../helpers/tmp.js';
 import { freePort } from '../../../helpers/net.js';
-import { startFix, waitFor, type FixGateway } from './helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { startFix, type FixGateway } from './helpers.js';
 
 
 const order = (id: string) => ({ MsgType: 'NewOrderSingle', ClOrdID: id, HandlInst: '1', Symbol: 'INTC', Side: '1', TransactTime: '20240102-10:00:00', OrdType: '1', OrderQty: 100 });
@@ -27,7 +28,7 @@ describe('initiator and acceptor across restarts', () => {
     running.push(acc);
     let ini = await startFix(initiatorConfig, { dir: iniDir });
     running.push(ini);
-    const loggedOn = (g: FixGateway, name: string) => waitFor(() => g.session(name), (s) => s.state === 'logged_on', `${name} logged on`);
+    const loggedOn = (g: FixGateway, name: string) => waitFor(`${name} logged on`, async () => (await g.session(name)).state === 'logged_on', { timeoutMs: 20_000, intervalMs: 50 });
     await loggedOn(ini, 'INI');
 
     const sent = { toAcc: [] as string[], toIni: [] as string[] };
@@ -42,26 +43,26 @@ describe('initiator and acceptor across restarts', () => {
       await send(ini, 'INI', `I-${i}`, sent.toAcc);
       await send(acc, 'ACC', `A-${i}`, sent.toIni);
     }
-    await waitFor(async () => clOrdIds(acc).length, (n) => n === 10, 'the acceptor to store 10 orders');
+    await waitFor('the acceptor to store 10 orders', () => clOrdIds(acc).length === 10, { timeoutMs: 20_000, intervalMs: 50 });
 
     // The acceptor dies; the initiator keeps taking orders (stored under their numbers).
     await acc.service.stop('SIGKILL');
-    await waitFor(() => ini.session('INI'), (s) => s.state !== 'logged_on', 'the initiator to notice');
+    await waitFor('the initiator to notice', async () => (await ini.session('INI')).state !== 'logged_on', { timeoutMs: 20_000, intervalMs: 50 });
     for (let i = 10; i < 20; i++) expect((await send(ini, 'INI', `I-${i}`, sent.toAcc)).sent).toBe(false);
     acc = await startFix(acceptorConfig, { dir: accDir });
     running.push(acc);
     await loggedOn(ini, 'INI');
     for (let i = 20; i < 25; i++) await send(ini, 'INI', `I-${i}`, sent.toAcc);
-    await waitFor(async () => clOrdIds(acc).length, (n) => n >= 25, 'the acceptor to get every order after its restart');
+    await waitFor('the acceptor to get every order after its restart', () => clOrdIds(acc).length >= 25, { timeoutMs: 20_000, intervalMs: 50 });
 
     // Now the initiator dies; the acceptor keeps taking orders for it.
     await ini.service.stop('SIGKILL');
-    await waitFor(() => acc.session('ACC'), (s) => s.state === 'disconnected', 'the acceptor to notice');
+    await waitFor('the acceptor to notice', async () => (await acc.session('ACC')).state === 'disconnected', { timeoutMs: 20_000, intervalMs: 50 });
     for (let i = 10; i < 20; i++) await send(acc, 'ACC', `A-${i}`, sent.toIni);
     ini = await startFix(initiatorConfig, { dir: iniDir });
     running.push(ini);
     await loggedOn(ini, 'INI');
-    await waitFor(async () => clOrdIds(ini).length, (n) => n >= 20, 'the initiator to get every order after its restart');
+    await waitFor('the initiator to get every order after its restart', () => clOrdIds(ini).length >= 20, { timeoutMs: 20_000, intervalMs: 50 });
 
     // Exactly once, in order, on both sides; sequence numbers continued across the restarts.
     await new Promise((r) => setTimeout(r, 500));

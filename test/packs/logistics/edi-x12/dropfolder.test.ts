@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkedAndNormalized, expectedAck, fixture, startEdi, waitFor, type EdiGateway } from './helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { checkedAndNormalized, expectedAck, fixture, startEdi, type EdiGateway } from './helpers.js';
 
 /**
  * The drop folder of the real plugin in the real gateway: files renamed into place or written

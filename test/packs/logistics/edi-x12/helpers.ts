@@ -132,13 +132,3 @@ export function expectedAck(name: string): string[] {
   const text = fs.readFileSync(path.join(fixtures, 'expected', name.replace(/\.x12$/, '.ack')), 'utf8');
   return text.split('\n').filter(Boolean);
 }
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
