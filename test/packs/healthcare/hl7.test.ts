@@ -7,88 +7,15 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startService, type RunningService } from '../../helpers/service.js';
+import { startService, type RunningService } from '../../helpers/service.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { countDocuments, CR, FS, fixtureFiles, fixtures, library, message, msa, peer, RawClient, VT, writeConfig } from './hl7-helpers.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 const FhirValidator = require('@asymmetrik/fhir-json-schema-validator') as new () => { validate(r: unknown): unknown[] };
 const validator = new FhirValidator();
-
-const library = path.join(repoRoot, 'target/release/libhl7_plugin.so');
-const fixtures = path.join(repoRoot, 'test/fixtures/hl7');
-const peer = path.join(repoRoot, 'test/packs/healthcare/mllp_peer.py');
-const fixtureFiles = fs.readdirSync(fixtures).filter((f) => f.endsWith('.hl7')).sort();
-const VT = 0x0b, FS = 0x1c, CR = 0x0d;
-
-function writeConfig(dir: string, mllpPort: number, extra = ''): string {
-  const file = path.join(dir, 'backworks.yaml');
-  fs.writeFileSync(file, `
-state_dir: ./state
-plugins:
-  hl7-fhir:
-    type: external
-    path: ${library}
-    config:
-      fhir_version: R4
-      mllp: {listen: "127.0.0.1:${mllpPort}", max_message_size: 16KB, idle_timeout: 5s}
-${extra}
-endpoints:
-  hl7-parse: {path: /hl7/parse, methods: [POST], plugin: hl7-fhir}
-  hl7-fhir: {path: /hl7/fhir, methods: [POST], plugin: hl7-fhir}
-`);
-  return file;
-}
-
-function countDocuments(dir: string): number {
-  const db = new Database(path.join(dir, 'state/buffer.db'), { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'hl7v2'").get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
-
-/** A raw MLLP client: sends bytes, collects framed answers. */
-class RawClient {
-  private buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  closed = false;
-  private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => { this.buffer = Buffer.concat([this.buffer, d]); this.waiters.splice(0).forEach((w) => w()); });
-    socket.on('close', () => { this.closed = true; this.waiters.splice(0).forEach((w) => w()); });
-    socket.on('error', () => undefined);
-  }
-  static async open(port: number): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise((r, j) => { socket.once('connect', r); socket.once('error', j); });
-    return new RawClient(socket);
-  }
-  send(bytes: Buffer | string): void { this.socket.write(bytes); }
-  frame(message: string): Buffer { return Buffer.concat([Buffer.from([VT]), Buffer.from(message), Buffer.from([FS, CR])]); }
-  /** The next ACK, or null when the connection closed first. */
-  async ack(timeoutMs = 10_000): Promise<string | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.buffer.indexOf(Buffer.from([FS, CR]));
-      if (end >= 0) {
-        const start = this.buffer.indexOf(VT);
-        const text = this.buffer.subarray(start + 1, end).toString('utf8');
-        this.buffer = this.buffer.subarray(end + 2);
-        return text;
-      }
-      if (this.closed) return null;
-      if (Date.now() > deadline) throw new Error('no ACK in time');
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
-    }
-  }
-  close(): void { this.socket.destroy(); }
-}
-
-const msa = (ack: string | null) => /(?:^|\r)MSA\|([^|\r]*)\|([^|\r]*)/.exec(ack ?? '')?.slice(1) ?? [];
-const message = (version: string, control: string, body = 'PID|1||555^^^H^MR||Doe^Jo\rPV1|1|I') =>
-  `MSH|^~\\&|SRC|FAC|BW|GW|20240101120000||ADT^A01|${control}|P|${version}\r${body}\r`;
 
 async function post(url: string, body: string): Promise<{ status: number; json: any }> {
   const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
