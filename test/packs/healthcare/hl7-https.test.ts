@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../../helpers/service.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 import { countDocuments, fixtureFiles, fixtures, library, message, msa, peer, RawClient, writeConfig } from './hl7-helpers.js';
 
 const run = promisify(execFile);
@@ -82,15 +83,9 @@ async function pluginState(service: RunningService): Promise<any> {
   return (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json();
 }
 
-/** Polls `check` until it returns a value; fails with `what` and the last plugin state otherwise. */
-async function until<T>(service: RunningService, what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not in ${timeoutMs} ms; plugin: ${JSON.stringify(await pluginState(service)).slice(0, 1500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** The uplink part of the plugin's last health check (`details.uplink`). */
+async function uplinkHealth(service: RunningService): Promise<any> {
+  return (await pluginState(service)).details?.uplink;
 }
 
 async function sendMessages(mllpPort: number, ids: string[]): Promise<void> {
@@ -120,7 +115,7 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
     try {
       const { stdout } = await run('/usr/bin/python3', [peer, '127.0.0.1', String(mllpPort), ...fixtureFiles.map((f) => path.join(fixtures, f))]);
       expect(stdout.trim().split('\n').map((l) => JSON.parse(l).msa1)).toEqual(fixtureFiles.map(() => expect.stringMatching(/^(AA|CA)$/)));
-      await until(service, 'every fixture delivered', () => (fhir.received.length === fixtureFiles.length ? true : undefined));
+      await waitFor('every fixture delivered', () => fhir.received.length === fixtureFiles.length);
       const expected = fixtureFiles.map((f) => {
         const msh = fs.readFileSync(path.join(fixtures, f), 'utf8').split('\r')[0]!.split('|');
         return `${msh[2]}|${msh[3]}|${msh[9]}`;
@@ -129,9 +124,9 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
       for (const r of fhir.received) {
         expect(r).toMatchObject({ path: '/fhir', contentType: 'application/fhir+json', bundle: { resourceType: 'Bundle', type: 'transaction' } });
       }
-      await until(service, 'every document marked sent', () => (statuses(dir).every((s) => s.status === 'fhir_sent') ? true : undefined));
+      await waitFor('every document marked sent', () => statuses(dir).every((s) => s.status === 'fhir_sent'), { intervalMs: 100 });
       expect(fhir.tlsErrors).toEqual([]);
-      await until(service, 'health counts them sent', async () => ((await pluginState(service)).details?.uplink?.sent === fixtureFiles.length ? true : undefined));
+      await waitFor('health counting them sent', async () => (await uplinkHealth(service))?.sent === fixtureFiles.length, { intervalMs: 100 });
     } finally {
       await service.stop();
       await fhir.close();
@@ -148,11 +143,11 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
     try {
       await sendMessages(mllpPort, ids);
       // More attempts than max_attempts (2): a failed handshake never dead-letters a document.
-      const uplink = await until(service, 'four failed handshakes', async () => {
-        const u = (await pluginState(service)).details?.uplink;
-        return u?.attempts >= 4 ? u : undefined;
-      });
-      expect(uplink.last_error).toMatch(new RegExp(`^TLS handshake with localhost:\\d+ failed: .*UnknownIssuer`));
+      const uplink = await waitFor('four failed handshakes', async () => {
+        const u = await uplinkHealth(service);
+        return u?.attempts >= 4 && u;
+      }, { intervalMs: 100 });
+      expect(uplink.last_error).toMatch(/^TLS handshake with localhost:\d+ failed: .*UnknownIssuer/);
       expect(uplink.dead_letter).toBe(0);
       const health = await (await fetch(`${service.url}/health`)).json();
       expect(JSON.stringify(health)).toMatch(/FHIR uplink retrying document \d+ \(attempt \d+\): TLS handshake with localhost:\d+ failed: .*UnknownIssuer/);
@@ -161,10 +156,10 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
       expect(statuses(dir)).toEqual(ids.map((id) => ({ id, status: 'received' })));
 
       await service.stop();
-      fs.writeFileSync(config, writeConfigText(config, uplinkConfig(fhir.base), uplinkConfig(fhir.base, certs.ca)));
+      fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(uplinkConfig(fhir.base), uplinkConfig(fhir.base, certs.ca)));
       service = await startService(config);
-      await until(service, 'every stored message delivered', () => (fhir.received.length >= ids.length ? true : undefined));
-      await until(service, 'every document marked sent', () => (statuses(dir).every((s) => s.status === 'fhir_sent') ? true : undefined));
+      await waitFor('every stored message delivered', () => fhir.received.length >= ids.length);
+      await waitFor('every document marked sent', () => statuses(dir).every((s) => s.status === 'fhir_sent'), { intervalMs: 100 });
       expect(fhir.received.map((r) => r.bundle.identifier.value)).toEqual(ids.map((id) => `SRC|FAC|${id}`));
       expect(countDocuments(dir)).toBe(ids.length);
     } finally {
@@ -180,10 +175,10 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
     const service = await startService(writeConfig(dir, mllpPort, uplinkConfig(fhir.base, certs.ca), FAST_HEALTH));
     try {
       await sendMessages(mllpPort, ['NAME-1']);
-      const uplink = await until(service, 'a failed handshake', async () => {
-        const u = (await pluginState(service)).details?.uplink;
-        return u?.last_error ? u : undefined;
-      });
+      const uplink = await waitFor('a failed handshake', async () => {
+        const u = await uplinkHealth(service);
+        return u?.last_error && u;
+      }, { intervalMs: 100 });
       expect(uplink.last_error).toMatch(/^TLS handshake with localhost:\d+ failed: .*CertNotValidForName/);
       expect(fhir.received).toEqual([]);
       expect(statuses(dir)).toEqual([{ id: 'NAME-1', status: 'received' }]);
@@ -200,6 +195,7 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
     const service = await startService(writeConfig(dir, mllpPort, uplinkConfig('https://localhost:1/fhir', 'not-a-cert.pem')));
     try {
       const plugin = await pluginState(service);
+      expect(plugin.state).toBe('failed');
       expect(JSON.stringify(plugin)).toContain('tls.ca_file not-a-cert.pem: no PEM certificate in it');
     } finally {
       await service.stop();
@@ -207,9 +203,3 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
   });
 });
 
-/** The config file's text with one uplink block replaced by another. */
-function writeConfigText(file: string, from: string, to: string): string {
-  const text = fs.readFileSync(file, 'utf8');
-  expect(text).toContain(from);
-  return text.replace(from, to);
-}
