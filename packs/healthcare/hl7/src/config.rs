@@ -5,8 +5,8 @@ use std::time::Duration;
 use backworks_plugin_sdk::{json, PluginError, PluginResult, Value};
 
 use crate::http::{Client, Url};
-use crate::tls;
 use crate::mllp::Limits;
+use crate::tls;
 use crate::uplink::UplinkConfig;
 
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ fn string<'a>(v: &'a Value, key: &str, default: &'a str) -> PluginResult<&'a str
 const KNOWN: &[&str] = &["fhir_version", "base_url", "tls", "mllp", "dedup_window", "timezone", "uplink", "unsafe_ack_before_commit", "ack_delay"];
 
 /// `tls: {ca_file}`: the private CA's certificates, read and checked now, so that a wrong file is
-/// a config error (a reload keeps the running instance) rather than failed deliveries later.
+/// a config error naming it rather than a stream of failed deliveries later.
 fn private_cas(v: &Value) -> PluginResult<Vec<rustls::Certificate>> {
     let Some(t) = v.get("tls").filter(|t| !t.is_null()) else { return Ok(Vec::new()) };
     let Some(object) = t.as_object() else { return Err(PluginError::InvalidConfig("tls: expected an object like {ca_file: PATH}".into())) };
