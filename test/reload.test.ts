@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/net.js';
 import { cliPath, startService, type RunningService } from './helpers/service.js';
 import { tempDir } from './helpers/tmp.js';
+import { message, msa, RawClient, writeConfig } from './packs/healthcare/hl7-helpers.js';
 
 const exec = promisify(execFile);
 
@@ -110,4 +112,38 @@ describe('hot reload of backworks.yaml', () => {
     while (Date.now() < deadline && (await statusOf(`${service.url}/c`)) !== 200) await new Promise((r) => setTimeout(r, 100));
     expect(await statusOf(`${service.url}/c`)).toBe(200);
   });
+
+  it('replaces a plugin that owns a port (an MLLP listener) in place, and brings its old config back when the new one fails', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const acked = async (control: string) => {
+      const client = await RawClient.open(port);
+      try {
+        client.send(client.frame(message('2.5.1', control)));
+        return msa(await client.ack())[0];
+      } finally {
+        client.close();
+      }
+    };
+    const file = writeConfig(dir, port);
+    service = await startService(file);
+    expect(await acked('before')).toBe('AA');
+
+    // A changed config: the new instance cannot listen beside the old one, so the old one steps aside.
+    writeConfig(dir, port, '      dedup_window: 1h');
+    const changed = await reloadCli(service.url);
+    expect(changed).toMatchObject({ code: 0, stdout: 'reloaded: 0 plugins unchanged, 1 replaced, 0 started, 0 removed; 2 endpoints\n' });
+    expect(await acked('after-change')).toBe('AA');
+
+    // A config that cannot start at all: refused with the reason, and the previous config listens again.
+    writeConfig(dir, port, '      base_url: https://fhir.invalid\n      tls: {ca_file: ./missing.pem}');
+    const broken = await reloadCli(service.url);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('"hl7-fhir" keeps its previous config: the new one is not healthy');
+    expect(broken.stdout).toContain('missing.pem');
+    expect(await acked('after-refusal')).toBe('AA');
+    const health = (await (await fetch(`${service.url}/health`)).json()) as { plugins: Record<string, { state: string; status: string }> };
+    expect(health.plugins['hl7-fhir']).toMatchObject({ status: 'healthy' });
+  });
 });
+

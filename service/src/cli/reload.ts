@@ -22,7 +22,7 @@ export function registerReloadCommand(program: Command): void {
       else {
         const p = result.plugins;
         process.stdout.write(`reloaded: ${p.kept.length} plugins unchanged, ${p.replaced.length} replaced, ${p.started.length} started, ${p.removed.length} removed; ${result.endpoints} endpoints\n`);
-        for (const r of p.refused) process.stdout.write(`  kept the running "${r.name}": its new config is not healthy (${r.reason})\n`);
+        for (const r of p.refused) process.stdout.write(`  "${r.name}" keeps its previous config: the new one is not healthy (${r.reason})\n`);
         if (result.needsRestart.length) process.stdout.write(`  restart to apply: ${result.needsRestart.join(', ')}\n`);
       }
       if (!result.ok || result.plugins.refused.length) process.exitCode = 1;

@@ -88,8 +88,9 @@ export class PluginManager {
   /**
    * Applies a new `plugins:` section without a restart. Unchanged plugins are not touched. A changed
    * plugin starts anew beside the old one, must come up healthy, takes over, and only then is the old
-   * instance drained and shut down (when the new one is unhealthy the old one stays). New plugins
-   * start; removed ones are drained and shut down. `force` replaces the named plugins even when
+   * instance drained and shut down (see takeOver for one that cannot start beside it; when the new
+   * one is unhealthy the old config keeps running). New plugins start; removed ones are drained and
+   * shut down. `force` replaces the named plugins even when
    * their config is unchanged (a restart on request).
    */
   async reconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set()): Promise<ReconcileReport> {
@@ -104,23 +105,18 @@ export class PluginManager {
         report.kept.push(name);
         continue;
       }
-      const fresh = await this.create(name, entry);
-      if (running) {
-        await fresh.checkHealth();
-        const health = fresh.status();
-        if (health.status === 'unhealthy') {
-          report.refused.push({ name, reason: health.message ?? 'unhealthy' });
-          void this.retire(fresh);
-          order.set(name, running);
-          continue;
-        }
-        retired.push(running);
-        report.replaced.push(name);
-      } else {
+      if (!running) {
+        order.set(name, await this.create(name, entry));
+        this.entries.set(name, entry);
         report.started.push(name);
+        continue;
       }
-      order.set(name, fresh);
+      const { plugin, refused, oldRetired } = await this.takeOver(name, running, entry);
+      order.set(name, plugin);
+      if (refused !== undefined) { report.refused.push({ name, reason: refused }); continue; }
+      if (!oldRetired) retired.push(running);
       this.entries.set(name, entry);
+      report.replaced.push(name);
     }
     for (const [name, plugin] of this.current) {
       if (!order.has(name)) { retired.push(plugin); report.removed.push(name); this.entries.delete(name); }
@@ -129,6 +125,33 @@ export class PluginManager {
     this.indexHooks();
     await Promise.all(retired.map((p) => this.retire(p)));
     return report;
+  }
+
+  /**
+   * A changed plugin's new instance must come up healthy beside the old one. One that cannot
+   * (it needs what the old one holds: a listening port, a locked serial line) gets a second try in
+   * place of it: the old instance is retired first, and when the new one still fails, the old
+   * config is started again. A bad edit then costs that plugin a restart, never its service.
+   */
+  private async takeOver(name: string, running: ManagedPlugin, entry: PluginConfig): Promise<{ plugin: ManagedPlugin; refused?: string; oldRetired: boolean }> {
+    const beside = await this.create(name, entry);
+    if (await this.comesUp(beside) === undefined) return { plugin: beside, oldRetired: false };
+    await this.retire(beside);
+    this.options.log.warn({ plugin: name }, 'the new instance cannot start beside the old one: stopping the old one and trying again');
+    await this.retire(running);
+    const inPlace = await this.create(name, entry);
+    const refused = await this.comesUp(inPlace);
+    if (refused === undefined) return { plugin: inPlace, oldRetired: true };
+    await this.retire(inPlace);
+    this.options.log.error({ plugin: name, reason: refused }, 'the changed plugin does not start: the old config runs again');
+    return { plugin: await this.create(name, this.entries.get(name)!), refused, oldRetired: true };
+  }
+
+  /** Checks a new instance's health: undefined when it is up, else why not. */
+  private async comesUp(plugin: ManagedPlugin): Promise<string | undefined> {
+    await plugin.checkHealth();
+    const status = plugin.status();
+    return status.status === 'unhealthy' ? status.message ?? 'unhealthy' : undefined;
   }
 
   private register(name: string, entry: PluginConfig, plugin: ManagedPlugin): ManagedPlugin {
