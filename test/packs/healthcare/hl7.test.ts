@@ -198,15 +198,17 @@ describe('healthcare/hl7 faults and uplink', () => {
     }
   });
 
-  it('posts Bundles to base_url in order, retries with back-off and dead-letters after max_attempts (shown in /api and /health)', async () => {
+  it('posts Bundles to base_url in order, retries "not now" answers until delivered and dead-letters a refused one after max_attempts (shown in /api and /health)', async () => {
     const received: any[] = [];
     let failuresFor = 'UP-2';
+    let maintenance = 5; // UP-3 first meets a server in maintenance: more 503s than max_attempts
     const fhir = http.createServer((req, res) => {
       let body = '';
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
         const bundle = JSON.parse(body);
-        if (bundle.identifier.value.endsWith(failuresFor)) { res.writeHead(503); res.end('down'); return; }
+        if (bundle.identifier.value.endsWith(failuresFor)) { res.writeHead(422); res.end('invalid resource'); return; }
+        if (bundle.identifier.value.endsWith('UP-3') && maintenance-- > 0) { res.writeHead(503); res.end('maintenance'); return; }
         received.push(bundle);
         res.writeHead(200, { 'content-type': 'application/fhir+json' });
         res.end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response' }));
@@ -234,6 +236,7 @@ describe('healthcare/hl7 faults and uplink', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(received.map((b) => b.identifier.value)).toEqual(['SRC|FAC|UP-1', 'SRC|FAC|UP-3', 'SRC|FAC|UP-4']);
+      expect(maintenance).toBe(-1); // all five 503s were answered, then the sixth attempt got through
       for (const b of received) expect(validator.validate(b)).toEqual([]);
       const health = await (await fetch(`${service.url}/health`)).json();
       expect(JSON.stringify(health)).toMatch(/dead-lettered by the FHIR uplink/);

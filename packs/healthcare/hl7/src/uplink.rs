@@ -1,9 +1,10 @@
 //! The FHIR uplink: the outbox is the stored HL7 documents whose status is still `received`, in
 //! id order. Each is converted to its transaction Bundle and POSTed to `base_url`; 2xx marks it
 //! `fhir_sent`. Failures are retried with exponential back-off. A document the server refuses
-//! (a non-2xx answer) `max_attempts` times is marked `fhir_dead_letter` (shown in health and /api)
-//! and the next one goes; one that gets no answer (server down, TLS failure) is retried until it
-//! does, never dead-lettered. Documents are sent one at a time, so the server sees them in order.
+//! (a 4xx answer) `max_attempts` times is marked `fhir_dead_letter` (shown in health and /api)
+//! and the next one goes; one that gets no answer (server down, TLS failure) or a "not now"
+//! (5xx, 408, 429) is retried until it gets through, never dead-lettered. Documents are sent one
+//! at a time, so the server sees them in order.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -136,19 +137,23 @@ fn send(host: &Host, config: &UplinkConfig, id: i64, bundle: &str, set: &dyn Fn(
 
 /// Why a delivery attempt failed.
 enum Failure {
-    /// The server answered and did not take the Bundle: counts towards `max_attempts`.
+    /// The server answered that it will not take this Bundle (a 4xx other than 408 and 429):
+    /// counts towards `max_attempts`.
     Refused(String),
-    /// No answer at all (refused connection, TLS handshake, timeout): the server or the way to it
-    /// is the problem, not the document, so the document stays in the outbox and is retried.
+    /// No answer (refused connection, TLS handshake, timeout) or "not now" (5xx, 408, 429: a server
+    /// in maintenance or overloaded): the way to the server is the problem, not the document, so
+    /// it stays in the outbox and is retried.
     Unreachable(String),
 }
 
 fn deliver(client: &Client, bundle: &str) -> Result<(), Failure> {
-    match client.post("", "application/fhir+json", bundle.as_bytes()) {
-        Ok(a) if (200..300).contains(&a.status) => Ok(()),
-        Ok(a) => Err(Failure::Refused(format!("HTTP {}: {}", a.status, a.body.chars().take(300).collect::<String>()))),
-        Err(e) => Err(Failure::Unreachable(e)),
+    let answer = client.post("", "application/fhir+json", bundle.as_bytes()).map_err(Failure::Unreachable)?;
+    if (200..300).contains(&answer.status) {
+        return Ok(());
     }
+    let why = format!("HTTP {}: {}", answer.status, answer.body.chars().take(300).collect::<String>());
+    let not_now = answer.status >= 500 || answer.status == 408 || answer.status == 429;
+    Err(if not_now { Failure::Unreachable(why) } else { Failure::Refused(why) })
 }
 
 fn dead_letter(host: &Host, id: i64, why: String, set: &dyn Fn(&dyn Fn(&mut UplinkState))) {
