@@ -25,11 +25,15 @@ function run(cmd, args, cwd = root) {
 
 const discover = () => discoverNative(root, pluginRoots);
 
+/** The .c files of a folder, in name order. */
+const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));
+
+/** The plugin host is every .c file of its folder (main.c and the files beside it). */
 function buildHost() {
   const out = path.join(root, 'dist/native/bw-plugin-host');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const ms = run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', `-I${sdkInclude}`,
-    path.join(root, 'service/src/plugins/native/host/host.c'), '-o', out, '-ldl']);
+    ...cSources(path.join(root, 'service/src/plugins/native/host')), '-o', out, '-ldl']);
   console.log(`native: plugin host -> ${path.relative(root, out)} (${ms} ms)`);
 }
 
@@ -59,7 +63,7 @@ function copyLibrary(dir) {
 /** One folder of .c files is one library, lib<folder>.so in the folder's target/ (gitignored). */
 function buildCFolder(dir) {
   const name = path.basename(dir).replace(/-/g, '_');
-  const sources = fs.readdirSync(dir).filter((n) => n.endsWith('.c')).map((n) => path.join(dir, n));
+  const sources = cSources(dir);
   const out = path.join(dir, 'target', `lib${name}.so`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const ms = run('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-pthread', `-I${sdkInclude}`, ...sources, '-o', out]);

@@ -11,6 +11,9 @@ import { discoverNative } from '../build/discover.mjs';
 const roots = ['packs', 'examples/plugins'];
 const discover = (root) => discoverNative(root, roots);
 
+/** The .c files of a folder, in name order. */
+const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));
+
 function crateLibrary(dir) {
   const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
   const name = /\[lib\][^[]*?name\s*=\s*"([^"]+)"/.exec(manifest)?.[1]
@@ -26,11 +29,11 @@ export function buildNative(root, arch, out) {
   const compiler = cc(arch);
   fs.mkdirSync(path.join(out, 'plugins'), { recursive: true });
   runQuiet(compiler, ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread', `-I${sdk}`,
-    path.join(root, 'service/src/plugins/native/host/host.c'), '-o', path.join(out, 'bw-plugin-host'), '-ldl']);
+    ...cSources(path.join(root, 'service/src/plugins/native/host')), '-o', path.join(out, 'bw-plugin-host'), '-ldl']);
 
   const { crates, cFolders } = discover(root);
   for (const dir of cFolders) {
-    const sources = fs.readdirSync(dir).filter((n) => n.endsWith('.c')).map((n) => path.join(dir, n));
+    const sources = cSources(dir);
     const lib = `lib${path.basename(dir).replace(/-/g, '_')}.so`;
     runQuiet(compiler, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-pthread', `-I${sdk}`, ...sources, '-o', path.join(out, 'plugins', lib)]);
   }

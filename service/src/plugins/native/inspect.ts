@@ -9,7 +9,7 @@ import { hostBinaryPath, hostEnvironment, requireHostBinary } from './host-binar
 /** BW_CAP_* bits of the header, in bit order. */
 const CAPABILITY_BITS: Capability[] = ['endpoint', 'before_request', 'after_response', 'connector', 'write', 'config_reload'];
 
-/** The descriptor JSON the host prints (host.c descriptor_json). */
+/** The descriptor JSON the host prints (descriptor_json in host/descriptor.c). */
 export interface RawDescriptor {
   name: string;
   version: string;

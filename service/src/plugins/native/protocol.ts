@@ -1,10 +1,10 @@
 /**
- * The frame protocol between the service and a plugin host (host/host.c speaks the other end).
+ * The frame protocol between the service and a plugin host (the C program in host/ speaks the other end).
  * Frame, little-endian: u32 length of what follows | u8 type | u32 id | i32 status | payload.
  * Multi-string payloads are NUL-terminated UTF-8 strings back to back.
  */
 
-/** Frame types, mirrored from host.c. */
+/** Frame types, mirrored from host/host.h. */
 export const Frame = {
   // service -> host
   INIT: 1, ENDPOINT: 2, BEFORE: 3, AFTER: 4, HEALTH: 5, RELOAD: 6, WRITE: 7, SHUTDOWN: 8, HOST_ANSWER: 20,
