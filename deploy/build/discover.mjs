@@ -29,3 +29,6 @@ export function discoverNative(root, roots) {
   }
   return { crates, cFolders };
 }
+
+/** The .c files of a folder, in name order (one folder is one program or library). */
+export const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));

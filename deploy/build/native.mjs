@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { discoverNative } from './discover.mjs';
+import { cSources, discoverNative } from './discover.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pluginRoots = ['packs', 'examples/plugins', 'test/fixtures/plugins'];
@@ -24,9 +24,6 @@ function run(cmd, args, cwd = root) {
 }
 
 const discover = () => discoverNative(root, pluginRoots);
-
-/** The .c files of a folder, in name order. */
-const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));
 
 /** The plugin host is every .c file of its folder (main.c and the files beside it). */
 function buildHost() {

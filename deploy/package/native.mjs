@@ -6,13 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ARCHES, cc, HOST_ARCH, runQuiet, rustCanTarget } from './arch.mjs';
-import { discoverNative } from '../build/discover.mjs';
+import { cSources, discoverNative } from '../build/discover.mjs';
 
 const roots = ['packs', 'examples/plugins'];
 const discover = (root) => discoverNative(root, roots);
-
-/** The .c files of a folder, in name order. */
-const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));
 
 function crateLibrary(dir) {
   const manifest = fs.readFileSync(path.join(dir, 'Cargo.toml'), 'utf8');
