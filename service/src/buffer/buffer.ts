@@ -5,11 +5,21 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { DocumentQuery, DurableBatch, InboundDocument, Reading, StoredDocument } from '../../../sdk/typescript/index.js';
 import type { HostServices } from '../plugins/host-context.js';
 import { BackworksError } from '../errors.js';
+import { CommitTransaction } from './commit.js';
+import { Counters } from './counters.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
+import { Documents, type DocumentWithStatus } from './documents.js';
+import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
 import { migrate } from './migrations.js';
+import { Outbox, type OutboxMessage, type OutboxRow } from './outbox.js';
+import { ReadingQueries, type HistoryQuery, type LatestValue } from './queries.js';
 import { toQueued } from './readings.js';
 import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
 import { GroupWriter, type Batch } from './writer.js';
+
+export type { DocumentWithStatus } from './documents.js';
+export type { OutboxMessage, OutboxRow } from './outbox.js';
+export type { HistoryQuery, LatestValue } from './queries.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -28,25 +38,6 @@ export interface BufferOptions {
   onDiskState?(state: DiskState, err: Error | null): void;
 }
 
-/** The newest value of one point. */
-export interface LatestValue {
-  value: unknown;
-  quality: string;
-  ts: number;
-  seq: number;
-}
-
-/** One row of the readings table, as the outbox hands it out: [seq, device, point, valueJson, quality, ts]. */
-export type OutboxRow = [number, string, string, string, string, number];
-
-export interface HistoryQuery {
-  device: string;
-  point: string;
-  from?: number;
-  to?: number;
-  limit: number;
-}
-
 /**
  * After an unclean stop under durability "normal", the last commits may be gone from the file while
  * an uplink already sent their seqs. Skipping this far ahead keeps every seq unique: it is more
@@ -54,8 +45,6 @@ export interface HistoryQuery {
  */
 const SEQ_GAP_AFTER_CRASH = 1_000_000;
 const MAINTAIN_EVERY_MS = 1000;
-
-interface LatestRow { value: string; quality: string; ts: number; seq: number }
 
 /**
  * The SQLite store-and-forward buffer: readings, documents and plugin state written by one group
@@ -68,24 +57,20 @@ export class DataBuffer implements HostServices {
   /** The SQLite library better-sqlite3 was built with (reported in fleet health). */
   readonly sqliteVersion: string;
   private readonly db: Db;
-  /** Prepared statements of queryPluginDocuments, one per shape of query (a handful). */
-  private readonly documentQueries = new Map<string, Statement>();
   private readonly retention: Retention;
   private readonly durability: Durability;
-  private readonly statements: Record<string, Statement>;
-  private readonly latest = new Map<string, Map<string, LatestRow>>();
-  private readonly counters = new Map<string, number>();
-  private readonly dirtyCounters = new Set<string>();
-  private readonly cursors = new Map<string, number>();
-  private readonly dirtyCursors = new Set<string>();
-  /** Readings after each uplink's cursor, kept current so health never counts the whole table. */
-  private readonly pendingCounts = new Map<string, number>();
-  private readonly committedListeners = new Set<(count: number) => void>();
+  private readonly selectState: Statement;
+  /** The state writes of a queued JSONB batch, for the writer's pendingState (getState sees its own writes). */
+  private readonly pendingStates: Statement;
+  private readonly commitTransaction: CommitTransaction;
+  private readonly jsonBatchCheck: JsonBatchCheck;
+  private readonly readingQueries: ReadingQueries;
+  private readonly documents: Documents;
+  private readonly outbox: Outbox;
+  private readonly counters: Counters;
   private diskState: DiskState = 'ok';
   private diskError: string | null = null;
   private lastMaintain = 0;
-  /** The connection's `synchronous` level is FULL (else NORMAL). */
-  private synchronousFull: boolean;
   private rows: number;
   private closed = false;
 
@@ -95,8 +80,7 @@ export class DataBuffer implements HostServices {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
-    this.synchronousFull = options.durability === 'full';
-    this.db.pragma(`synchronous = ${this.synchronousFull ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
     // Checkpoints run from the once-a-second maintenance, not inside whichever commit fills the
     // WAL past 1,000 pages: a commit someone waits on does not also copy the WAL into the file.
@@ -105,56 +89,14 @@ export class DataBuffer implements HostServices {
     this.sqliteVersion = this.db.prepare('SELECT sqlite_version()').pluck().get() as string;
 
     const db = this.db;
-    this.statements = {
-      insertReading: db.prepare('INSERT INTO readings (device, point, value, quality, ts) VALUES (?, ?, ?, ?, ?)'),
-      upsertLatest: db.prepare(`INSERT INTO latest (device, point, value, quality, ts, seq) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (device, point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, seq = excluded.seq`),
-      // A durable commit's documents and state straight from its JSON (@json: text, or the JSONB
-      // blob commitJson made of it), in batch order.
-      insertDocuments: db.prepare(`INSERT INTO documents (plugin, type, body, meta, received_at, updated_at)
-        SELECT @plugin, value ->> '$.type', value ->> '$.body', CASE WHEN json_type(value, '$.meta') IN ('object', 'array') THEN value -> '$.meta' END, @now, @now
-        FROM jsonb_each(@json, '$.documents') ORDER BY key`),
-      upsertStates: db.prepare(`INSERT INTO plugin_state (plugin, key, value, updated_at)
-        SELECT @plugin, value ->> 0, value ->> 1, @now FROM jsonb_each(@json, '$.state') WHERE true ORDER BY key
-        ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
-      pendingStates: db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw(),
-      // commitJson parses the text once, into the JSONB the check and the inserts then read
-      // without parsing (a blob argument is JSONB to SQLite's JSON functions).
-      toJsonb: db.prepare('SELECT jsonb(?)').pluck(),
-      // What commitJson checks before queueing: the shape, the first bad document and state pair,
-      // and how much there is.
-      checkBatch: db.prepare(`SELECT json_type(@j), json_type(@j, '$.documents'), json_type(@j, '$.state'),
-          (SELECT min(key) FROM jsonb_each(@j, '$.documents') WHERE CASE WHEN type <> 'object' THEN 1
-            WHEN json_type(value, '$.type') IS NOT 'text' OR value ->> '$.type' = '' OR json_type(value, '$.body') IS NOT 'text' THEN 1 ELSE 0 END),
-          (SELECT min(key) FROM jsonb_each(@j, '$.state') WHERE CASE WHEN type <> 'array' THEN 1
-            WHEN json_array_length(value) <> 2 OR json_type(value, '$[0]') IS NOT 'text' OR json_type(value, '$[1]') IS NOT 'text' THEN 1 ELSE 0 END),
-          coalesce(json_array_length(@j, '$.documents'), 0) + coalesce(json_array_length(@j, '$.state'), 0)`).raw(),
-      selectState: db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck(),
-      upsertCursor: db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
-        ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`),
-      upsertCounter: db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
-      readingsAfter: db.prepare('SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
-      // One JSON array per device for the next `limit` readings, built by SQLite: no row objects in JS.
-      outboxMessages: db.prepare(`SELECT device,
-          '[' || group_concat('{"device":' || json_quote(device) || ',"point":' || json_quote(point) || ',"value":' || value
-            || ',"quality":"' || quality || '","ts":' || ts || ',"seq":' || seq || '}', ',' ORDER BY seq) || ']',
-          count(*), max(seq)
-        FROM (SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?)
-        GROUP BY device ORDER BY min(seq)`).raw(),
-      countAfter: db.prepare('SELECT count(*) FROM readings WHERE seq > ?').pluck(),
-      countBetween: db.prepare('SELECT count(*) FROM readings WHERE seq > ? AND seq <= ?').pluck(),
-      historyAsc: db.prepare(`SELECT seq, value, quality, ts FROM readings
-        WHERE device = ? AND point = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`),
-      historyDesc: db.prepare(`SELECT seq, value, quality, ts FROM readings
-        WHERE device = ? AND point = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`),
-      setDocumentStatus: db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?'),
-      setPluginDocumentStatus: db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?'),
-      documentsByStatus: db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?'),
-    };
-
-    for (const row of db.prepare('SELECT name, value FROM counters').all() as Array<{ name: string; value: number }>) this.counters.set(row.name, row.value);
-    for (const row of db.prepare("SELECT uplink, acked_seq FROM outbox_cursors WHERE stream = 'readings'").all() as Array<{ uplink: string; acked_seq: number }>) this.cursors.set(row.uplink, row.acked_seq);
-    for (const row of db.prepare('SELECT device, point, value, quality, ts, seq FROM latest').all() as Array<LatestRow & { device: string; point: string }>) this.setLatest(row.device, row.point, row);
+    this.selectState = db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck();
+    this.pendingStates = db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw();
+    this.jsonBatchCheck = new JsonBatchCheck(db);
+    this.readingQueries = new ReadingQueries(db);
+    this.commitTransaction = new CommitTransaction(db, options.durability, this.readingQueries, () => this.writeDirty());
+    this.documents = new Documents(db);
+    this.outbox = new Outbox(db, () => this.writer.touch());
+    this.counters = new Counters(db);
     this.rows = db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
     try {
@@ -165,12 +107,7 @@ export class DataBuffer implements HostServices {
       this.diskState = diskStateOf(err, this.file);
       this.diskError = (err as Error).message;
     }
-    for (const [uplink, seq] of this.cursors) this.pendingCounts.set(uplink, this.statements.countAfter.get(seq) as number);
-    this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs }, (upToSeq) => {
-      for (const [uplink, cursor] of this.cursors) {
-        if (cursor < upToSeq) this.pendingCounts.set(uplink, (this.pendingCounts.get(uplink) ?? 0) - (this.statements.countBetween.get(cursor, upToSeq) as number));
-      }
-    });
+    this.retention = new Retention(db, { maxBytes: options.maxBytes, maxAgeMs: options.maxAgeMs }, (upToSeq) => this.outbox.dropping(upToSeq));
     this.writer = new GroupWriter({
       flushRows: options.flushRows ?? 1000,
       flushIntervalMs: options.flushIntervalMs ?? 100,
@@ -186,7 +123,7 @@ export class DataBuffer implements HostServices {
         }
       },
       onCommitResult: (err) => this.afterCommit(err),
-      statesOf: (jsonb) => this.statements.pendingStates.all(jsonb) as Array<[string, string]>,
+      statesOf: (jsonb) => this.pendingStates.all(jsonb) as Array<[string, string]>,
       onQueueOverflow: (count) => this.count('readings', 'queue_full', count),
     });
   }
@@ -233,28 +170,14 @@ export class DataBuffer implements HostServices {
    * checks and stores it from the text: the documents never become JS objects.
    */
   commitJson(plugin: string, json: string): Promise<number[]> {
-    if (typeof json !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON text`));
-    let jsonb: Buffer;
-    try {
-      jsonb = this.statements.toJsonb.get(json) as Buffer;
-    } catch (err) {
-      return Promise.reject(new TypeError(`plugin "${plugin}" committed a batch that is not JSON: ${(err as Error).message}`));
-    }
-    const [top, documents, state, badDocument, badState, count] = this.statements.checkBatch.get({ j: jsonb }) as
-      [string, string | null, string | null, number | string | null, number | string | null, number];
-    let why: string | null = null;
-    if (top !== 'object') why = 'a batch that is not a JSON object';
-    else if (documents !== null && documents !== 'array') why = 'documents that are not an array';
-    else if (state !== null && state !== 'array') why = 'state that is not an array of [key, value] pairs';
-    else if (badDocument !== null) why = `documents[${badDocument}] without a string type and body`;
-    else if (badState !== null) why = `state[${badState}] that is not a [key, value] pair of strings`;
-    if (why) return Promise.reject(new TypeError(`plugin "${plugin}" committed ${why}`));
-    if (count === 0) return Promise.resolve([]);
-    return this.writer.addCommit({ plugin, json: jsonb });
+    const checked = this.jsonBatchCheck.check(plugin, json);
+    if (checked instanceof TypeError) return Promise.reject(checked);
+    if (checked.count === 0) return Promise.resolve([]);
+    return this.writer.addCommit({ plugin, json: checked.jsonb });
   }
 
   async getState(plugin: string, key: string): Promise<string | undefined> {
-    return this.writer.pendingState(plugin, key) ?? (this.statements.selectState.get(plugin, key) as string | undefined);
+    return this.writer.pendingState(plugin, key) ?? (this.selectState.get(plugin, key) as string | undefined);
   }
 
   setState(plugin: string, key: string, value: string): Promise<void> {
@@ -266,114 +189,67 @@ export class DataBuffer implements HostServices {
   // ---- reads for the API -------------------------------------------------------------------------
 
   devices(): Array<{ device: string; points: number; last_ts: number }> {
-    return [...this.latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([device, points]) => {
-      let last = 0;
-      for (const p of points.values()) if (p.ts > last) last = p.ts;
-      return { device, points: points.size, last_ts: last };
-    });
+    return this.readingQueries.devices();
   }
 
   /** Newest value of every point of a device, or undefined for a device never seen. */
   device(device: string): Record<string, LatestValue> | undefined {
-    const points = this.latest.get(device);
-    if (!points) return undefined;
-    const out: Record<string, LatestValue> = {};
-    for (const name of [...points.keys()].sort()) {
-      const p = points.get(name)!;
-      out[name] = { value: JSON.parse(p.value), quality: p.quality, ts: p.ts, seq: p.seq };
-    }
-    return out;
+    return this.readingQueries.device(device);
   }
 
   /** Readings of one point in [from, to], oldest first; without `from`, the newest `limit` up to `to`. */
   history(q: HistoryQuery): LatestValue[] {
-    const to = q.to ?? Number.MAX_SAFE_INTEGER;
-    const rows = (q.from === undefined
-      ? (this.statements.historyDesc.all(q.device, q.point, to, q.limit) as LatestRow[]).reverse()
-      : (this.statements.historyAsc.all(q.device, q.point, q.from, to, q.limit) as LatestRow[]));
-    return rows.map((r) => ({ value: JSON.parse(r.value), quality: r.quality, ts: r.ts, seq: r.seq }));
+    return this.readingQueries.history(q);
   }
 
   // ---- the outbox --------------------------------------------------------------------------------
 
   /** Registers an uplink; a new one starts with everything buffered. Returns its acknowledged seq. */
   openOutbox(uplink: string): number {
-    if (!this.cursors.has(uplink)) {
-      this.cursors.set(uplink, 0);
-      this.pendingCounts.set(uplink, this.rows);
-      this.dirtyCursors.add(uplink);
-      this.writer.touch();
-    }
-    return this.cursors.get(uplink)!;
+    return this.outbox.open(uplink, this.rows);
   }
 
   /** Committed readings after `seq`, oldest first. */
   readingsAfter(seq: number, limit: number): OutboxRow[] {
-    return this.statements.readingsAfter.all(seq, limit) as OutboxRow[];
+    return this.outbox.readingsAfter(seq, limit);
   }
 
   /**
    * The next outbox batch after `seq`: one message per device (a JSON array of {device, point,
    * value, quality, ts, seq} in seq order) and the batch's last seq; undefined when there is none.
    */
-  outboxBatch(seq: number, limit: number): { lastSeq: number; messages: Array<{ device: string; payload: string; count: number }> } | undefined {
-    const rows = this.statements.outboxMessages.all(seq, limit) as Array<[string, string, number, number]>;
-    if (rows.length === 0) return undefined;
-    let lastSeq = seq;
-    const messages = rows.map(([device, payload, count, last]) => {
-      if (last > lastSeq) lastSeq = last;
-      return { device, payload, count };
-    });
-    return { lastSeq, messages };
+  outboxBatch(seq: number, limit: number): { lastSeq: number; messages: OutboxMessage[] } | undefined {
+    return this.outbox.batch(seq, limit);
   }
 
   /** The remote end acknowledged every reading up to `seq`; written with the next commit. */
   ack(uplink: string, seq: number): void {
-    const cursor = this.cursors.get(uplink) ?? 0;
-    if (seq <= cursor) return;
-    // Counting only the acknowledged range: rows dropped meanwhile were already subtracted.
-    this.pendingCounts.set(uplink, (this.pendingCounts.get(uplink) ?? 0) - (this.statements.countBetween.get(cursor, seq) as number));
-    this.cursors.set(uplink, seq);
-    this.dirtyCursors.add(uplink);
-    this.writer.touch();
+    this.outbox.ack(uplink, seq);
   }
 
   /** Calls `listener` with the number of readings after every commit that added some; returns the unsubscribe function. */
   onCommitted(listener: (count: number) => void): () => void {
-    this.committedListeners.add(listener);
-    return () => this.committedListeners.delete(listener);
+    return this.outbox.onCommitted(listener);
   }
 
   // ---- documents -----------------------------------------------------------------------------------
 
   /** HostServices: a plugin's own documents in id order (its outbox, its keys after a restart). */
   async queryPluginDocuments(plugin: string, query: DocumentQuery): Promise<StoredDocument[]> {
-    const where = ['plugin = ?', 'id > ?'];
-    const args: unknown[] = [plugin, Number(query.after_id ?? 0)];
-    if (typeof query.type === 'string') { where.push('type = ?'); args.push(query.type); }
-    if (typeof query.status === 'string') { where.push('status = ?'); args.push(query.status); }
-    if (typeof query.since_ms === 'number') { where.push('received_at >= ?'); args.push(query.since_ms); }
-    const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? 100)) || 100, 1), 1000);
-    const columns = `id, type, status, meta, received_at${query.with_body ? ', body' : ''}`;
-    const sql = `SELECT ${columns} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`;
-    let statement = this.documentQueries.get(sql);
-    if (!statement) { statement = this.db.prepare(sql); this.documentQueries.set(sql, statement); }
-    return (statement.all(...args) as Array<StoredDocument & { meta: string | null }>)
-      .map((row) => ({ ...row, meta: row.meta ? JSON.parse(row.meta) as Record<string, unknown> : null }));
+    return this.documents.pluginDocuments(plugin, query);
   }
 
   /** HostServices: sets the status of one of the plugin's documents; false when it has none with that id. */
   async setPluginDocumentStatus(plugin: string, id: number, status: string): Promise<boolean> {
-    return this.statements.setPluginDocumentStatus.run(status, Date.now(), id, plugin).changes > 0;
+    return this.documents.setPluginStatus(plugin, id, status);
   }
 
   setDocumentStatus(id: number, status: string): void {
-    this.statements.setDocumentStatus.run(status, Date.now(), id);
+    this.documents.setStatus(id, status);
   }
 
-  documentsWithStatus(status: string, afterId = 0, limit = 100): Array<{ id: number; plugin: string; type: string; body: string; meta: Record<string, unknown> | null; status: string; received_at: number }> {
-    return (this.statements.documentsByStatus.all(status, afterId, limit) as Array<{ id: number; plugin: string; type: string; body: string; meta: string | null; status: string; received_at: number }>)
-      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) : null }));
+  documentsWithStatus(status: string, afterId = 0, limit = 100): DocumentWithStatus[] {
+    return this.documents.withStatus(status, afterId, limit);
   }
 
   // ---- health and stats ------------------------------------------------------------------------------
@@ -392,16 +268,12 @@ export class DataBuffer implements HostServices {
 
   /** Drops so far (persisted, so they survive restarts), by kind and reason. */
   drops(): Record<DropKind, Record<DropReason, number>> & { total: number } {
-    const get = (kind: DropKind, reason: DropReason) => this.counters.get(`dropped.${kind}.${reason}`) ?? 0;
-    const readings = { max_bytes: get('readings', 'max_bytes'), max_age: get('readings', 'max_age'), queue_full: get('readings', 'queue_full') };
-    const documents = { max_bytes: get('documents', 'max_bytes'), max_age: get('documents', 'max_age'), queue_full: 0 };
-    const total = Object.values(readings).reduce((a, b) => a + b, 0) + Object.values(documents).reduce((a, b) => a + b, 0);
-    return { readings, documents, total };
+    return this.counters.drops();
   }
 
   /** Readings each uplink has not had acknowledged yet. */
   pending(): Record<string, number> {
-    return Object.fromEntries(this.pendingCounts);
+    return this.outbox.pending();
   }
 
   stats() {
@@ -435,7 +307,7 @@ export class DataBuffer implements HostServices {
     try {
       this.db.transaction(() => {
         this.writeDirty();
-        this.statements.upsertCounter.run('clean_shutdown', 1);
+        this.counters.store('clean_shutdown', 1);
       })();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
@@ -446,56 +318,11 @@ export class DataBuffer implements HostServices {
 
   // ---- internals --------------------------------------------------------------------------------------
 
+  /** The writer's commit: the batch in one transaction, then what follows from it in memory. */
   private write(batch: Batch): number[][] {
-    const s = this.statements;
-    const now = Date.now();
-    const ids: number[][] = [];
-    // device -> point -> index in the batch of its newest reading: latest is written once per point.
-    const newest = new Map<string, Map<string, number>>();
-    let firstSeq = 0;
-    // A durable commit is acknowledged to its sender: it is always synced, whatever `durability`
-    // says. The level changes only when the kind of batch does (each change compiles a pragma):
-    // a FULL left over from the last batch syncs more, never less.
-    const full = this.durability === 'full' || batch.commits.length > 0;
-    if (full !== this.synchronousFull) {
-      this.db.pragma(`synchronous = ${full ? 'FULL' : 'NORMAL'}`);
-      this.synchronousFull = full;
-    }
-    this.db.transaction(() => {
-      const readings = batch.readings;
-      for (let i = 0; i < readings.length; i++) {
-        const r = readings[i];
-        const info = s.insertReading.run(r.device, r.point, r.value, r.quality, r.ts);
-        if (i === 0) firstSeq = Number(info.lastInsertRowid);
-        let points = newest.get(r.device);
-        if (!points) { points = new Map(); newest.set(r.device, points); }
-        points.set(r.point, i);
-      }
-      // One writer in one transaction: AUTOINCREMENT hands out consecutive seqs.
-      for (const [device, points] of newest) {
-        for (const [point, i] of points) {
-          const r = readings[i];
-          s.upsertLatest.run(device, point, r.value, r.quality, r.ts, firstSeq + i);
-        }
-      }
-      for (const c of batch.commits) {
-        const { changes, lastInsertRowid } = s.insertDocuments.run({ plugin: c.plugin, now, json: c.json });
-        // One writer in one transaction: AUTOINCREMENT hands out consecutive ids.
-        const first = Number(lastInsertRowid) - changes + 1;
-        ids.push(Array.from({ length: changes }, (_, i) => first + i));
-        if (c.states === undefined || c.states.length > 0) s.upsertStates.run({ plugin: c.plugin, now, json: c.json });
-      }
-      this.writeDirty();
-    })();
+    const ids = this.commitTransaction.write(batch);
     this.rows += batch.readings.length;
-    for (const [uplink, n] of this.pendingCounts) this.pendingCounts.set(uplink, n + batch.readings.length);
-    for (const [device, points] of newest) {
-      for (const [point, i] of points) {
-        const r = batch.readings[i];
-        this.setLatest(device, point, { value: r.value, quality: r.quality, ts: r.ts, seq: firstSeq + i });
-      }
-    }
-    if (batch.readings.length > 0) for (const listener of this.committedListeners) listener(batch.readings.length);
+    this.outbox.committed(batch.readings.length);
     return ids;
   }
 
@@ -536,21 +363,17 @@ export class DataBuffer implements HostServices {
   }
 
   private count(kind: DropKind, reason: DropReason, n: number): void {
-    const name = `dropped.${kind}.${reason}`;
-    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
-    this.dirtyCounters.add(name);
+    this.counters.countDrop(kind, reason, n);
     this.dropListener?.(kind, reason, n);
   }
 
   /** Set by the metrics module: every drop is counted there too. */
   dropListener: ((kind: DropKind, reason: DropReason, n: number) => void) | null = null;
 
+  /** Writes the moved outbox cursors and the changed counters; called inside a transaction. */
   private writeDirty(): void {
-    const now = Date.now();
-    for (const uplink of this.dirtyCursors) this.statements.upsertCursor.run(uplink, this.cursors.get(uplink), now);
-    for (const name of this.dirtyCounters) this.statements.upsertCounter.run(name, this.counters.get(name));
-    this.dirtyCursors.clear();
-    this.dirtyCounters.clear();
+    this.outbox.writeCursors(Date.now());
+    this.counters.writeChanged();
   }
 
   /** Marks the file in use; if the last run did not close it cleanly, moves seq past what it may have sent. */
@@ -560,16 +383,8 @@ export class DataBuffer implements HostServices {
       if (clean === 0 && this.durability === 'normal') {
         this.db.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'readings'").run(SEQ_GAP_AFTER_CRASH);
       }
-      this.statements.upsertCounter.run('clean_shutdown', 0);
+      this.counters.store('clean_shutdown', 0);
     })();
-    this.counters.set('clean_shutdown', 0);
-  }
-
-  private setLatest(device: string, point: string, row: LatestRow): void {
-    let points = this.latest.get(device);
-    if (!points) { points = new Map(); this.latest.set(device, points); }
-    const prev = points.get(point);
-    if (!prev || prev.seq < row.seq) points.set(point, row);
   }
 
   private setDisk(state: DiskState, err: Error | null): void {
@@ -579,29 +394,4 @@ export class DataBuffer implements HostServices {
     this.diskError = message;
     this.options.onDiskState?.(state, err);
   }
-}
-
-/** Checks a commit's documents, naming the first bad one, so nothing of a bad batch is stored. */
-function toDocuments(plugin: string, docs: unknown): InboundDocument[] {
-  if (!Array.isArray(docs)) throw new TypeError(`plugin "${plugin}" committed documents that are not an array`);
-  const out: InboundDocument[] = new Array(docs.length);
-  for (let i = 0; i < docs.length; i++) {
-    const d = docs[i] as InboundDocument;
-    if (!d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string') {
-      throw new TypeError(`plugin "${plugin}" committed documents[${i}] without a string type and body`);
-    }
-    out[i] = { type: d.type, body: d.body, ...(d.meta ? { meta: d.meta } : {}) };
-  }
-  return out;
-}
-
-function toStates(plugin: string, pairs: unknown): Array<[string, string]> {
-  if (!Array.isArray(pairs)) throw new TypeError(`plugin "${plugin}" committed state that is not an array of [key, value] pairs`);
-  for (let i = 0; i < pairs.length; i++) {
-    const p = pairs[i] as unknown[];
-    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string') {
-      throw new TypeError(`plugin "${plugin}" committed state[${i}] that is not a [key, value] pair of strings`);
-    }
-  }
-  return pairs as Array<[string, string]>;
 }

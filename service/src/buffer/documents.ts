@@ -1,0 +1,61 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { DocumentQuery, StoredDocument } from '../../../sdk/typescript/index.js';
+
+/** A stored document with its plugin and body (`documentsWithStatus`). */
+export interface DocumentWithStatus {
+  id: number;
+  plugin: string;
+  type: string;
+  body: string;
+  meta: Record<string, unknown> | null;
+  status: string;
+  received_at: number;
+}
+
+/**
+ * The documents table after the commit stored them: the queries, and the status updates (each run
+ * at once, outside the group writer).
+ */
+export class Documents {
+  /** Prepared statements of `pluginDocuments`, one per shape of query (a handful). */
+  private readonly pluginQueries = new Map<string, Statement>();
+  private readonly updateStatus: Statement;
+  private readonly updatePluginStatus: Statement;
+  private readonly selectByStatus: Statement;
+
+  constructor(private readonly db: Database) {
+    this.updateStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?');
+    this.updatePluginStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?');
+    this.selectByStatus = db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?');
+  }
+
+  /** A plugin's own documents in id order (its outbox, its keys after a restart). */
+  pluginDocuments(plugin: string, query: DocumentQuery): StoredDocument[] {
+    const where = ['plugin = ?', 'id > ?'];
+    const args: unknown[] = [plugin, Number(query.after_id ?? 0)];
+    if (typeof query.type === 'string') { where.push('type = ?'); args.push(query.type); }
+    if (typeof query.status === 'string') { where.push('status = ?'); args.push(query.status); }
+    if (typeof query.since_ms === 'number') { where.push('received_at >= ?'); args.push(query.since_ms); }
+    const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? 100)) || 100, 1), 1000);
+    const columns = `id, type, status, meta, received_at${query.with_body ? ', body' : ''}`;
+    const sql = `SELECT ${columns} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${limit}`;
+    let statement = this.pluginQueries.get(sql);
+    if (!statement) { statement = this.db.prepare(sql); this.pluginQueries.set(sql, statement); }
+    return (statement.all(...args) as Array<StoredDocument & { meta: string | null }>)
+      .map((row) => ({ ...row, meta: row.meta ? JSON.parse(row.meta) as Record<string, unknown> : null }));
+  }
+
+  /** Sets the status of one of the plugin's documents; false when it has none with that id. */
+  setPluginStatus(plugin: string, id: number, status: string): boolean {
+    return this.updatePluginStatus.run(status, Date.now(), id, plugin).changes > 0;
+  }
+
+  setStatus(id: number, status: string): void {
+    this.updateStatus.run(status, Date.now(), id);
+  }
+
+  withStatus(status: string, afterId: number, limit: number): DocumentWithStatus[] {
+    return (this.selectByStatus.all(status, afterId, limit) as Array<Omit<DocumentWithStatus, 'meta'> & { meta: string | null }>)
+      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) : null }));
+  }
+}
