@@ -81,9 +81,13 @@ describe('buffer on a failing disk', () => {
     mountTmpfs('3m');
     const file = path.join(mountPoint, 'b.db');
     const buffer = openBuffer(file, { flushRows: 500, retryMs: 50, maxQueued: 1_000_000 });
+    buffer.openOutbox('fleet');
     const next = { value: 0 };
     const acknowledged = await fillUntilRefused(buffer, next);
     expect(acknowledged).toBeGreaterThan(0);
+    // The fleet link acknowledges while the disk is full: the cursor's write fails with the commit
+    // and must be written by a later one.
+    buffer.ack('fleet', 400);
 
     const health = buffer.health();
     expect(health.disk).toBe('full');
@@ -110,6 +114,9 @@ describe('buffer on a failing disk', () => {
     buffer.close();
     expect(integrity(file)).toBe('ok');
     expect(values(file)).toEqual(Array.from({ length: next.value }, (_, i) => i));
+    const reopened = openBuffer(file);
+    expect(reopened.openOutbox('fleet')).toBe(400);
+    reopened.close();
   });
 });
 

@@ -328,6 +328,7 @@ export class DataBuffer implements HostServices {
 
   private afterCommit(err: Error | null): void {
     if (err) {
+      this.rolledBack();
       this.setDisk((err as { diskState?: DiskState }).diskState ?? 'error', (err as { cause?: Error }).cause ?? err);
       return;
     }
@@ -351,6 +352,7 @@ export class DataBuffer implements HostServices {
       }
       this.retention.enforceSize(record);
     } catch (err) {
+      this.rolledBack();
       this.setDisk(isDiskError(err) ? diskStateOf(err, this.file) : 'error', err as Error);
     }
   }
@@ -374,6 +376,12 @@ export class DataBuffer implements HostServices {
   private writeDirty(): void {
     this.outbox.writeCursors(Date.now());
     this.counters.writeChanged();
+  }
+
+  /** What writeDirty wrote in a transaction that failed is written again by the next one. */
+  private rolledBack(): void {
+    this.outbox.rolledBack();
+    this.counters.rolledBack();
   }
 
   /** Marks the file in use; if the last run did not close it cleanly, moves seq past what it may have sent. */

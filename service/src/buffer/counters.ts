@@ -38,6 +38,11 @@ export class Counters {
     this.changed.clear();
   }
 
+  /** A transaction that wrote counters rolled back (a full disk): the next commit writes them all again. */
+  rolledBack(): void {
+    for (const name of this.values.keys()) this.changed.add(name);
+  }
+
   /** Drops so far, by kind and reason. */
   drops(): Record<DropKind, Record<DropReason, number>> & { total: number } {
     const get = (kind: DropKind, reason: DropReason) => this.values.get(`dropped.${kind}.${reason}`) ?? 0;

@@ -120,4 +120,9 @@ export class Outbox {
     for (const uplink of this.dirtyCursors) this.upsertCursor.run(uplink, this.cursors.get(uplink), now);
     this.dirtyCursors.clear();
   }
+
+  /** A transaction that wrote cursors rolled back (a full disk): the next commit writes them all again. */
+  rolledBack(): void {
+    for (const uplink of this.cursors.keys()) this.dirtyCursors.add(uplink);
+  }
 }
