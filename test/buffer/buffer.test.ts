@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../service/src/buffer/migrations.js';
+import { waitFor } from '../helpers/wait.js';
 import { committedSeqs, openBuffer, readings, tempDir } from './helpers.js';
 
 const dirs: string[] = [];
@@ -133,4 +134,26 @@ describe('buffer', () => {
     expect(await again.getState('x12', 'control')).toBe('000000042');
     again.close();
   });
+
+  it('writes again, with the next commit, the outbox cursor of a commit that rolled back after writing it', async () => {
+    const file = path.join(dir(), 'b.db');
+    const buffer = openBuffer(file, { flushRows: 10, maxQueued: 10, retryMs: 20 });
+    buffer.openOutbox('fleet');
+    await buffer.emit('sim', readings('line1', 5));
+    // A real SQLite failure late in the commit: the drop counter, written after the cursor, is refused.
+    const other = new Database(file);
+    other.exec("CREATE TRIGGER refuse BEFORE INSERT ON counters BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    buffer.ack('fleet', 3);
+    void buffer.emit('sim', readings('line1', 20, 5)).catch(() => undefined); // 10 over maxQueued: a drop to count
+    await waitFor('a refused commit', () => buffer.disk === 'error', { timeoutMs: 5_000 });
+    other.exec('DROP TRIGGER refuse');
+    other.close();
+    await waitFor('a commit that goes through', () => buffer.disk === 'ok' && buffer.writer.queued === 0, { timeoutMs: 5_000 });
+    buffer.close();
+    const again = openBuffer(file);
+    expect(again.openOutbox('fleet')).toBe(3);
+    expect(again.drops().readings.queue_full).toBe(10);
+    again.close();
+  });
 });
+
