@@ -2,6 +2,8 @@
 // Makes sure the Debian packages the tests need are installed (test/debian-packages.txt, and with
 // --packaging also test/debian-packages-packaging.txt).
 // As root it installs what is missing; otherwise it prints the one command to run and fails.
+// A `name:arch` line (only in the packaging list: `libstd-rust-web-dev:arm64`) is a package of a
+// foreign architecture: when one is missing, that architecture is added to dpkg first.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -24,11 +26,21 @@ const hasCargo = (() => { try { execFileSync('cargo', ['--version'], { stdio: 'i
 if (!hasCargo) missing.push('cargo');
 if (!missing.length) process.exit(0);
 
+// Foreign architectures the missing packages need and dpkg does not know yet.
+const known = execFileSync('dpkg', ['--print-foreign-architectures']).toString().split('\n').map((a) => a.trim()).filter(Boolean);
+known.push(execFileSync('dpkg', ['--print-architecture']).toString().trim());
+const addArches = [...new Set(missing.map((p) => p.split(':')[1]).filter((a) => a && !known.includes(a)))];
+
 if (process.getuid?.() !== 0) {
-  console.error(`preflight: the tests need these Debian packages: ${missing.join(' ')}\nrun: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
+  const add = addArches.map((a) => `sudo dpkg --add-architecture ${a} && `).join('');
+  console.error(`preflight: the tests need these Debian packages: ${missing.join(' ')}\nrun: ${add}sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
   process.exit(1);
 }
 console.log(`preflight: installing ${missing.join(' ')}`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+for (const arch of addArches) {
+  console.log(`preflight: dpkg --add-architecture ${arch}`);
+  execFileSync('dpkg', ['--add-architecture', arch], { stdio: 'inherit' });
+}
 execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
 execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });

@@ -24,10 +24,23 @@ export function cxx(arch) {
   return arch === HOST_ARCH ? 'g++' : `${ARCHES[arch].gnu}-g++`;
 }
 
-/** Whether Rust can build for `arch` here: its standard library for that target must be installed. */
-export function rustCanTarget(arch) {
+/**
+ * The Rust toolchain that can build for `arch` here, or null: the default one (rustup's, on PATH)
+ * when its standard library for that target is installed, else Debian's rustc-web/cargo-web
+ * (/usr/bin/rustc and /usr/bin/cargo, with libstd-rust-web-dev:ARCH for a foreign architecture).
+ * `targetDir` keeps each toolchain's build output apart: the two compilers' artefacts do not mix.
+ */
+export function rustToolchain(arch) {
+  const candidates = [
+    { cargo: 'cargo', rustc: 'rustc', targetDir: 'target' },
+    { cargo: '/usr/bin/cargo', rustc: '/usr/bin/rustc', targetDir: 'target/debian-rustc' },
+  ];
+  return candidates.find(({ rustc }) => hasStd(rustc, ARCHES[arch].rust)) ?? null;
+}
+
+function hasStd(rustc, target) {
   try {
-    const dir = execFileSync('rustc', ['--print', 'target-libdir', '--target', ARCHES[arch].rust], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dir = execFileSync(rustc, ['--print', 'target-libdir', '--target', target], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.startsWith('libstd-'));
   } catch {
     return false;

@@ -4,8 +4,9 @@
  * config, the service answering /health as the backworks user, the quickstart running 30 s under
  * paced ingest, a native plugin in its host, remove
  * (state kept) and purge (state gone) are checked; lintian reports no error. arm64: the binaries are
- * ARM aarch64, and under qemu-user the bundled node runs `backworks --version` and loads
- * better-sqlite3 and koffi.
+ * ARM aarch64, every Rust plugin is there, and under qemu-user the bundled node runs
+ * `backworks --version` and loads better-sqlite3 and koffi, and the plugin host reads the hl7
+ * plugin's descriptor.
  *
  * Slow (a few minutes warm; downloads are cached in ~/.cache/backworks), needs root and Debian's mirror.
  */
@@ -14,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/service.js';
 import { freePort } from '../helpers/mosquitto.js';
@@ -157,6 +159,11 @@ describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, ()
 
 describe('the arm64 package', { timeout: 600_000 }, () => {
   let tree: string;
+  // The arm64 C library of the cross toolchain stands in for the box's /lib/aarch64-linux-gnu.
+  // LD_LIBRARY_PATH keeps the loader on it: once libc6:arm64 is installed (libstd-rust-web-dev:arm64
+  // pulls it in), the host's ld.so.cache sends the cross ld.so (glibc 2.36-8cross1) to
+  // /lib/aarch64-linux-gnu's libc (2.36-9+deb12u14), and node hung at start on that mix.
+  const qemuArgs = ['-L', '/usr/aarch64-linux-gnu', '-E', 'LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib'];
   beforeAll(() => {
     buildPackage('arm64');
     tree = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-arm64-'));
@@ -181,10 +188,9 @@ describe('the arm64 package', { timeout: 600_000 }, () => {
 
   it('runs backworks --version and loads better-sqlite3 and koffi under qemu-user', () => {
     const lib = path.join(tree, 'usr/lib/backworks');
-    // The arm64 C library of the cross toolchain stands in for the box's /lib/aarch64-linux-gnu.
-    const qemu = (args: string[]) => sh('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', path.join(lib, 'node/bin/node'), ...args], { cwd: lib });
+    const qemu = (args: string[]) => sh('qemu-aarch64-static', [...qemuArgs, path.join(lib, 'node/bin/node'), ...args], { cwd: lib });
     expect(qemu([path.join(lib, 'dist/service/src/cli.js'), '--version']).trim()).toBe(version);
-    const loaded = spawnSync('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', path.join(lib, 'node/bin/node'), '-e', `
+    const loaded = spawnSync('qemu-aarch64-static', [...qemuArgs, path.join(lib, 'node/bin/node'), '-e', `
       const Database = require('better-sqlite3');
       const db = new Database(':memory:');
       const sqlite = db.prepare('select sqlite_version() as v').get().v;
@@ -193,5 +199,17 @@ describe('the arm64 package', { timeout: 600_000 }, () => {
       const abs = koffi.load('libc.so.6').func('int abs(int)');
       console.log(JSON.stringify({ arch: process.arch, sqlite, abs: abs(-7) }));`], { cwd: lib }).stdout.toString();
     expect(JSON.parse(loaded)).toMatchObject({ arch: 'arm64', sqlite: expect.stringMatching(/^3\./), abs: 7 });
+  });
+
+  it('carries every Rust plugin, and under qemu-user the plugin host reads the descriptors of two of them', async () => {
+    const lib = path.join(tree, 'usr/lib/backworks');
+    const { rustPlugins } = await import(pathToFileURL(path.join(repoRoot, 'deploy/package/native.mjs')).href) as { rustPlugins: (root: string) => { lib: string }[] };
+    const libs = rustPlugins(repoRoot).map((p) => p.lib);
+    expect(libs).toEqual(expect.arrayContaining(['libhl7_plugin.so', 'libedi_plugin.so', 'libfix_plugin.so', 'libmy_plugin.so']));
+    for (const name of libs) expect(sh('file', ['-b', path.join(lib, 'plugins', name)])).toContain('ARM aarch64');
+    const inspect = (plugin: string) => JSON.parse(sh('qemu-aarch64-static', [...qemuArgs,
+      path.join(lib, 'dist/native/bw-plugin-host'), '--inspect', path.join(lib, 'plugins', plugin)]));
+    expect(inspect('libhl7_plugin.so')).toMatchObject({ name: 'hl7-fhir', abi_major: 1 });
+    expect(inspect('libmy_plugin.so')).toMatchObject({ name: 'my-plugin', abi_major: 1 });
   });
 });
