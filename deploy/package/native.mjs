@@ -43,7 +43,7 @@ export function buildNative(root, arch, out) {
   const omitted = [];
   const rust = rustToolchain(arch);
   const target = ARCHES[arch].rust;
-  const TARGET = target.toUpperCase().replace(/-/g, '_');
+  const envTarget = target.replace(/-/g, '_'); // as cargo and the cc crate spell it in variable names
   for (const { dir, lib } of rustPlugins(root)) {
     if (!rust) {
       omitted.push({ plugin: path.relative(root, dir), reason: `no Rust standard library for ${target} on this machine (apt-get install rustc-web cargo-web libstd-rust-web-dev:${arch})` });
@@ -52,8 +52,8 @@ export function buildNative(root, arch, out) {
     const cross = arch !== HOST_ARCH;
     const targetDir = path.join(root, rust.targetDir);
     // Cross: the linker, and the C compiler and archiver of crates that build C for the target (ring).
-    const env = { ...process.env, RUSTC: rust.rustc, [`CARGO_TARGET_${TARGET}_LINKER`]: compiler,
-      ...(cross ? { [`CC_${target.replace(/-/g, '_')}`]: compiler, [`AR_${target.replace(/-/g, '_')}`]: `${ARCHES[arch].gnu}-ar` } : {}) };
+    const env = { ...process.env, RUSTC: rust.rustc, [`CARGO_TARGET_${envTarget.toUpperCase()}_LINKER`]: compiler,
+      ...(cross ? { [`CC_${envTarget}`]: compiler, [`AR_${envTarget}`]: `${ARCHES[arch].gnu}-ar` } : {}) };
     runQuiet(rust.cargo, ['build', '--release', '--quiet', '--manifest-path', path.join(dir, 'Cargo.toml'),
       '--target-dir', targetDir, ...(cross ? ['--target', target] : [])], { cwd: root, env });
     const built = path.join(targetDir, ...(cross ? [target] : []), 'release', lib);
