@@ -3,7 +3,7 @@
 //! IK3/IK4, AK5 or IK5, and AK9. Acknowledgments themselves (FA groups) are never acknowledged.
 
 use crate::config::Config;
-use crate::envelope::{Group, Interchange};
+use crate::envelope::{self, Group, Interchange};
 use crate::tokens::Separators;
 use crate::writer::{self, Envelope, Writer};
 
@@ -50,8 +50,9 @@ pub fn build(ix: &Interchange<'_>, config: &Config, isa_control: u64, group_cont
     let mut w = Writer::new(answer_separators(ix));
     let (date, time) = writer::now();
     let isa = ix.isa();
+    // The sender's own envelope version: every one of them has this ISA layout.
     let version = match ix.version() {
-        v @ ("00401" | "00501") => v,
+        v if envelope::envelope_version(v) => v,
         _ if config.versions[0] == "005010" => "00501",
         _ => "00401",
     };

@@ -25,6 +25,8 @@ pub struct Partner {
     pub application_id: String,
     /// The version we write to this partner: "004010" or "005010".
     pub version: String,
+    /// ISA08 this partner addresses us by, when it is not `interchange.id`.
+    pub our_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,13 +126,20 @@ pub fn parse(config: &Value) -> PluginResult<Config> {
             .iter()
             .enumerate()
             .map(|(j, f)| match f.as_str() {
-                Some(s) if sets::find(s.as_bytes()).is_some() => Ok(s.to_owned()),
-                _ => Err(bad(&format!("{at}.formats[{j}]"), format!("{f} is not a set this pack handles (850, 855, 856, 810, 997, 999)"))),
+                Some(s) if sets::known(s) => Ok(s.to_owned()),
+                _ => Err(bad(&format!("{at}.formats[{j}]"), format!("{f} is not a set this pack handles ({})", sets::ids().join(", ")))),
             })
             .collect::<PluginResult<Vec<_>>>()?;
         let isa_id = text(&p["isa_id"], &format!("{at}.isa_id"), Some(&id))?;
         check_isa_id(&isa_id, &format!("{at}.isa_id"))?;
         let version = text(&p["version"], &format!("{at}.version"), Some(&versions[0]))?;
+        let our_id = match &p["our_id"] {
+            Value::Null => None,
+            v => Some(text(v, &format!("{at}.our_id"), None)?),
+        };
+        if let Some(id) = &our_id {
+            check_isa_id(id, &format!("{at}.our_id"))?;
+        }
         if !versions.contains(&version) {
             return Err(bad(&format!("{at}.version"), format!("{version:?} is not one of versions {versions:?}")));
         }
@@ -144,6 +153,7 @@ pub fn parse(config: &Value) -> PluginResult<Config> {
             formats,
             isa_id,
             version,
+            our_id,
         });
     }
     let usage = text(&config["usage"], "usage", Some("P"))?;
@@ -185,11 +195,12 @@ pub fn schema() -> Value {
                 "type": "object", "additionalProperties": false, "required": ["id", "formats"],
                 "properties": {
                     "id": {"type": "string", "minLength": 1, "maxLength": 15, "description": "matched against ISA06"},
-                    "formats": {"type": "array", "items": {"enum": ["850", "855", "856", "810", "997", "999"]}, "description": "transaction sets exchanged with this partner"},
+                    "formats": {"type": "array", "items": {"enum": sets::ids()}, "description": "transaction sets exchanged with this partner"},
                     "qualifier": {"type": "string", "minLength": 2, "maxLength": 2, "default": "ZZ"},
                     "isa_id": {"type": "string", "maxLength": 15, "description": "ISA06 when it differs from id"},
                     "application_id": {"type": "string", "description": "GS03 of what we send (default: id)"},
-                    "version": version.clone()
+                    "version": version.clone(),
+                    "our_id": {"type": "string", "minLength": 1, "maxLength": 15, "description": "ISA08 this partner sends to us, when it is not interchange.id"}
                 }
             }},
             "interchange": {"type": "object", "additionalProperties": false, "properties": {

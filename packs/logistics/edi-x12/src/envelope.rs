@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::config::{Config, Partner};
 use crate::sets::{self, SetDef};
+use crate::standard::Version;
 use crate::structure::{self, Instance, SegmentError};
 use crate::tokens::{self, NotAnInterchange, Segment, Separators};
 
@@ -52,6 +53,8 @@ pub struct Interchange<'a> {
     pub note: &'static str,
     /// What is wrong, in words, with where (byte offsets), for people and logs.
     pub problems: Vec<String>,
+    /// What was tolerated (indentation between segments), in words: nothing was rejected for it.
+    pub warnings: Vec<String>,
     pub partner: Option<&'a Partner>,
 }
 
@@ -90,8 +93,15 @@ const ISA_FIELDS: [(usize, &str, &str); 16] = [
 /// ISA at all (nothing to acknowledge, not even with a TA1).
 pub fn read<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, NotAnInterchange> {
     let isa = tokens::read_isa(input)?;
-    let segments = tokens::segments(input, &isa);
-    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), partner: None };
+    let (segments, padded) = tokens::segments(input, &isa);
+    let mut warnings = Vec::new();
+    if let Some(first) = padded.first {
+        warnings.push(format!(
+            "{} segments start after spaces, tabs or blank lines (the first at byte {first}): ignored, but they are not part of X12",
+            padded.count
+        ));
+    }
+    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), warnings, partner: None };
     check_isa(&mut ix, isa.length, config);
     walk(&mut ix, config);
     Ok(ix)
@@ -139,16 +149,23 @@ fn check_isa<'a>(ix: &mut Interchange<'a>, length: usize, config: &'a Config) {
     if usage != b"P" && usage != b"T" && usage != b"I" {
         ix.fail("020", format!("ISA15 {:?} must be P, T or I", String::from_utf8_lossy(usage)));
     }
-    if !config.versions.iter().any(|v| v.starts_with(&version) && version.len() == 5) {
-        ix.fail("017", format!("ISA12 version {version:?} is not one of {:?}", config.versions));
+    if !envelope_version(&version) {
+        ix.fail("017", format!("ISA12 version {version:?} is not an interchange control version (00200 to 00501)"));
     }
     match config.partner_for(isa.text(5), &sender) {
         Some(partner) => ix.partner = Some(partner),
         None => ix.fail("006", format!("ISA06 sender {sender:?} is not a configured trading partner")),
     }
-    if !config.our.id.is_empty() && !receiver.eq_ignore_ascii_case(&config.our.id) {
-        ix.fail("009", format!("ISA08 receiver {receiver:?} is not this gateway ({:?})", config.our.id));
+    let ours = ix.partner.and_then(|p| p.our_id.as_deref()).unwrap_or(&config.our.id);
+    if !ours.is_empty() && !receiver.eq_ignore_ascii_case(ours) {
+        ix.fail("009", format!("ISA08 receiver {receiver:?} is not this gateway ({ours:?})"));
     }
+}
+
+/// ISA12 numbers the envelope's own version; every one from 00200 to 00501 has the same ISA
+/// layout, and says nothing about the version of the groups inside (GS08).
+pub fn envelope_version(version: &str) -> bool {
+    version.len() == 5 && version.bytes().all(|b| b.is_ascii_digit()) && ("00200"..="00501").contains(&version)
 }
 
 /// The envelope state machine: GS..GE groups of ST..SE sets, then IEA.
@@ -170,7 +187,7 @@ fn walk(ix: &mut Interchange<'_>, config: &Config) {
             b"TA1" => i += 1,
             _ => {
                 let shown = String::from_utf8_lossy(id).into_owned();
-                ix.fail("024", format!("segment {shown} at byte {offset} is outside a functional group"));
+                ix.fail("024", format!("segment {shown} at byte {offset} is outside a functional group: expected GS or IEA"));
                 i += 1;
             }
         }
@@ -197,14 +214,15 @@ fn read_group(ix: &mut Interchange<'_>, gs: usize, config: &Config) -> usize {
     if control.is_empty() || control.len() > 9 || !control.iter().all(u8::is_ascii_digit) {
         group.codes.push("6");
     }
-    if !config.versions.iter().any(|v| version.starts_with(v.as_str())) {
+    let standard = Version::of_gs08(&version).filter(|v| config.versions.iter().any(|c| c == v.code()));
+    if standard.is_none() {
         group.codes.push("2");
         ix.problems.push(format!("GS08 version {version:?} at byte {} is not one of {:?}", ix.segments[gs].offset, config.versions));
     }
     let mut i = gs + 1;
     while i < ix.segments.len() {
         match ix.segments[i].id() {
-            b"ST" => i = read_set(ix, &mut group, i),
+            b"ST" => i = read_set(ix, &mut group, i, standard),
             b"GE" => {
                 group.ge = Some(i);
                 i += 1;
@@ -213,7 +231,7 @@ fn read_group(ix: &mut Interchange<'_>, gs: usize, config: &Config) -> usize {
             b"GS" | b"IEA" => break,
             other => {
                 let (shown, at) = (String::from_utf8_lossy(other).into_owned(), ix.segments[i].offset);
-                ix.fail("024", format!("segment {shown} at byte {at} is outside a transaction set"));
+                ix.fail("024", format!("segment {shown} at byte {at} is outside a transaction set: expected ST or GE"));
                 i += 1;
             }
         }
@@ -275,7 +293,7 @@ fn read_group(ix: &mut Interchange<'_>, gs: usize, config: &Config) -> usize {
 }
 
 /// Reads ST at `st` up to its SE; returns the next index.
-fn read_set(ix: &mut Interchange<'_>, group: &mut Group, st: usize) -> usize {
+fn read_set(ix: &mut Interchange<'_>, group: &mut Group, st: usize, standard: Option<Version>) -> usize {
     let mut i = st + 1;
     let mut se = None;
     while i < ix.segments.len() {
@@ -289,7 +307,7 @@ fn read_set(ix: &mut Interchange<'_>, group: &mut Group, st: usize) -> usize {
         }
     }
     let body = st + 1..i;
-    let def = sets::find(ix.segments[st].get(1));
+    let def = standard.and_then(|v| sets::find(v, ix.segments[st].get(1)));
     let mut set = TxSet { st, body: body.clone(), se, def, codes: Vec::new(), segment_errors: Vec::new(), tree: None };
     if se.is_none() {
         set.codes.push("2");

@@ -68,6 +68,7 @@ pub fn summary(ix: &Interchange<'_>, source: &str, ack: &str) -> Value {
         "status": if ix.rejected() { "rejected" } else { "accepted" },
         "ta1_note": ix.note,
         "problems": ix.problems,
+        "warnings": ix.warnings,
         "groups": groups,
         "acknowledgment": ack,
     })

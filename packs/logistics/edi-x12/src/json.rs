@@ -9,6 +9,7 @@ use crate::ack;
 use crate::dictionary::{self, Kind};
 use crate::envelope::{Interchange, TxSet};
 use crate::sets::Node;
+use crate::standard::Version;
 use crate::structure::{Instance, Item, SegmentError};
 use crate::tokens::{self, Segment, Separators};
 
@@ -113,6 +114,12 @@ pub fn interchange(ix: &Interchange<'_>, data: bool) -> String {
         out.push(',');
     }
     close(&mut out, ']');
+    out.push_str(",\"warnings\":[");
+    for w in &ix.warnings {
+        string(&mut out, w.as_bytes());
+        out.push(',');
+    }
+    close(&mut out, ']');
     out.push_str(",\"groups\":[");
     for group in &ix.groups {
         let gs = &ix.segments[group.gs];
@@ -164,9 +171,9 @@ fn transaction(out: &mut String, ix: &Interchange<'_>, set: &TxSet, data: bool) 
         out.push(',');
     }
     close(out, ']');
-    if let Some(tree) = set.tree.as_ref().filter(|_| data) {
+    if let (Some(tree), Some(def), true) = (set.tree.as_ref(), set.def, data) {
         out.push_str(",\"data\":");
-        instance(out, tree, &ix.segments[set.body.clone()], &ix.separators);
+        instance(out, tree, &ix.segments[set.body.clone()], &ix.separators, def.version);
     }
     out.push('}');
 }
@@ -179,6 +186,14 @@ fn segment_error(out: &mut String, e: &SegmentError) {
         field(out, "loop", e.loop_id.as_bytes());
     }
     field(out, "code", e.code.as_bytes());
+    if !e.expected.is_empty() {
+        out.push_str("\"expected\":[");
+        for id in &e.expected {
+            let _ = write!(out, "\"{id}\",");
+        }
+        close(out, ']');
+        out.push(',');
+    }
     out.push_str("\"elements\":[");
     for el in &e.elements {
         let _ = write!(out, "{{\"position\":{},", el.position);
@@ -195,7 +210,7 @@ fn segment_error(out: &mut String, e: &SegmentError) {
 }
 
 /// One loop occurrence (or the set's body) as an object keyed by segment id and `<id>_loop`.
-fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separators) {
+fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separators, version: Version) {
     out.push('{');
     for (index, run) in inst.runs() {
         let items = run.iter().map(|(_, item)| item);
@@ -204,13 +219,13 @@ fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separ
                 key(out, id);
                 if *max == 1 {
                     if let Some((_, Item::Segment(i))) = run.first() {
-                        segment(out, &body[*i], sep);
+                        segment(out, &body[*i], sep, version);
                     }
                 } else {
                     out.push('[');
                     for item in items {
                         if let Item::Segment(i) = item {
-                            segment(out, &body[*i], sep);
+                            segment(out, &body[*i], sep, version);
                             out.push(',');
                         }
                     }
@@ -218,14 +233,14 @@ fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separ
                 }
             }
             Node::Loop(def) => {
-                key(out, &def.key);
+                key(out, def.key);
                 let occurrences = items.filter_map(|i| if let Item::Loop(l) = i { Some(l) } else { None });
                 if def.id == "HL" {
-                    hierarchy(out, &occurrences.collect::<Vec<_>>(), body, sep);
+                    hierarchy(out, &occurrences.collect::<Vec<_>>(), body, sep, version);
                 } else {
                     out.push('[');
                     for occurrence in occurrences {
-                        instance(out, occurrence, body, sep);
+                        instance(out, occurrence, body, sep, version);
                         out.push(',');
                     }
                     close(out, ']');
@@ -239,7 +254,7 @@ fn instance(out: &mut String, inst: &Instance, body: &[Segment<'_>], sep: &Separ
 
 /// HL loops nested by HL02 (parent id): roots are those without a known, earlier parent.
 /// Nesting deeper than MAX_DEPTH (real shipments have 3 to 6 levels) is listed flat.
-fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: &Separators) {
+fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: &Separators, version: Version) {
     const MAX_DEPTH: usize = 32;
     let hl = |inst: &Instance| match inst.items.first() {
         Some((_, Item::Segment(i))) => &body[*i],
@@ -260,8 +275,8 @@ fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: 
         }
         index.entry(seg.get(1)).or_insert(i);
     }
-    fn write_level(out: &mut String, at: usize, levels: &[&Instance], children: &[Vec<usize>], body: &[Segment<'_>], sep: &Separators) {
-        instance(out, levels[at], body, sep);
+    fn write_level(out: &mut String, at: usize, levels: &[&Instance], children: &[Vec<usize>], body: &[Segment<'_>], sep: &Separators, version: Version) {
+        instance(out, levels[at], body, sep, version);
         if children[at].is_empty() {
             return;
         }
@@ -271,7 +286,7 @@ fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: 
         }
         out.push_str("\"children\":[");
         for c in &children[at] {
-            write_level(out, *c, levels, children, body, sep);
+            write_level(out, *c, levels, children, body, sep, version);
             out.push(',');
         }
         close(out, ']');
@@ -279,15 +294,15 @@ fn hierarchy(out: &mut String, levels: &[&Instance], body: &[Segment<'_>], sep: 
     }
     out.push('[');
     for root in roots {
-        write_level(out, root, levels, &children, body, sep);
+        write_level(out, root, levels, &children, body, sep, version);
         out.push(',');
     }
     close(out, ']');
 }
 
 /// A segment as an object of its non-empty elements, named by the dictionary.
-fn segment(out: &mut String, seg: &Segment<'_>, sep: &Separators) {
-    let def = dictionary::segment(seg.id());
+fn segment(out: &mut String, seg: &Segment<'_>, sep: &Separators, version: Version) {
+    let def = dictionary::segment(version, seg.id());
     out.push('{');
     for (n, value) in seg.elements().enumerate().skip(1) {
         if value.is_empty() {

@@ -1,6 +1,7 @@
 //! Backworks logistics pack: ASC X12 EDI as a native plugin (`libedi_plugin.so`).
 //!
-//! Inbound interchanges (850, 855, 856, 810, 997, 999 in 004010 and 005010) arrive through
+//! Inbound interchanges (810, 850, 855, 856, 860, 865, 997, 999, 204, 210, 214, 990 in 004010
+//! and 005010) arrive through
 //! `POST /edi/x12` or the drop folder, are checked (envelopes, counts, control numbers, partner,
 //! segment structure, elements), stored in the buffer, and answered with a TA1 and a 997 or 999
 //! per group. `POST /edi/x12/parse` answers JSON only (`/edi/x12/validate`: the same without the
@@ -17,6 +18,7 @@ pub mod inbound;
 pub mod json;
 pub mod outbound;
 pub mod sets;
+pub mod standard;
 pub mod structure;
 pub mod tokens;
 pub mod writer;

@@ -8,6 +8,7 @@ use crate::config::{Config, Partner};
 use crate::dictionary::{self, Kind};
 use crate::sets::{self, LoopDef, Node, SetDef};
 use crate::structure;
+use crate::standard::Version;
 use crate::tokens::{Segment, Separators};
 use crate::writer::{self, Envelope, Writer};
 
@@ -30,12 +31,13 @@ pub fn request<'a>(set: &str, body: &'a Value, config: &'a Config) -> PluginResu
     if !OUTBOUND.contains(&set) {
         return Err(PluginError::NotFound(format!("outbound set {set:?}: this pack generates 855, 856 and 810")));
     }
-    let def = sets::find(set.as_bytes()).expect("outbound sets are defined");
     let partner_id = body["partner"].as_str().ok_or_else(|| bad("\"partner\" is required: the trading partner's id".into()))?;
     let partner = config.partner(partner_id).ok_or_else(|| bad(format!("partner {partner_id:?} is not a configured trading partner")))?;
     if !partner.formats.iter().any(|f| f == set) {
         return Err(bad(format!("partner {partner_id:?} does not exchange {set} (its formats: {})", partner.formats.join(", "))));
     }
+    let version = Version::of_gs08(&partner.version).expect("partner versions are checked by config");
+    let def = sets::find(version, set.as_bytes()).expect("outbound sets are defined in both versions");
     let transactions: Vec<&Value> = match (&body["transaction"], &body["transactions"]) {
         (Value::Object(_), Value::Null) => vec![&body["transaction"]],
         (Value::Null, Value::Array(list)) if !list.is_empty() => list.iter().collect(),
@@ -71,7 +73,7 @@ pub fn generate(req: &Request<'_>, config: &Config, isa_control: u64, group_cont
         w.counted = 0;
         w.segment("ST", &[req.def.id, &control]);
         let path = if req.transactions.len() == 1 { "transaction".to_owned() } else { format!("transactions[{n}]") };
-        write_loop(&mut w, &req.def.body, data, &path, None)?;
+        write_loop(&mut w, req.def.version, &req.def.body, data, &path, None)?;
         let count = w.counted + 1;
         w.segment("SE", &[count.to_string(), control]);
         check(&w.out[start..], req.def, &w.sep, &path)?;
@@ -102,7 +104,7 @@ fn check(text: &str, def: &'static SetDef, sep: &Separators, path: &str) -> Plug
                     .elements
                     .iter()
                     .map(|el| {
-                        let name = dictionary::segment(e.segment_id.as_bytes()).and_then(|d| d.elements.get(el.position - 1)).map_or("", |d| d.name);
+                        let name = dictionary::segment(def.version, e.segment_id.as_bytes()).and_then(|d| d.elements.get(el.position - 1)).map_or("", |d| d.name);
                         format!("element {:02} {name}: {}", el.position, element_problem(el.code))
                     })
                     .collect::<Vec<_>>()
@@ -129,16 +131,16 @@ fn element_problem(code: &str) -> &'static str {
 }
 
 /// Writes one loop occurrence (or the body) from its JSON object, in the definition's order.
-fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Option<(usize, Option<usize>, bool)>) -> PluginResult<()> {
+fn write_loop(w: &mut Writer, version: Version, def: &LoopDef, data: &Value, path: &str, hl: Option<(usize, Option<usize>, bool)>) -> PluginResult<()> {
     let object = data.as_object().ok_or_else(|| bad(format!("{path}: must be an object")))?;
     for k in object.keys() {
         let known = k == "children" && def.id == "HL"
             || def.nodes.iter().any(|n| match n {
                 Node::Segment { id, .. } => id == k,
-                Node::Loop(l) => &l.key == k,
+                Node::Loop(l) => l.key == k,
             });
         if !known {
-            let names: Vec<String> = def.nodes.iter().map(|n| match n { Node::Segment { id, .. } => (*id).to_owned(), Node::Loop(l) => l.key.clone() }).collect();
+            let names: Vec<&str> = def.nodes.iter().map(Node::key).collect();
             return Err(bad(format!("{path}.{k}: not part of this {} (expected one of {})", if def.id.is_empty() { "set" } else { "loop" }, names.join(", "))));
         }
     }
@@ -153,7 +155,7 @@ fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Optio
                 };
                 for (i, item) in items.iter().enumerate() {
                     let at = if matches!(value, Value::Array(_)) { format!("{at}[{i}]") } else { at.clone() };
-                    let mut elements = elements(w, id, item, &at)?;
+                    let mut elements = elements(w, version, id, item, &at)?;
                     if index == 0 && def.id == "HL" {
                         if let Some((number, parent, has_children)) = hl {
                             set_hl(&mut elements, number, parent, has_children);
@@ -163,17 +165,17 @@ fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Optio
                 }
             }
             Node::Loop(inner) => {
-                let key = &inner.key;
+                let key = inner.key;
                 let Some(value) = object.get(key) else { continue };
                 let list = value.as_array().ok_or_else(|| bad(format!("{path}.{key}: must be an array of loop occurrences")))?;
                 if inner.id == "HL" {
                     let mut number = 0;
                     for (i, level) in list.iter().enumerate() {
-                        write_hierarchy(w, inner, level, &format!("{path}.{key}[{i}]"), None, &mut number)?;
+                        write_hierarchy(w, version, inner, level, &format!("{path}.{key}[{i}]"), None, &mut number)?;
                     }
                 } else {
                     for (i, occurrence) in list.iter().enumerate() {
-                        write_loop(w, inner, occurrence, &format!("{path}.{key}[{i}]"), None)?;
+                        write_loop(w, version, inner, occurrence, &format!("{path}.{key}[{i}]"), None)?;
                     }
                 }
             }
@@ -184,7 +186,7 @@ fn write_loop(w: &mut Writer, def: &LoopDef, data: &Value, path: &str, hl: Optio
 
 /// HL levels depth first: HL01 numbered in order, HL02 the parent's number, HL04 whether
 /// children follow.
-fn write_hierarchy(w: &mut Writer, def: &LoopDef, level: &Value, path: &str, parent: Option<usize>, number: &mut usize) -> PluginResult<()> {
+fn write_hierarchy(w: &mut Writer, version: Version, def: &LoopDef, level: &Value, path: &str, parent: Option<usize>, number: &mut usize) -> PluginResult<()> {
     *number += 1;
     let mine = *number;
     let children = match &level["children"] {
@@ -195,9 +197,9 @@ fn write_hierarchy(w: &mut Writer, def: &LoopDef, level: &Value, path: &str, par
     if level.get("HL").is_none() {
         return Err(bad(format!("{path}.HL: required, at least {{\"level_code\": \"S\"}}")));
     }
-    write_loop(w, def, level, path, Some((mine, parent, !children.is_empty())))?;
+    write_loop(w, version, def, level, path, Some((mine, parent, !children.is_empty())))?;
     for (i, child) in children.iter().enumerate() {
-        write_hierarchy(w, def, child, &format!("{path}.children[{i}]"), Some(mine), number)?;
+        write_hierarchy(w, version, def, child, &format!("{path}.children[{i}]"), Some(mine), number)?;
     }
     Ok(())
 }
@@ -210,9 +212,9 @@ fn set_hl(elements: &mut Vec<String>, number: usize, parent: Option<usize>, has_
 }
 
 /// A segment's elements from `{"name": value}` (names from the dictionary, or "01".."99").
-fn elements(w: &Writer, id: &str, value: &Value, path: &str) -> PluginResult<Vec<String>> {
+fn elements(w: &Writer, version: Version, id: &str, value: &Value, path: &str) -> PluginResult<Vec<String>> {
     let object = value.as_object().ok_or_else(|| bad(format!("{path}: must be an object of elements")))?;
-    let def = dictionary::segment(id.as_bytes());
+    let def = dictionary::segment(version, id.as_bytes());
     let mut out: Vec<String> = Vec::new();
     for (name, v) in object {
         let position = match def.and_then(|d| d.elements.iter().position(|e| e.name == name)) {

@@ -4,6 +4,7 @@
 
 use crate::dictionary::{self, Kind};
 use crate::sets::{self, LoopDef, Node, SetDef};
+use crate::standard::Version;
 use crate::tokens::{self, Segment, Separators};
 
 /// IK3/AK3: a segment that is missing, misplaced or has bad elements.
@@ -17,6 +18,8 @@ pub struct SegmentError {
     /// 5 segment over maximum, 6 not in the set, 8 has data element errors.
     pub code: &'static str,
     pub elements: Vec<ElementError>,
+    /// What the structure allowed at this point (segment ids), for people: not sent in IK3/AK3.
+    pub expected: Vec<&'static str>,
 }
 
 /// IK4/AK4: one bad element.
@@ -101,7 +104,7 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                 match &def.nodes[node] {
                     Node::Segment { .. } => {
                         open.push(node, Item::Segment(index));
-                        check_elements(seg, position, def.id, sep, &mut errors);
+                        check_elements(set.version, seg, position, def.id, sep, &mut errors);
                     }
                     Node::Loop(inner) => {
                         // The parent's cursor moves to the loop now; the occurrence is filed
@@ -114,22 +117,28 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                         let mut child = Open::new(Instance::new(inner));
                         child.push(0, Item::Segment(index));
                         stack.push(child);
-                        check_elements(seg, position, inner.id, sep, &mut errors);
+                        check_elements(set.version, seg, position, inner.id, sep, &mut errors);
                     }
                 }
             }
-            Found::Over { code } => errors.push(segment_error(id, position, stack.last().unwrap().instance.def.id, code)),
+            Found::Over { code } => {
+                let mut error = segment_error(id, position, stack.last().unwrap().instance.def.id, code);
+                error.expected = expected(&stack);
+                errors.push(error);
+            }
             Found::Nowhere => {
                 // Unknown to X12 (as far as this pack knows): 1; known but not in this set: 6;
                 // in this set but out of place: 2.
                 let code = if sets::contains(set, id) {
                     "2"
-                } else if valid_id(id) && dictionary::segment(id).is_some() {
+                } else if valid_id(id) && known_anywhere(id) {
                     "6"
                 } else {
                     "1"
                 };
-                errors.push(segment_error(id, position, stack.last().unwrap().instance.def.id, code));
+                let mut error = segment_error(id, position, stack.last().unwrap().instance.def.id, code);
+                error.expected = expected(&stack);
+                errors.push(error);
             }
         }
     }
@@ -186,6 +195,7 @@ fn missing_between(open: &mut Open, until: usize, position: usize, errors: &mut 
                 loop_id: def.id,
                 code: "3",
                 elements: Vec::new(),
+                expected: vec![def.nodes[node].first_id()],
             });
         }
     }
@@ -202,7 +212,33 @@ fn close(stack: &mut Vec<Open>, position: usize, errors: &mut Vec<SegmentError>)
 }
 
 fn segment_error(id: &[u8], position: usize, loop_id: &'static str, code: &'static str) -> SegmentError {
-    SegmentError { segment_id: String::from_utf8_lossy(&id[..id.len().min(3)]).into_owned(), position, loop_id, code, elements: Vec::new() }
+    SegmentError { segment_id: String::from_utf8_lossy(&id[..id.len().min(3)]).into_owned(), position, loop_id, code, elements: Vec::new(), expected: Vec::new() }
+}
+
+/// The segments that could come next: from the innermost open loop outwards, each node at or
+/// after the cursor that has room left, the first few only.
+fn expected(stack: &[Open]) -> Vec<&'static str> {
+    const SHOWN: usize = 12;
+    let mut ids: Vec<&'static str> = Vec::new();
+    for (level, open) in stack.iter().enumerate().rev() {
+        for (node, def) in open.instance.def.nodes.iter().enumerate().skip(open.cursor) {
+            if node == 0 && level > 0 {
+                continue;
+            }
+            if open.count(node) < def.max() && !ids.contains(&def.first_id()) {
+                ids.push(def.first_id());
+            }
+            if ids.len() == SHOWN {
+                return ids;
+            }
+        }
+    }
+    ids
+}
+
+/// Whether either version defines segment `id` (then it is a real segment, not in this set).
+fn known_anywhere(id: &[u8]) -> bool {
+    crate::standard::ALL.iter().any(|v| dictionary::segment(*v, id).is_some())
 }
 
 fn valid_id(id: &[u8]) -> bool {
@@ -210,8 +246,8 @@ fn valid_id(id: &[u8]) -> bool {
 }
 
 /// Checks each element of `seg` against the dictionary; a bad one adds IK4s under an IK3 code 8.
-pub fn check_elements(seg: &Segment<'_>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
-    let Some(def) = dictionary::segment(seg.id()) else { return };
+pub fn check_elements(version: Version, seg: &Segment<'_>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
+    let Some(def) = dictionary::segment(version, seg.id()) else { return };
     let mut bad = Vec::new();
     let mut values = seg.elements().skip(1);
     for n in 1.. {
@@ -240,7 +276,7 @@ pub fn check_elements(seg: &Segment<'_>, position: usize, loop_id: &'static str,
         }
     }
     if !bad.is_empty() {
-        errors.push(SegmentError { segment_id: def.id.to_owned(), position, loop_id, code: "8", elements: bad });
+        errors.push(SegmentError { segment_id: def.id.to_owned(), position, loop_id, code: "8", elements: bad, expected: Vec::new() });
     }
 }
 
@@ -253,7 +289,7 @@ fn check_value(kind: Kind, min: usize, max: usize, value: &[u8], sep: &Separator
         return Some("6");
     }
     match kind {
-        Kind::Composite => return None,
+        Kind::Composite | Kind::Binary => return None,
         Kind::Date => return (!valid_date(value)).then_some("8"),
         Kind::Time => return (!valid_time(value)).then_some("9"),
         Kind::Numeric | Kind::Decimal => {

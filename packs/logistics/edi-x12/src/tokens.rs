@@ -157,17 +157,33 @@ pub fn read_isa(input: &[u8]) -> Result<Isa<'_>, NotAnInterchange> {
     })
 }
 
+/// Segments that began after more than one line break: spaces, tabs, blank lines.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Padded {
+    pub count: usize,
+    /// Where the first of them starts.
+    pub first: Option<usize>,
+}
+
 /// Splits everything after the ISA into segments. Empty segments (a terminator followed by
-/// another, or trailing line breaks) are skipped.
-pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> Vec<Segment<'a>> {
+/// another, or trailing line breaks) are skipped. Whitespace before a segment is skipped too;
+/// a single line break is how many senders end segments, anything more is counted in `Padded`.
+pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> (Vec<Segment<'a>>, Padded) {
     let sep = isa.separators;
     let mut out = Vec::with_capacity(input.len() / 40 + 1);
+    let mut padded = Padded::default();
     out.push(isa.segment.clone());
     let mut at = isa.start + isa.length;
     while at < input.len() {
-        // Line breaks (and padding) after a terminator are not part of the next segment.
-        while at < input.len() && is_filler(input[at], sep.segment) {
+        let from = at;
+        while at < input.len() && is_filler(input[at], sep) {
             at += 1;
+        }
+        let gap = &input[from..at];
+        let plain = matches!(gap, b"" | b"\n" | b"\r\n" | b"\r");
+        if !plain && at < input.len() {
+            padded.count += 1;
+            padded.first.get_or_insert(at);
         }
         if at >= input.len() {
             break;
@@ -179,11 +195,12 @@ pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> Vec<Segment<'a>> {
         }
         at = end + 1;
     }
-    out
+    (out, padded)
 }
 
-fn is_filler(b: u8, terminator: u8) -> bool {
-    b != terminator && (b == b'\r' || b == b'\n')
+/// Whitespace that cannot be data here: not a separator of this interchange.
+fn is_filler(b: u8, sep: Separators) -> bool {
+    b != sep.segment && b != sep.element && matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
 }
 
 
@@ -207,10 +224,21 @@ mod tests {
     fn bom_and_line_breaks_are_tolerated() {
         let text = format!("\u{feff}{ISA}\r\nGS*PO*A*B*20240301*1200*1*X*005010~\r\n\r\nGE*0*1~\nIEA*1*000000101~\n");
         let isa = read_isa(text.as_bytes()).unwrap();
-        let segs = segments(text.as_bytes(), &isa);
+        let (segs, padded) = segments(text.as_bytes(), &isa);
+        assert_eq!(padded.count, 1, "the blank line before GE");
         let ids: Vec<_> = segs.iter().map(|s| std::str::from_utf8(s.id()).unwrap()).collect();
         assert_eq!(ids, ["ISA", "GS", "GE", "IEA"]);
         assert_eq!(segs[1].text(6), "1");
+    }
+
+    #[test]
+    fn indentation_is_skipped_and_counted() {
+        let text = format!("{ISA}\n  GS*PO*A*B*20240301*1200*1*X*005010~\n    GE*0*1~\nIEA*1*000000101~\n");
+        let isa = read_isa(text.as_bytes()).unwrap();
+        let (segs, padded) = segments(text.as_bytes(), &isa);
+        let ids: Vec<_> = segs.iter().map(|s| std::str::from_utf8(s.id()).unwrap()).collect();
+        assert_eq!(ids, ["ISA", "GS", "GE", "IEA"]);
+        assert_eq!(padded, Padded { count: 2, first: Some(text.find("GS").unwrap()) });
     }
 
     #[test]
