@@ -25,8 +25,8 @@ pub struct Partner {
     pub application_id: String,
     /// The version we write to this partner: "004010" or "005010".
     pub version: String,
-    /// ISA08 this partner addresses us by, when it is not `interchange.id`.
-    pub our_id: Option<String>,
+    /// ISA08 ids this partner addresses us by, when it does not use `interchange.id`.
+    pub our_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,13 +133,19 @@ pub fn parse(config: &Value) -> PluginResult<Config> {
         let isa_id = text(&p["isa_id"], &format!("{at}.isa_id"), Some(&id))?;
         check_isa_id(&isa_id, &format!("{at}.isa_id"))?;
         let version = text(&p["version"], &format!("{at}.version"), Some(&versions[0]))?;
-        let our_id = match &p["our_id"] {
-            Value::Null => None,
-            v => Some(text(v, &format!("{at}.our_id"), None)?),
+        let our_ids = match &p["our_ids"] {
+            Value::Null => Vec::new(),
+            Value::Array(ids) if !ids.is_empty() => ids
+                .iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    let at = format!("{at}.our_ids[{j}]");
+                    let id = text(v, &at, None)?;
+                    check_isa_id(&id, &at).map(|()| id)
+                })
+                .collect::<PluginResult<_>>()?,
+            other => return Err(bad(&format!("{at}.our_ids"), format!("must be a non-empty list of ISA08 ids, not {other}"))),
         };
-        if let Some(id) = &our_id {
-            check_isa_id(id, &format!("{at}.our_id"))?;
-        }
         if !versions.contains(&version) {
             return Err(bad(&format!("{at}.version"), format!("{version:?} is not one of versions {versions:?}")));
         }
@@ -153,7 +159,7 @@ pub fn parse(config: &Value) -> PluginResult<Config> {
             formats,
             isa_id,
             version,
-            our_id,
+            our_ids,
         });
     }
     let usage = text(&config["usage"], "usage", Some("P"))?;
@@ -200,7 +206,7 @@ pub fn schema() -> Value {
                     "isa_id": {"type": "string", "maxLength": 15, "description": "ISA06 when it differs from id"},
                     "application_id": {"type": "string", "description": "GS03 of what we send (default: id)"},
                     "version": version.clone(),
-                    "our_id": {"type": "string", "minLength": 1, "maxLength": 15, "description": "ISA08 this partner sends to us, when it is not interchange.id"}
+                    "our_ids": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 15}, "description": "ISA08 ids this partner sends to us, when it does not use interchange.id"}
                 }
             }},
             "interchange": {"type": "object", "additionalProperties": false, "properties": {

@@ -156,9 +156,12 @@ fn check_isa<'a>(ix: &mut Interchange<'a>, length: usize, config: &'a Config) {
         Some(partner) => ix.partner = Some(partner),
         None => ix.fail("006", format!("ISA06 sender {sender:?} is not a configured trading partner")),
     }
-    let ours = ix.partner.and_then(|p| p.our_id.as_deref()).unwrap_or(&config.our.id);
-    if !ours.is_empty() && !receiver.eq_ignore_ascii_case(ours) {
-        ix.fail("009", format!("ISA08 receiver {receiver:?} is not this gateway ({ours:?})"));
+    let ours: Vec<&str> = match ix.partner {
+        Some(p) if !p.our_ids.is_empty() => p.our_ids.iter().map(String::as_str).collect(),
+        _ => vec![config.our.id.as_str()],
+    };
+    if !ours.iter().any(|id| id.is_empty() || receiver.eq_ignore_ascii_case(id)) {
+        ix.fail("009", format!("ISA08 receiver {receiver:?} is not this gateway ({})", ours.join(", ")));
     }
 }
 

@@ -109,9 +109,12 @@ describe('logistics/edi-x12 /edi/x12/parse', () => {
     expect(set.status).toBe('rejected');
     expect(set.errors).toEqual([
       { segment: 'BEG', position: 2, code: '8', elements: [{ position: 5, reference: '373', code: '8', value: '20240231' }] },
-      { segment: 'ZZZ', position: 11, code: '1', elements: [] },
+      { segment: 'ZZZ', position: 11, code: '1', elements: [], expected: set.errors[1].expected },
       { segment: 'PO1', position: 19, loop: 'PO1', code: '8', elements: [{ position: 2, reference: '330', code: '6', value: '4X8' }] },
     ]);
+    // What could have come instead, for people reading the verdict: the 850 header segments that
+    // may follow the DTM at position 10 (this is not sent in the 999).
+    expect(set.errors[1].expected.slice(0, 3)).toEqual(['DTM', 'LIN', 'SI']);
   });
 
   it('/edi/x12/validate answers the same verdict without the transaction data', async () => {

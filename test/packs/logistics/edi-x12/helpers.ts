@@ -24,9 +24,9 @@ export interface EdiGateway {
 /**
  * The real compiled gateway with the real libedi_plugin.so: the seed's two partners plus TARGET
  * (810, 856), our identifiers, a drop folder and an outbound folder in a fresh temporary folder.
- * Pass `dir` to restart on the same state.
+ * Pass `dir` to restart on the same state, `partners` (YAML flow mappings) to replace the partners.
  */
-export async function startEdi(options: { dir?: string; settle?: string } = {}): Promise<EdiGateway> {
+export async function startEdi(options: { dir?: string; settle?: string; partners?: string[] } = {}): Promise<EdiGateway> {
   const dir = options.dir ?? tempDir('bw-edi-');
   const inbound = path.join(dir, 'inbound');
   const outbound = path.join(dir, 'outbound');
@@ -41,9 +41,11 @@ export async function startEdi(options: { dir?: string; settle?: string } = {}):
     '    timeout: 20s',
     '    config:',
     '      trading_partners:',
-    '        - { id: WALMART, formats: ["850", "855", "856"] }',
-    '        - { id: AMAZON, formats: ["850", "997"] }',
-    '        - { id: TARGET, formats: ["810", "856"], version: "005010" }',
+    ...(options.partners ?? [
+      '{ id: WALMART, formats: ["850", "855", "856"] }',
+      '{ id: AMAZON, formats: ["850", "997"] }',
+      '{ id: TARGET, formats: ["810", "856"], version: "005010" }',
+    ]).map((p) => `        - ${p}`),
     '      interchange: { qualifier: ZZ, id: BACKWORKS }',
     '      versions: ["004010", "005010"]',
     `      inbound: { path: ${JSON.stringify(inbound)}, poll_interval: 100ms, settle: ${options.settle ?? '300ms'} }`,
