@@ -61,7 +61,7 @@ function nodes(list, segments, where, indent) {
     if (!children) return `${indent}Node::Segment { id: ${str(id)}, code: ${code(id)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)} },`;
     const trigger = `${indent}    Node::Segment { id: ${str(id)}, code: ${code(id)}, mandatory: true, max: 1 },`;
     return [
-      `${indent}Node::Loop(LoopDef { id: ${str(id)}, key: ${str(`${id}_loop`)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)}, nodes: &[`,
+      `${indent}Node::Loop(LoopDef { id: ${str(id)}, key: ${str(`${id}_loop`)}, code: ${code(id)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)}, nodes: &[`,
       trigger,
       ...nodes(children, segments, at, `${indent}    `),
       `${indent}] }),`,
@@ -90,14 +90,15 @@ function generate(version) {
       const expected = `${id}${String(i + 1).padStart(2, '0')}`;
       if (e[0] !== expected) throw new Error(`${file} ${id}: element ${i + 1} is named ${e[0]}, expected ${expected}`);
     });
-    lines.push(`    SegmentDef { id: ${str(id)}, name: ${str(seg.name)}, elements: &[`);
+    const required = seg.elements.reduce((last, e, i) => ((e[3] === 'C' ? e[4] : e[6]) === 'M' ? i + 1 : last), 0);
+    lines.push(`    SegmentDef { id: ${str(id)}, name: ${str(seg.name)}, required: ${required}, elements: &[`);
     for (const e of seg.elements) lines.push(`        ${element(e, `${file} ${e[0]}`)},`);
     lines.push('    ] },');
   }
   lines.push('];', '', '/// The transaction sets of this version.', 'pub static SETS: &[SetDef] = &[');
   const variant = `Version::V${version}`;
   for (const [id, set] of Object.entries(def.sets)) {
-    lines.push(`    SetDef { id: ${str(id)}, name: ${str(set.name)}, functional_id: ${str(set.functional_group)}, version: ${variant}, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[`);
+    lines.push(`    SetDef { id: ${str(id)}, name: ${str(set.name)}, functional_id: ${str(set.functional_group)}, version: ${variant}, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[`);
     lines.push(...nodes(set.segments, def.segments, `${file} ${id}`, '        '));
     lines.push('    ] } },');
   }

@@ -46,6 +46,8 @@ pub struct Element {
 pub struct SegmentDef {
     pub id: &'static str,
     pub name: &'static str,
+    /// Elements up to this position include every mandatory one: past it, absent ones need no check.
+    pub required: usize,
     pub elements: &'static [Element],
 }
 

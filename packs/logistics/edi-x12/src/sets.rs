@@ -21,6 +21,8 @@ pub struct LoopDef {
     pub id: &'static str,
     /// The JSON key of its occurrences: `N1_loop`.
     pub key: &'static str,
+    /// `dictionary::code` of its trigger segment (the body of a set: none).
+    pub code: usize,
     pub mandatory: bool,
     pub max: usize,
     pub nodes: &'static [Node],
@@ -53,7 +55,7 @@ impl Node {
     pub fn first_code(&self) -> usize {
         match self {
             Node::Segment { code, .. } => *code,
-            Node::Loop(l) => l.nodes[0].first_code(),
+            Node::Loop(l) => l.code,
         }
     }
     pub fn max(&self) -> usize {

@@ -252,7 +252,7 @@ pub fn check_elements(version: Version, seg: &Segment<'_>, position: usize, loop
     let mut values = seg.elements().skip(1);
     for n in 1.. {
         let value = values.next();
-        if value.is_none() && n > def.elements.len() {
+        if value.is_none() && n > def.required {
             break;
         }
         let value = value.unwrap_or(b"");

@@ -6,7 +6,7 @@ use crate::standard::Version;
 
 /// Every segment the sets below use, ordered by id.
 pub static SEGMENTS: &[SegmentDef] = &[
-    SegmentDef { id: "ACK", name: "Line Item Acknowledgment", elements: &[
+    SegmentDef { id: "ACK", name: "Line Item Acknowledgment", required: 1, elements: &[
         Element { id: "ACK01", reference: "668", name: "status", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "ACK02", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "ACK03", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -37,7 +37,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "ACK28", reference: "822", name: "source_subqualifier", kind: Kind::Text, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "ACK29", reference: "1271", name: "industry_code", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "ADV", name: "Advertising Demographic Information", elements: &[
+    SegmentDef { id: "ADV", name: "Advertising Demographic Information", required: 2, elements: &[
         Element { id: "ADV01", reference: "559", name: "agency_qualifier_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "ADV02", reference: "", name: "service_characteristics_qualifier", kind: Kind::Text, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "ADV03", reference: "740", name: "range_minimum", kind: Kind::Decimal, min: 1, max: 20, mandatory: false, components: &[] },
@@ -46,27 +46,27 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "ADV06", reference: "", name: "service_characteristics_qualifier_2", kind: Kind::Text, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "ADV07", reference: "739", name: "measurement_value", kind: Kind::Decimal, min: 1, max: 20, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AK1", name: "Functional Group Response Trailer", elements: &[
+    SegmentDef { id: "AK1", name: "Functional Group Response Trailer", required: 2, elements: &[
         Element { id: "AK101", reference: "479", name: "functional_id", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "AK102", reference: "28", name: "group_control_number", kind: Kind::Numeric, min: 1, max: 9, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "AK2", name: "Transaction Set Response Header", elements: &[
+    SegmentDef { id: "AK2", name: "Transaction Set Response Header", required: 2, elements: &[
         Element { id: "AK201", reference: "143", name: "set_id", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "AK202", reference: "329", name: "control_number", kind: Kind::Text, min: 4, max: 9, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "AK3", name: "Data Segment Note", elements: &[
+    SegmentDef { id: "AK3", name: "Data Segment Note", required: 2, elements: &[
         Element { id: "AK301", reference: "721", name: "segment_id", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "AK302", reference: "719", name: "position", kind: Kind::Numeric, min: 1, max: 6, mandatory: true, components: &[] },
         Element { id: "AK303", reference: "447", name: "loop_id", kind: Kind::Text, min: 1, max: 6, mandatory: false, components: &[] },
         Element { id: "AK304", reference: "720", name: "error_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AK4", name: "Data Element Note", elements: &[
+    SegmentDef { id: "AK4", name: "Data Element Note", required: 3, elements: &[
         Element { id: "AK401", reference: "C030", name: "position", kind: Kind::Composite, min: 0, max: 0, mandatory: true, components: &[Element { id: "AK401-01", reference: "722", name: "element_position", kind: Kind::Numeric, min: 1, max: 2, mandatory: true, components: &[] }, Element { id: "AK401-02", reference: "1528", name: "component_position", kind: Kind::Numeric, min: 1, max: 2, mandatory: false, components: &[] }] },
         Element { id: "AK402", reference: "725", name: "element_reference", kind: Kind::Decimal, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "AK403", reference: "723", name: "error_code", kind: Kind::Id, min: 1, max: 3, mandatory: true, components: &[] },
         Element { id: "AK404", reference: "724", name: "bad_value", kind: Kind::Text, min: 1, max: 99, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AK5", name: "Transaction Set Response Trailer", elements: &[
+    SegmentDef { id: "AK5", name: "Transaction Set Response Trailer", required: 1, elements: &[
         Element { id: "AK501", reference: "717", name: "status", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "AK502", reference: "718", name: "error_code_1", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "AK503", reference: "718", name: "error_code_2", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
@@ -74,7 +74,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "AK505", reference: "718", name: "error_code_4", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "AK506", reference: "718", name: "error_code_5", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AK9", name: "Functional Group Response Trailer", elements: &[
+    SegmentDef { id: "AK9", name: "Functional Group Response Trailer", required: 4, elements: &[
         Element { id: "AK901", reference: "715", name: "status", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "AK902", reference: "97", name: "sets_included", kind: Kind::Numeric, min: 1, max: 6, mandatory: true, components: &[] },
         Element { id: "AK903", reference: "123", name: "sets_received", kind: Kind::Numeric, min: 1, max: 6, mandatory: true, components: &[] },
@@ -85,17 +85,17 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "AK908", reference: "716", name: "error_code_4", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "AK909", reference: "716", name: "error_code_5", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AMT", name: "Monetary Amount", elements: &[
+    SegmentDef { id: "AMT", name: "Monetary Amount", required: 2, elements: &[
         Element { id: "AMT01", reference: "522", name: "qualifier", kind: Kind::Id, min: 1, max: 3, mandatory: true, components: &[] },
         Element { id: "AMT02", reference: "782", name: "amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: true, components: &[] },
         Element { id: "AMT03", reference: "478", name: "credit_debit", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AT5", name: "Shipment Status Details", elements: &[
+    SegmentDef { id: "AT5", name: "Shipment Status Details", required: 0, elements: &[
         Element { id: "AT501", reference: "152", name: "special_handling_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "AT502", reference: "22", name: "special_services_code", kind: Kind::Id, min: 2, max: 10, mandatory: false, components: &[] },
         Element { id: "AT503", reference: "153", name: "special_handling_description", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AT7", name: "Shipment Status Details", elements: &[
+    SegmentDef { id: "AT7", name: "Shipment Status Details", required: 0, elements: &[
         Element { id: "AT701", reference: "", name: "shipment_status_indicator_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "AT702", reference: "", name: "shipment_status_or_appointment_reason_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "AT703", reference: "", name: "shipment_appointment_status_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -104,7 +104,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "AT706", reference: "337", name: "time", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
         Element { id: "AT707", reference: "623", name: "time_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "AT8", name: "Shipment Status Details", elements: &[
+    SegmentDef { id: "AT8", name: "Shipment Status Details", required: 0, elements: &[
         Element { id: "AT801", reference: "187", name: "weight_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "AT802", reference: "188", name: "weight_unit_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "AT803", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -113,13 +113,13 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "AT806", reference: "184", name: "volume_unit_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "AT807", reference: "183", name: "volume", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "B1", name: "Beginning Segment for Booking or Pick-up/Delivery", elements: &[
+    SegmentDef { id: "B1", name: "Beginning Segment for Booking or Pick-up/Delivery", required: 2, elements: &[
         Element { id: "B101", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: false, components: &[] },
         Element { id: "B102", reference: "284", name: "shipment_identification_number", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] },
         Element { id: "B103", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "B104", reference: "284", name: "reservation_action_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "B10", name: "Beginning Segment for Transportation Carrier Shipment Status Message", elements: &[
+    SegmentDef { id: "B10", name: "Beginning Segment for Transportation Carrier Shipment Status Message", required: 3, elements: &[
         Element { id: "B1001", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "B1002", reference: "284", name: "shipment_identification_number", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "B1003", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: true, components: &[] },
@@ -128,7 +128,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "B1006", reference: "127", name: "reference_identification_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "B1007", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "B2", name: "Beginning Segment for Shipment Information", elements: &[
+    SegmentDef { id: "B2", name: "Beginning Segment for Shipment Information", required: 6, elements: &[
         Element { id: "B201", reference: "", name: "tariff_service_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "B202", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: false, components: &[] },
         Element { id: "B203", reference: "154", name: "standard_point_location_code", kind: Kind::Id, min: 6, max: 9, mandatory: false, components: &[] },
@@ -142,11 +142,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "B211", reference: "335", name: "transportation_terms_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "B212", reference: "591", name: "payment_method_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "B2A", name: "Set Purpose", elements: &[
+    SegmentDef { id: "B2A", name: "Set Purpose", required: 1, elements: &[
         Element { id: "B2A01", reference: "353", name: "transaction_set_purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "B2A02", reference: "", name: "application_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "B3", name: "Beginning Segment for Car Shipment Information", elements: &[
+    SegmentDef { id: "B3", name: "Beginning Segment for Car Shipment Information", required: 11, elements: &[
         Element { id: "B301", reference: "", name: "shipment_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "B302", reference: "76", name: "invoice_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
         Element { id: "B303", reference: "284", name: "shipment_identification_number", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -162,7 +162,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "B313", reference: "", name: "tariff_service_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "B314", reference: "335", name: "transportation_terms_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BAK", name: "Beginning Segment for Purchase Order Acknowledgment", elements: &[
+    SegmentDef { id: "BAK", name: "Beginning Segment for Purchase Order Acknowledgment", required: 4, elements: &[
         Element { id: "BAK01", reference: "353", name: "purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BAK02", reference: "587", name: "acknowledgment_type", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BAK03", reference: "324", name: "po_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
@@ -174,12 +174,12 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BAK09", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "BAK10", reference: "640", name: "transaction_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BAL", name: "Balance Detail", elements: &[
+    SegmentDef { id: "BAL", name: "Balance Detail", required: 3, elements: &[
         Element { id: "BAL01", reference: "", name: "balance_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "BAL02", reference: "522", name: "amount_qualifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: true, components: &[] },
         Element { id: "BAL03", reference: "782", name: "monetary_amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "BCA", name: "", elements: &[
+    SegmentDef { id: "BCA", name: "", required: 6, elements: &[
         Element { id: "BCA01", reference: "353", name: "transaction_set_purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BCA02", reference: "587", name: "acknowledgment_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "BCA03", reference: "324", name: "purchase_order_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
@@ -196,7 +196,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BCA14", reference: "786", name: "security_level_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "BCA15", reference: "640", name: "transaction_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BCH", name: "", elements: &[
+    SegmentDef { id: "BCH", name: "", required: 6, elements: &[
         Element { id: "BCH01", reference: "353", name: "transaction_set_purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BCH02", reference: "92", name: "purchase_order_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BCH03", reference: "324", name: "purchase_order_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
@@ -214,7 +214,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BCH15", reference: "640", name: "transaction_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "BCH16", reference: "", name: "purchase_category_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BEG", name: "Beginning Segment for Purchase Order", elements: &[
+    SegmentDef { id: "BEG", name: "Beginning Segment for Purchase Order", required: 5, elements: &[
         Element { id: "BEG01", reference: "353", name: "purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BEG02", reference: "92", name: "type_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BEG03", reference: "324", name: "po_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
@@ -228,7 +228,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BEG11", reference: "786", name: "security_level_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "BEG12", reference: "640", name: "transaction_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BIG", name: "Beginning Segment for Invoice", elements: &[
+    SegmentDef { id: "BIG", name: "Beginning Segment for Invoice", required: 2, elements: &[
         Element { id: "BIG01", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: true, components: &[] },
         Element { id: "BIG02", reference: "76", name: "invoice_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
         Element { id: "BIG03", reference: "373", name: "po_date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
@@ -240,11 +240,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BIG09", reference: "306", name: "action_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "BIG10", reference: "76", name: "invoice_number_2", kind: Kind::Text, min: 1, max: 22, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "BIN", name: "Binary Data Segment", elements: &[
+    SegmentDef { id: "BIN", name: "Binary Data Segment", required: 2, elements: &[
         Element { id: "BIN01", reference: "", name: "length_of_binary_data", kind: Kind::Numeric, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "BIN02", reference: "1000", name: "binary_data", kind: Kind::Binary, min: 1, max: 99999, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "BSN", name: "Beginning Segment for Ship Notice", elements: &[
+    SegmentDef { id: "BSN", name: "Beginning Segment for Ship Notice", required: 4, elements: &[
         Element { id: "BSN01", reference: "353", name: "purpose_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "BSN02", reference: "396", name: "shipment_id", kind: Kind::Text, min: 2, max: 30, mandatory: true, components: &[] },
         Element { id: "BSN03", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: true, components: &[] },
@@ -253,7 +253,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "BSN06", reference: "640", name: "transaction_type", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "BSN07", reference: "641", name: "status_reason", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "C2", name: "Currency", elements: &[
+    SegmentDef { id: "C2", name: "Currency", required: 3, elements: &[
         Element { id: "C201", reference: "", name: "bank_client_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "C202", reference: "66", name: "identification_code_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "C203", reference: "67", name: "identification_code", kind: Kind::Text, min: 2, max: 80, mandatory: true, components: &[] },
@@ -262,13 +262,13 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "C206", reference: "107", name: "payment_method_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "C207", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "C3", name: "Currency", elements: &[
+    SegmentDef { id: "C3", name: "Currency", required: 1, elements: &[
         Element { id: "C301", reference: "100", name: "currency_code", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "C302", reference: "280", name: "exchange_rate", kind: Kind::Decimal, min: 4, max: 10, mandatory: false, components: &[] },
         Element { id: "C303", reference: "100", name: "currency_code_2", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "C304", reference: "100", name: "currency_code_3", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CAD", name: "Carrier Detail", elements: &[
+    SegmentDef { id: "CAD", name: "Carrier Detail", required: 0, elements: &[
         Element { id: "CAD01", reference: "91", name: "transport_method", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "CAD02", reference: "206", name: "equipment_initial", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "CAD03", reference: "207", name: "equipment_number", kind: Kind::Text, min: 1, max: 10, mandatory: false, components: &[] },
@@ -279,11 +279,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CAD08", reference: "127", name: "reference", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "CAD09", reference: "284", name: "service_level", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CB1", name: "Contract and Cost Accounting Information", elements: &[
+    SegmentDef { id: "CB1", name: "Contract and Cost Accounting Information", required: 1, elements: &[
         Element { id: "CB101", reference: "", name: "acquisition_data_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "CB102", reference: "", name: "financing_type_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CD3", name: "Car Detail", elements: &[
+    SegmentDef { id: "CD3", name: "Car Detail", required: 0, elements: &[
         Element { id: "CD301", reference: "187", name: "weight_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "CD302", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "CD303", reference: "", name: "zone", kind: Kind::Text, min: 2, max: 3, mandatory: false, components: &[] },
@@ -299,14 +299,14 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CD313", reference: "591", name: "payment_method_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "CD314", reference: "26", name: "country_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CLD", name: "Carrier Load Details", elements: &[
+    SegmentDef { id: "CLD", name: "Carrier Load Details", required: 2, elements: &[
         Element { id: "CLD01", reference: "", name: "number_of_loads", kind: Kind::Numeric, min: 1, max: 5, mandatory: true, components: &[] },
         Element { id: "CLD02", reference: "382", name: "number_of_units_shipped", kind: Kind::Decimal, min: 1, max: 10, mandatory: true, components: &[] },
         Element { id: "CLD03", reference: "103", name: "packaging_code", kind: Kind::Text, min: 3, max: 5, mandatory: false, components: &[] },
         Element { id: "CLD04", reference: "357", name: "size", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
         Element { id: "CLD05", reference: "355", name: "unit_or_basis_for_measurement_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CN1", name: "Contract Information", elements: &[
+    SegmentDef { id: "CN1", name: "Contract Information", required: 1, elements: &[
         Element { id: "CN101", reference: "1166", name: "contract_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "CN102", reference: "782", name: "monetary_amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: false, components: &[] },
         Element { id: "CN103", reference: "332", name: "percent_decimal_format", kind: Kind::Decimal, min: 1, max: 6, mandatory: false, components: &[] },
@@ -314,7 +314,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CN105", reference: "338", name: "terms_discount_percent", kind: Kind::Decimal, min: 1, max: 6, mandatory: false, components: &[] },
         Element { id: "CN106", reference: "799", name: "version_identifier", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CRC", name: "Conditions Indicator", elements: &[
+    SegmentDef { id: "CRC", name: "Conditions Indicator", required: 3, elements: &[
         Element { id: "CRC01", reference: "1136", name: "code_category", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "CRC02", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "CRC03", reference: "", name: "condition_indicator_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
@@ -323,7 +323,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CRC06", reference: "", name: "condition_indicator_code_4", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "CRC07", reference: "", name: "condition_indicator_code_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CSH", name: "Sales Requirements", elements: &[
+    SegmentDef { id: "CSH", name: "Sales Requirements", required: 0, elements: &[
         Element { id: "CSH01", reference: "563", name: "sales_requirement", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "CSH02", reference: "306", name: "action_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "CSH03", reference: "610", name: "amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
@@ -335,7 +335,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CSH09", reference: "954", name: "percentage_as_decimal", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "CSH10", reference: "1004", name: "percent_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CTB", name: "Restrictions/Conditions", elements: &[
+    SegmentDef { id: "CTB", name: "Restrictions/Conditions", required: 1, elements: &[
         Element { id: "CTB01", reference: "688", name: "restrictions_conditions_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "CTB02", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "CTB03", reference: "673", name: "quantity_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -343,7 +343,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CTB05", reference: "522", name: "amount_qualifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "CTB06", reference: "610", name: "amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CTP", name: "Pricing Information", elements: &[
+    SegmentDef { id: "CTP", name: "Pricing Information", required: 0, elements: &[
         Element { id: "CTP01", reference: "687", name: "class_of_trade", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "CTP02", reference: "236", name: "price_qualifier", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "CTP03", reference: "212", name: "unit_price", kind: Kind::Decimal, min: 1, max: 17, mandatory: false, components: &[] },
@@ -356,7 +356,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CTP10", reference: "499", name: "condition_value", kind: Kind::Text, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "CTP11", reference: "289", name: "multiple_price_quantity", kind: Kind::Numeric, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CTT", name: "Transaction Totals", elements: &[
+    SegmentDef { id: "CTT", name: "Transaction Totals", required: 1, elements: &[
         Element { id: "CTT01", reference: "354", name: "line_count", kind: Kind::Numeric, min: 1, max: 6, mandatory: true, components: &[] },
         Element { id: "CTT02", reference: "347", name: "hash_total", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "CTT03", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -365,7 +365,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CTT06", reference: "355", name: "volume_unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "CTT07", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "CUR", name: "Currency", elements: &[
+    SegmentDef { id: "CUR", name: "Currency", required: 2, elements: &[
         Element { id: "CUR01", reference: "98", name: "entity_code", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "CUR02", reference: "100", name: "currency", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "CUR03", reference: "280", name: "exchange_rate", kind: Kind::Decimal, min: 4, max: 10, mandatory: false, components: &[] },
@@ -388,7 +388,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "CUR20", reference: "373", name: "date_5", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "CUR21", reference: "337", name: "time_5", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "DIS", name: "Discount Detail", elements: &[
+    SegmentDef { id: "DIS", name: "Discount Detail", required: 5, elements: &[
         Element { id: "DIS01", reference: "653", name: "discount_terms", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "DIS02", reference: "654", name: "discount_base_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "DIS03", reference: "655", name: "discount_base", kind: Kind::Decimal, min: 1, max: 10, mandatory: true, components: &[] },
@@ -396,7 +396,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "DIS05", reference: "657", name: "upper_bound", kind: Kind::Numeric, min: 1, max: 10, mandatory: true, components: &[] },
         Element { id: "DIS06", reference: "657", name: "lower_bound", kind: Kind::Numeric, min: 1, max: 10, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "DMG", name: "Demographic Information", elements: &[
+    SegmentDef { id: "DMG", name: "Demographic Information", required: 0, elements: &[
         Element { id: "DMG01", reference: "1250", name: "date_time_period_format_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "DMG02", reference: "1251", name: "date_time_period", kind: Kind::Text, min: 1, max: 35, mandatory: false, components: &[] },
         Element { id: "DMG03", reference: "1068", name: "gender_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
@@ -407,7 +407,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "DMG08", reference: "659", name: "basis_of_verification_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "DMG09", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "DTM", name: "Date/Time Reference", elements: &[
+    SegmentDef { id: "DTM", name: "Date/Time Reference", required: 1, elements: &[
         Element { id: "DTM01", reference: "374", name: "qualifier", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "DTM02", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "DTM03", reference: "337", name: "time", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
@@ -415,12 +415,12 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "DTM05", reference: "1250", name: "period_format", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "DTM06", reference: "1251", name: "period", kind: Kind::Text, min: 1, max: 35, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "DTP", name: "Date or Time or Period", elements: &[
+    SegmentDef { id: "DTP", name: "Date or Time or Period", required: 3, elements: &[
         Element { id: "DTP01", reference: "374", name: "date_time_qualifier", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "DTP02", reference: "1250", name: "date_time_period_format_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "DTP03", reference: "1251", name: "date_time_period", kind: Kind::Text, min: 1, max: 35, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "EFI", name: "External Filing Information", elements: &[
+    SegmentDef { id: "EFI", name: "External Filing Information", required: 1, elements: &[
         Element { id: "EFI01", reference: "786", name: "security_level_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "EFI02", reference: "933", name: "free_form_message_text", kind: Kind::Text, min: 1, max: 264, mandatory: false, components: &[] },
         Element { id: "EFI03", reference: "", name: "security_technique_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -438,23 +438,23 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "EFI15", reference: "799", name: "version_identifier_4", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "EFI16", reference: "", name: "filter_id_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "ETD", name: "Excess Transportation Detail", elements: &[
+    SegmentDef { id: "ETD", name: "Excess Transportation Detail", required: 2, elements: &[
         Element { id: "ETD01", reference: "", name: "excess_transportation_reason_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "ETD02", reference: "", name: "excess_transportation_responsibility_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "ETD03", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "ETD04", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "ETD05", reference: "", name: "returnable_container_freight_payment_responsibility_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "FA1", name: "Type of Financial Accounting Data", elements: &[
+    SegmentDef { id: "FA1", name: "Type of Financial Accounting Data", required: 1, elements: &[
         Element { id: "FA101", reference: "559", name: "agency_qualifier_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "FA102", reference: "1300", name: "service_promotion_allowance_or_charge_code", kind: Kind::Id, min: 4, max: 4, mandatory: false, components: &[] },
         Element { id: "FA103", reference: "248", name: "allowance_or_charge_indicator_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "FA2", name: "Accounting Data", elements: &[
+    SegmentDef { id: "FA2", name: "Accounting Data", required: 2, elements: &[
         Element { id: "FA201", reference: "", name: "breakdown_structure_detail_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "FA202", reference: "", name: "financial_information_code", kind: Kind::Text, min: 1, max: 80, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "FOB", name: "F.O.B. Related Instructions", elements: &[
+    SegmentDef { id: "FOB", name: "F.O.B. Related Instructions", required: 1, elements: &[
         Element { id: "FOB01", reference: "146", name: "payment_method", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "FOB02", reference: "309", name: "location_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "FOB03", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
@@ -465,24 +465,24 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "FOB08", reference: "", name: "risk_of_loss_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "FOB09", reference: "352", name: "description_3", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "G53", name: "Maintenance Type", elements: &[
+    SegmentDef { id: "G53", name: "Maintenance Type", required: 1, elements: &[
         Element { id: "G5301", reference: "875", name: "maintenance_type_code", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "G61", name: "Contact", elements: &[
+    SegmentDef { id: "G61", name: "Contact", required: 2, elements: &[
         Element { id: "G6101", reference: "366", name: "contact_function_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "G6102", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: true, components: &[] },
         Element { id: "G6103", reference: "365", name: "communication_number_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "G6104", reference: "364", name: "communication_number", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "G6105", reference: "443", name: "contact_inquiry_reference", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "G62", name: "Date/Time", elements: &[
+    SegmentDef { id: "G62", name: "Date/Time", required: 0, elements: &[
         Element { id: "G6201", reference: "432", name: "date_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "G6202", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "G6203", reference: "176", name: "time_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "G6204", reference: "337", name: "time", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
         Element { id: "G6205", reference: "623", name: "time_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "GF", name: "General Order Identification", elements: &[
+    SegmentDef { id: "GF", name: "General Order Identification", required: 0, elements: &[
         Element { id: "GF01", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "GF02", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "GF03", reference: "367", name: "contract_number", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -493,7 +493,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "GF08", reference: "128", name: "reference_identification_qualifier_3", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "GF09", reference: "127", name: "reference_identification_3", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "H1", name: "Hazardous Material", elements: &[
+    SegmentDef { id: "H1", name: "Hazardous Material", required: 1, elements: &[
         Element { id: "H101", reference: "62", name: "hazardous_material_code", kind: Kind::Text, min: 4, max: 10, mandatory: true, components: &[] },
         Element { id: "H102", reference: "209", name: "hazardous_material_class_code", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "H103", reference: "208", name: "hazardous_material_code_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
@@ -504,18 +504,18 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "H108", reference: "355", name: "unit_or_basis_for_measurement_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "H109", reference: "254", name: "packing_group_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "H2", name: "Additional Hazardous Material Description", elements: &[
+    SegmentDef { id: "H2", name: "Additional Hazardous Material Description", required: 1, elements: &[
         Element { id: "H201", reference: "64", name: "hazardous_material_description", kind: Kind::Text, min: 2, max: 30, mandatory: true, components: &[] },
         Element { id: "H202", reference: "", name: "hazardous_material_classification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "H3", name: "Special Handling Instructions", elements: &[
+    SegmentDef { id: "H3", name: "Special Handling Instructions", required: 0, elements: &[
         Element { id: "H301", reference: "152", name: "special_handling_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "H302", reference: "153", name: "special_handling_description", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
         Element { id: "H303", reference: "241", name: "protective_service_code", kind: Kind::Id, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "H304", reference: "242", name: "vent_instruction_code", kind: Kind::Id, min: 1, max: 7, mandatory: false, components: &[] },
         Element { id: "H305", reference: "257", name: "tariff_application_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "H6", name: "", elements: &[
+    SegmentDef { id: "H6", name: "", required: 0, elements: &[
         Element { id: "H601", reference: "22", name: "special_services_code", kind: Kind::Id, min: 2, max: 10, mandatory: false, components: &[] },
         Element { id: "H602", reference: "22", name: "special_services_code_2", kind: Kind::Id, min: 2, max: 10, mandatory: false, components: &[] },
         Element { id: "H603", reference: "406", name: "quantity_of_pallets_shipped", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
@@ -524,20 +524,20 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "H606", reference: "188", name: "weight_unit_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "H607", reference: "", name: "pickup_or_delivery_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "HL", name: "Hierarchical Level", elements: &[
+    SegmentDef { id: "HL", name: "Hierarchical Level", required: 3, elements: &[
         Element { id: "HL01", reference: "628", name: "id", kind: Kind::Text, min: 1, max: 12, mandatory: true, components: &[] },
         Element { id: "HL02", reference: "734", name: "parent_id", kind: Kind::Text, min: 1, max: 12, mandatory: false, components: &[] },
         Element { id: "HL03", reference: "735", name: "level_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "HL04", reference: "736", name: "child_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "INC", name: "Installment Information", elements: &[
+    SegmentDef { id: "INC", name: "Installment Information", required: 4, elements: &[
         Element { id: "INC01", reference: "336", name: "terms_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "INC02", reference: "C001", name: "unit", kind: Kind::Composite, min: 0, max: 0, mandatory: true, components: &[Element { id: "INC02-01", reference: "355", name: "unit_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] }, Element { id: "INC02-02", reference: "1018", name: "exponent", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "INC02-03", reference: "649", name: "multiplier", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "INC02-04", reference: "355", name: "unit_code_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "INC02-05", reference: "1018", name: "exponent_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "INC02-06", reference: "649", name: "multiplier_2", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "INC02-07", reference: "355", name: "unit_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "INC02-08", reference: "1018", name: "exponent_3", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "INC02-09", reference: "649", name: "multiplier_3", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "INC02-10", reference: "355", name: "unit_code_4", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "INC02-11", reference: "1018", name: "exponent_4", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "INC02-12", reference: "649", name: "multiplier_4", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "INC02-13", reference: "355", name: "unit_code_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "INC02-14", reference: "1018", name: "exponent_5", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "INC02-15", reference: "649", name: "multiplier_5", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }] },
         Element { id: "INC03", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "INC04", reference: "380", name: "quantity_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "INC05", reference: "782", name: "monetary_amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "ISS", name: "Invoice Shipment Summary", elements: &[
+    SegmentDef { id: "ISS", name: "Invoice Shipment Summary", required: 0, elements: &[
         Element { id: "ISS01", reference: "382", name: "units_shipped", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "ISS02", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "ISS03", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -547,7 +547,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "ISS07", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "ISS08", reference: "81", name: "weight_2", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "IT1", name: "Baseline Item Data (Invoice)", elements: &[
+    SegmentDef { id: "IT1", name: "Baseline Item Data (Invoice)", required: 0, elements: &[
         Element { id: "IT101", reference: "350", name: "line_number", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "IT102", reference: "358", name: "quantity", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "IT103", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -574,14 +574,14 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "IT124", reference: "235", name: "product_service_id_qualifier_6", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "IT125", reference: "234", name: "product_service_id_6", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "IT3", name: "Additional Item Data", elements: &[
+    SegmentDef { id: "IT3", name: "Additional Item Data", required: 0, elements: &[
         Element { id: "IT301", reference: "382", name: "quantity", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "IT302", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "IT303", reference: "368", name: "shipment_status", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "IT304", reference: "383", name: "quantity_difference", kind: Kind::Decimal, min: 1, max: 9, mandatory: false, components: &[] },
         Element { id: "IT305", reference: "371", name: "change_reason", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "IT8", name: "", elements: &[
+    SegmentDef { id: "IT8", name: "", required: 0, elements: &[
         Element { id: "IT801", reference: "563", name: "sales_requirement_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "IT802", reference: "306", name: "action_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "IT803", reference: "610", name: "amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
@@ -610,7 +610,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "IT826", reference: "235", name: "product_service_id_qualifier_10", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "IT827", reference: "234", name: "product_service_id_10", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "ITD", name: "Terms of Sale/Deferred Terms of Sale", elements: &[
+    SegmentDef { id: "ITD", name: "Terms of Sale/Deferred Terms of Sale", required: 0, elements: &[
         Element { id: "ITD01", reference: "336", name: "terms_type", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "ITD02", reference: "333", name: "basis_date_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "ITD03", reference: "338", name: "discount_percent", kind: Kind::Decimal, min: 1, max: 6, mandatory: false, components: &[] },
@@ -627,11 +627,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "ITD14", reference: "107", name: "payment_method_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "ITD15", reference: "954", name: "percentage_as_decimal", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "K1", name: "Remarks", elements: &[
+    SegmentDef { id: "K1", name: "Remarks", required: 1, elements: &[
         Element { id: "K101", reference: "61", name: "free_form_information", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] },
         Element { id: "K102", reference: "61", name: "free_form_information_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L0", name: "Line Item - Quantity and Weight", elements: &[
+    SegmentDef { id: "L0", name: "Line Item - Quantity and Weight", required: 0, elements: &[
         Element { id: "L001", reference: "213", name: "lading_line_item_number", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "L002", reference: "220", name: "billed_rated_as_quantity", kind: Kind::Decimal, min: 1, max: 11, mandatory: false, components: &[] },
         Element { id: "L003", reference: "221", name: "billed_rated_as_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -648,7 +648,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L014", reference: "211", name: "packaging_form_code_2", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "L015", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L1", name: "Rate and Charges", elements: &[
+    SegmentDef { id: "L1", name: "Rate and Charges", required: 0, elements: &[
         Element { id: "L101", reference: "213", name: "lading_line_item_number", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "L102", reference: "60", name: "freight_rate", kind: Kind::Decimal, min: 1, max: 9, mandatory: false, components: &[] },
         Element { id: "L103", reference: "122", name: "rate_value_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -671,12 +671,12 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L120", reference: "100", name: "currency_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "L121", reference: "610", name: "amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L11", name: "Business Instructions and Reference Number", elements: &[
+    SegmentDef { id: "L11", name: "Business Instructions and Reference Number", required: 0, elements: &[
         Element { id: "L1101", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "L1102", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "L1103", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L3", name: "Total Weight and Charges", elements: &[
+    SegmentDef { id: "L3", name: "Total Weight and Charges", required: 0, elements: &[
         Element { id: "L301", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "L302", reference: "187", name: "weight_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "L303", reference: "60", name: "freight_rate", kind: Kind::Decimal, min: 1, max: 9, mandatory: false, components: &[] },
@@ -693,7 +693,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L314", reference: "74", name: "declared_value", kind: Kind::Numeric, min: 2, max: 12, mandatory: false, components: &[] },
         Element { id: "L315", reference: "122", name: "rate_value_qualifier_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L4", name: "Measurement", elements: &[
+    SegmentDef { id: "L4", name: "Measurement", required: 4, elements: &[
         Element { id: "L401", reference: "82", name: "length", kind: Kind::Decimal, min: 1, max: 8, mandatory: true, components: &[] },
         Element { id: "L402", reference: "189", name: "width", kind: Kind::Decimal, min: 1, max: 8, mandatory: true, components: &[] },
         Element { id: "L403", reference: "65", name: "height", kind: Kind::Decimal, min: 1, max: 8, mandatory: true, components: &[] },
@@ -701,7 +701,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L405", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "L406", reference: "1271", name: "industry_code", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L5", name: "Description, Marks and Numbers", elements: &[
+    SegmentDef { id: "L5", name: "Description, Marks and Numbers", required: 0, elements: &[
         Element { id: "L501", reference: "213", name: "lading_line_item_number", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "L502", reference: "79", name: "lading_description", kind: Kind::Text, min: 1, max: 50, mandatory: false, components: &[] },
         Element { id: "L503", reference: "22", name: "commodity_code", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -713,7 +713,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L509", reference: "22", name: "commodity_code_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "L510", reference: "595", name: "compartment_id_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L7", name: "Tariff Reference", elements: &[
+    SegmentDef { id: "L7", name: "Tariff Reference", required: 0, elements: &[
         Element { id: "L701", reference: "213", name: "lading_line_item_number", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "L702", reference: "168", name: "tariff_agency_code", kind: Kind::Id, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "L703", reference: "171", name: "tariff_number", kind: Kind::Text, min: 1, max: 7, mandatory: false, components: &[] },
@@ -731,11 +731,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "L715", reference: "19", name: "city_name", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
         Element { id: "L716", reference: "156", name: "state_or_province_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "L9", name: "", elements: &[
+    SegmentDef { id: "L9", name: "", required: 2, elements: &[
         Element { id: "L901", reference: "150", name: "special_charge_or_allowance_code", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "L902", reference: "782", name: "monetary_amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "LAD", name: "Lading Detail", elements: &[
+    SegmentDef { id: "LAD", name: "Lading Detail", required: 0, elements: &[
         Element { id: "LAD01", reference: "211", name: "packaging_form_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "LAD02", reference: "80", name: "lading_quantity", kind: Kind::Numeric, min: 1, max: 7, mandatory: false, components: &[] },
         Element { id: "LAD03", reference: "188", name: "weight_unit_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
@@ -750,22 +750,22 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LAD12", reference: "234", name: "product_service_id_3", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
         Element { id: "LAD13", reference: "79", name: "lading_description", kind: Kind::Text, min: 1, max: 50, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LDT", name: "Lead Time", elements: &[
+    SegmentDef { id: "LDT", name: "Lead Time", required: 3, elements: &[
         Element { id: "LDT01", reference: "", name: "lead_time_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "LDT02", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "LDT03", reference: "", name: "unit_of_time_period_or_interval_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "LDT04", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LE", name: "Loop Trailer", elements: &[
+    SegmentDef { id: "LE", name: "Loop Trailer", required: 1, elements: &[
         Element { id: "LE01", reference: "447", name: "loop_identifier_code", kind: Kind::Text, min: 1, max: 6, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "LEP", name: "EPA Required Data", elements: &[
+    SegmentDef { id: "LEP", name: "EPA Required Data", required: 0, elements: &[
         Element { id: "LEP01", reference: "806", name: "epa_waste_stream_number_code", kind: Kind::Id, min: 4, max: 6, mandatory: false, components: &[] },
         Element { id: "LEP02", reference: "807", name: "waste_characteristics_code", kind: Kind::Id, min: 12, max: 16, mandatory: false, components: &[] },
         Element { id: "LEP03", reference: "156", name: "state_or_province_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "LEP04", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LFH", name: "Freeform Hazardous Material Information", elements: &[
+    SegmentDef { id: "LFH", name: "Freeform Hazardous Material Information", required: 2, elements: &[
         Element { id: "LFH01", reference: "808", name: "hazardous_material_shipment_information_qualifier", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "LFH02", reference: "809", name: "hazardous_material_shipment_information", kind: Kind::Text, min: 1, max: 25, mandatory: true, components: &[] },
         Element { id: "LFH03", reference: "809", name: "hazardous_material_shipment_information_2", kind: Kind::Text, min: 1, max: 25, mandatory: false, components: &[] },
@@ -774,7 +774,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LFH06", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "LFH07", reference: "380", name: "quantity_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LH1", name: "Hazardous Identification Information", elements: &[
+    SegmentDef { id: "LH1", name: "Hazardous Identification Information", required: 2, elements: &[
         Element { id: "LH101", reference: "355", name: "unit_or_basis_for_measurement_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "LH102", reference: "80", name: "lading_quantity", kind: Kind::Numeric, min: 1, max: 7, mandatory: true, components: &[] },
         Element { id: "LH103", reference: "277", name: "un_na_identification_code", kind: Kind::Id, min: 6, max: 6, mandatory: false, components: &[] },
@@ -787,7 +787,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LH110", reference: "254", name: "packing_group_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "LH111", reference: "1375", name: "interim_hazardous_material_regulatory_number", kind: Kind::Text, min: 1, max: 5, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LH2", name: "Hazardous Classification Information", elements: &[
+    SegmentDef { id: "LH2", name: "Hazardous Classification Information", required: 0, elements: &[
         Element { id: "LH201", reference: "", name: "hazardous_classification_code", kind: Kind::Id, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "LH202", reference: "983", name: "hazardous_class_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "LH203", reference: "", name: "hazardous_placard_notation_code", kind: Kind::Id, min: 14, max: 40, mandatory: false, components: &[] },
@@ -800,13 +800,13 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LH210", reference: "355", name: "unit_or_basis_for_measurement_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "LH211", reference: "408", name: "temperature_3", kind: Kind::Decimal, min: 1, max: 4, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LH3", name: "Hazardous Material Shipping Name", elements: &[
+    SegmentDef { id: "LH3", name: "Hazardous Material Shipping Name", required: 0, elements: &[
         Element { id: "LH301", reference: "224", name: "hazardous_material_shipping_name", kind: Kind::Text, min: 1, max: 25, mandatory: false, components: &[] },
         Element { id: "LH302", reference: "984", name: "hazardous_material_shipping_name_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "LH303", reference: "985", name: "n_o_s_indicator_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "LH304", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LH4", name: "Canadian Dangerous Requirements", elements: &[
+    SegmentDef { id: "LH4", name: "Canadian Dangerous Requirements", required: 0, elements: &[
         Element { id: "LH401", reference: "238", name: "emergency_response_plan_number", kind: Kind::Text, min: 1, max: 12, mandatory: false, components: &[] },
         Element { id: "LH402", reference: "364", name: "communication_number", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "LH403", reference: "254", name: "packing_group_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
@@ -820,30 +820,30 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LH411", reference: "364", name: "communication_number_2", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "LH412", reference: "355", name: "unit_or_basis_for_measurement_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LH6", name: "Hazardous Certification", elements: &[
+    SegmentDef { id: "LH6", name: "Hazardous Certification", required: 0, elements: &[
         Element { id: "LH601", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: false, components: &[] },
         Element { id: "LH602", reference: "272", name: "hazardous_certification_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "LH603", reference: "273", name: "hazardous_certification_declaration", kind: Kind::Text, min: 1, max: 25, mandatory: false, components: &[] },
         Element { id: "LH604", reference: "273", name: "hazardous_certification_declaration_2", kind: Kind::Text, min: 1, max: 25, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LHE", name: "", elements: &[
+    SegmentDef { id: "LHE", name: "", required: 4, elements: &[
         Element { id: "LHE01", reference: "224", name: "hazardous_material_shipping_name", kind: Kind::Text, min: 1, max: 25, mandatory: true, components: &[] },
         Element { id: "LHE02", reference: "", name: "hazardous_placard_notation_code", kind: Kind::Id, min: 14, max: 40, mandatory: true, components: &[] },
         Element { id: "LHE03", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "LHE04", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] },
         Element { id: "LHE05", reference: "759", name: "reportable_quantity_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LHR", name: "Hazardous Material Identifying Reference Numbers", elements: &[
+    SegmentDef { id: "LHR", name: "Hazardous Material Identifying Reference Numbers", required: 2, elements: &[
         Element { id: "LHR01", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "LHR02", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] },
         Element { id: "LHR03", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LHT", name: "Transborder Hazardous Requirements", elements: &[
+    SegmentDef { id: "LHT", name: "Transborder Hazardous Requirements", required: 0, elements: &[
         Element { id: "LHT01", reference: "", name: "hazardous_classification_code", kind: Kind::Id, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "LHT02", reference: "", name: "hazardous_placard_notation_code", kind: Kind::Id, min: 14, max: 40, mandatory: false, components: &[] },
         Element { id: "LHT03", reference: "", name: "hazardous_endorsement_code", kind: Kind::Id, min: 4, max: 25, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LIN", name: "Item Identification", elements: &[
+    SegmentDef { id: "LIN", name: "Item Identification", required: 3, elements: &[
         Element { id: "LIN01", reference: "350", name: "assigned_id", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "LIN02", reference: "235", name: "id_qualifier_1", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "LIN03", reference: "234", name: "id_1", kind: Kind::Text, min: 1, max: 48, mandatory: true, components: &[] },
@@ -876,28 +876,28 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "LIN30", reference: "235", name: "product_service_id_qualifier_11", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "LIN31", reference: "234", name: "product_service_id_11", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LM", name: "Code Source Information", elements: &[
+    SegmentDef { id: "LM", name: "Code Source Information", required: 1, elements: &[
         Element { id: "LM01", reference: "559", name: "agency_qualifier_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "LM02", reference: "822", name: "source_subqualifier", kind: Kind::Text, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LQ", name: "Industry Code", elements: &[
+    SegmentDef { id: "LQ", name: "Industry Code", required: 0, elements: &[
         Element { id: "LQ01", reference: "1270", name: "code_list_qualifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "LQ02", reference: "1271", name: "industry_code", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "LS", name: "Loop Header", elements: &[
+    SegmentDef { id: "LS", name: "Loop Header", required: 1, elements: &[
         Element { id: "LS01", reference: "447", name: "loop_identifier_code", kind: Kind::Text, min: 1, max: 6, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "LX", name: "Assigned Number", elements: &[
+    SegmentDef { id: "LX", name: "Assigned Number", required: 1, elements: &[
         Element { id: "LX01", reference: "554", name: "assigned_number", kind: Kind::Numeric, min: 1, max: 6, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "M7", name: "Seal Numbers", elements: &[
+    SegmentDef { id: "M7", name: "Seal Numbers", required: 1, elements: &[
         Element { id: "M701", reference: "225", name: "seal_number", kind: Kind::Text, min: 2, max: 15, mandatory: true, components: &[] },
         Element { id: "M702", reference: "225", name: "seal_number_2", kind: Kind::Text, min: 2, max: 15, mandatory: false, components: &[] },
         Element { id: "M703", reference: "225", name: "seal_number_3", kind: Kind::Text, min: 2, max: 15, mandatory: false, components: &[] },
         Element { id: "M704", reference: "225", name: "seal_number_4", kind: Kind::Text, min: 2, max: 15, mandatory: false, components: &[] },
         Element { id: "M705", reference: "98", name: "entity_identifier_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MAN", name: "Marks and Numbers", elements: &[
+    SegmentDef { id: "MAN", name: "Marks and Numbers", required: 2, elements: &[
         Element { id: "MAN01", reference: "88", name: "qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "MAN02", reference: "87", name: "number", kind: Kind::Text, min: 1, max: 48, mandatory: true, components: &[] },
         Element { id: "MAN03", reference: "87", name: "number_2", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
@@ -905,7 +905,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "MAN05", reference: "87", name: "marks_and_numbers", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
         Element { id: "MAN06", reference: "87", name: "marks_and_numbers_2", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MEA", name: "Measurements", elements: &[
+    SegmentDef { id: "MEA", name: "Measurements", required: 0, elements: &[
         Element { id: "MEA01", reference: "737", name: "reference_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "MEA02", reference: "738", name: "qualifier", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "MEA03", reference: "739", name: "value", kind: Kind::Decimal, min: 1, max: 20, mandatory: false, components: &[] },
@@ -917,7 +917,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "MEA09", reference: "752", name: "surface_layer_position_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "MEA10", reference: "", name: "measurement_method_or_device_code", kind: Kind::Id, min: 2, max: 4, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MS1", name: "Equipment, Shipment, or Real Property Location", elements: &[
+    SegmentDef { id: "MS1", name: "Equipment, Shipment, or Real Property Location", required: 0, elements: &[
         Element { id: "MS101", reference: "19", name: "city_name", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
         Element { id: "MS102", reference: "156", name: "state_or_province_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "MS103", reference: "26", name: "country_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
@@ -926,31 +926,31 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "MS106", reference: "", name: "direction_identifier_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "MS107", reference: "", name: "direction_identifier_code_2", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MS2", name: "Equipment or Container Owner and Type", elements: &[
+    SegmentDef { id: "MS2", name: "Equipment or Container Owner and Type", required: 0, elements: &[
         Element { id: "MS201", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: false, components: &[] },
         Element { id: "MS202", reference: "207", name: "equipment_number", kind: Kind::Text, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "MS203", reference: "40", name: "equipment_description_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "MS204", reference: "387", name: "equipment_number_check_digit", kind: Kind::Numeric, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MS3", name: "Interline Information", elements: &[
+    SegmentDef { id: "MS3", name: "Interline Information", required: 2, elements: &[
         Element { id: "MS301", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: true, components: &[] },
         Element { id: "MS302", reference: "133", name: "routing_sequence_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "MS303", reference: "19", name: "city_name", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
         Element { id: "MS304", reference: "91", name: "transportation_method_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "MS305", reference: "156", name: "state_or_province_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MSG", name: "Message Text", elements: &[
+    SegmentDef { id: "MSG", name: "Message Text", required: 1, elements: &[
         Element { id: "MSG01", reference: "933", name: "text", kind: Kind::Text, min: 1, max: 264, mandatory: true, components: &[] },
         Element { id: "MSG02", reference: "934", name: "printer_carriage", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "MSG03", reference: "1470", name: "number", kind: Kind::Numeric, min: 1, max: 9, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "MTX", name: "Text", elements: &[
+    SegmentDef { id: "MTX", name: "Text", required: 0, elements: &[
         Element { id: "MTX01", reference: "363", name: "note_reference_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "MTX02", reference: "1551", name: "textual_data", kind: Kind::Text, min: 1, max: 4096, mandatory: false, components: &[] },
         Element { id: "MTX03", reference: "1551", name: "textual_data_2", kind: Kind::Text, min: 1, max: 4096, mandatory: false, components: &[] },
         Element { id: "MTX04", reference: "934", name: "printer_carriage_control_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N1", name: "Name", elements: &[
+    SegmentDef { id: "N1", name: "Name", required: 1, elements: &[
         Element { id: "N101", reference: "98", name: "entity_code", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "N102", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: false, components: &[] },
         Element { id: "N103", reference: "66", name: "id_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
@@ -958,15 +958,15 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N105", reference: "706", name: "relationship", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "N106", reference: "98", name: "related_entity", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N2", name: "Additional Name Information", elements: &[
+    SegmentDef { id: "N2", name: "Additional Name Information", required: 1, elements: &[
         Element { id: "N201", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: true, components: &[] },
         Element { id: "N202", reference: "93", name: "name_2", kind: Kind::Text, min: 1, max: 60, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N3", name: "Address Information", elements: &[
+    SegmentDef { id: "N3", name: "Address Information", required: 1, elements: &[
         Element { id: "N301", reference: "166", name: "address", kind: Kind::Text, min: 1, max: 55, mandatory: true, components: &[] },
         Element { id: "N302", reference: "166", name: "address_2", kind: Kind::Text, min: 1, max: 55, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N4", name: "Geographic Location", elements: &[
+    SegmentDef { id: "N4", name: "Geographic Location", required: 0, elements: &[
         Element { id: "N401", reference: "19", name: "city", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
         Element { id: "N402", reference: "156", name: "state", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "N403", reference: "116", name: "postal_code", kind: Kind::Id, min: 3, max: 15, mandatory: false, components: &[] },
@@ -974,7 +974,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N405", reference: "309", name: "location_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "N406", reference: "310", name: "location", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N7", name: "Equipment Details", elements: &[
+    SegmentDef { id: "N7", name: "Equipment Details", required: 2, elements: &[
         Element { id: "N701", reference: "206", name: "equipment_initial", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "N702", reference: "207", name: "equipment_number", kind: Kind::Text, min: 1, max: 10, mandatory: true, components: &[] },
         Element { id: "N703", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -1000,7 +1000,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N723", reference: "140", name: "standard_carrier_alpha_code_2", kind: Kind::Id, min: 2, max: 4, mandatory: false, components: &[] },
         Element { id: "N724", reference: "301", name: "car_type_code", kind: Kind::Id, min: 1, max: 4, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N7A", name: "Accessorial Equipment Details", elements: &[
+    SegmentDef { id: "N7A", name: "Accessorial Equipment Details", required: 0, elements: &[
         Element { id: "N7A01", reference: "1042", name: "load_or_device_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "N7A02", reference: "82", name: "length", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
         Element { id: "N7A03", reference: "1043", name: "diameter", kind: Kind::Decimal, min: 1, max: 2, mandatory: false, components: &[] },
@@ -1011,7 +1011,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N7A08", reference: "1046", name: "inlet_or_outlet_fitting_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "N7A09", reference: "1047", name: "miscellaneous_equipment_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N7B", name: "Additional Equipment Details", elements: &[
+    SegmentDef { id: "N7B", name: "Additional Equipment Details", required: 0, elements: &[
         Element { id: "N7B01", reference: "1024", name: "number_of_tank_compartments", kind: Kind::Numeric, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "N7B02", reference: "1025", name: "loading_or_discharge_location_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "N7B03", reference: "1026", name: "vessel_material_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
@@ -1019,7 +1019,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N7B05", reference: "1031", name: "trailer_lining_type_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "N7B06", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "N9", name: "Reference Identification", elements: &[
+    SegmentDef { id: "N9", name: "Reference Identification", required: 1, elements: &[
         Element { id: "N901", reference: "128", name: "qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "N902", reference: "127", name: "value", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "N903", reference: "369", name: "description", kind: Kind::Text, min: 1, max: 45, mandatory: false, components: &[] },
@@ -1028,7 +1028,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "N906", reference: "623", name: "time_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "N907", reference: "C040", name: "reference", kind: Kind::Composite, min: 0, max: 0, mandatory: false, components: &[Element { id: "N907-01", reference: "128", name: "qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] }, Element { id: "N907-02", reference: "127", name: "value", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] }, Element { id: "N907-03", reference: "128", name: "qualifier_2", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] }, Element { id: "N907-04", reference: "127", name: "value_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] }, Element { id: "N907-05", reference: "128", name: "qualifier_3", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] }, Element { id: "N907-06", reference: "127", name: "value_3", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] }] },
     ] },
-    SegmentDef { id: "NM1", name: "Individual or Organizational Name", elements: &[
+    SegmentDef { id: "NM1", name: "Individual or Organizational Name", required: 2, elements: &[
         Element { id: "NM101", reference: "98", name: "entity_identifier_code", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "NM102", reference: "1065", name: "entity_type_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "NM103", reference: "1035", name: "name_last_or_organization_name", kind: Kind::Text, min: 1, max: 35, mandatory: false, components: &[] },
@@ -1041,16 +1041,16 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "NM110", reference: "706", name: "entity_relationship_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "NM111", reference: "98", name: "entity_identifier_code_2", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "NTE", name: "Note/Special Instruction", elements: &[
+    SegmentDef { id: "NTE", name: "Note/Special Instruction", required: 2, elements: &[
         Element { id: "NTE01", reference: "363", name: "reference_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "NTE02", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "NX2", name: "", elements: &[
+    SegmentDef { id: "NX2", name: "", required: 2, elements: &[
         Element { id: "NX201", reference: "", name: "address_component_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "NX202", reference: "166", name: "address_information", kind: Kind::Text, min: 1, max: 55, mandatory: true, components: &[] },
         Element { id: "NX203", reference: "", name: "county_designator_code", kind: Kind::Id, min: 5, max: 5, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "OID", name: "Order Identification Detail NEW", elements: &[
+    SegmentDef { id: "OID", name: "Order Identification Detail NEW", required: 0, elements: &[
         Element { id: "OID01", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "OID02", reference: "324", name: "purchase_order_number", kind: Kind::Text, min: 1, max: 22, mandatory: false, components: &[] },
         Element { id: "OID03", reference: "127", name: "reference_identification_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -1061,7 +1061,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "OID08", reference: "184", name: "volume_unit_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "OID09", reference: "183", name: "volume", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PAL", name: "Pallet Information", elements: &[
+    SegmentDef { id: "PAL", name: "Pallet Information", required: 0, elements: &[
         Element { id: "PAL01", reference: "", name: "pallet_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "PAL02", reference: "", name: "pallet_tiers", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "PAL03", reference: "", name: "pallet_blocks", kind: Kind::Numeric, min: 1, max: 3, mandatory: false, components: &[] },
@@ -1079,7 +1079,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PAL15", reference: "399", name: "pallet_exchange_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "PAL16", reference: "810", name: "inner_pack", kind: Kind::Numeric, min: 1, max: 6, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PAM", name: "Period Amount", elements: &[
+    SegmentDef { id: "PAM", name: "Period Amount", required: 0, elements: &[
         Element { id: "PAM01", reference: "673", name: "quantity_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "PAM02", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "PAM03", reference: "C001", name: "unit", kind: Kind::Composite, min: 0, max: 0, mandatory: false, components: &[Element { id: "PAM03-01", reference: "355", name: "unit_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] }, Element { id: "PAM03-02", reference: "1018", name: "exponent", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PAM03-03", reference: "649", name: "multiplier", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PAM03-04", reference: "355", name: "unit_code_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PAM03-05", reference: "1018", name: "exponent_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PAM03-06", reference: "649", name: "multiplier_2", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PAM03-07", reference: "355", name: "unit_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PAM03-08", reference: "1018", name: "exponent_3", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PAM03-09", reference: "649", name: "multiplier_3", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PAM03-10", reference: "355", name: "unit_code_4", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PAM03-11", reference: "1018", name: "exponent_4", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PAM03-12", reference: "649", name: "multiplier_4", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PAM03-13", reference: "355", name: "unit_code_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PAM03-14", reference: "1018", name: "exponent_5", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PAM03-15", reference: "649", name: "multiplier_5", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }] },
@@ -1096,11 +1096,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PAM14", reference: "954", name: "percentage_as_decimal", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "PAM15", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PCT", name: "Percent Amounts", elements: &[
+    SegmentDef { id: "PCT", name: "Percent Amounts", required: 2, elements: &[
         Element { id: "PCT01", reference: "1004", name: "percent_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "PCT02", reference: "954", name: "percentage_as_decimal", kind: Kind::Decimal, min: 1, max: 10, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "PD", name: "", elements: &[
+    SegmentDef { id: "PD", name: "", required: 5, elements: &[
         Element { id: "PD01", reference: "", name: "unit_of_time_period_or_interval_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "PD02", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: true, components: &[] },
         Element { id: "PD03", reference: "C001", name: "unit", kind: Kind::Composite, min: 0, max: 0, mandatory: true, components: &[Element { id: "PD03-01", reference: "355", name: "unit_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] }, Element { id: "PD03-02", reference: "1018", name: "exponent", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PD03-03", reference: "649", name: "multiplier", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PD03-04", reference: "355", name: "unit_code_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PD03-05", reference: "1018", name: "exponent_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PD03-06", reference: "649", name: "multiplier_2", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PD03-07", reference: "355", name: "unit_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PD03-08", reference: "1018", name: "exponent_3", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PD03-09", reference: "649", name: "multiplier_3", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PD03-10", reference: "355", name: "unit_code_4", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PD03-11", reference: "1018", name: "exponent_4", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PD03-12", reference: "649", name: "multiplier_4", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "PD03-13", reference: "355", name: "unit_code_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "PD03-14", reference: "1018", name: "exponent_5", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "PD03-15", reference: "649", name: "multiplier_5", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }] },
@@ -1112,14 +1112,14 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PD09", reference: "352", name: "description_2", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "PD10", reference: "1401", name: "proposal_data_detail_identifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PDD", name: "", elements: &[
+    SegmentDef { id: "PDD", name: "", required: 1, elements: &[
         Element { id: "PDD01", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: true, components: &[] },
         Element { id: "PDD02", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "PDD03", reference: "782", name: "monetary_amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: false, components: &[] },
         Element { id: "PDD04", reference: "954", name: "percentage_as_decimal", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "PDD05", reference: "1401", name: "proposal_data_detail_identifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PER", name: "Administrative Communications Contact", elements: &[
+    SegmentDef { id: "PER", name: "Administrative Communications Contact", required: 1, elements: &[
         Element { id: "PER01", reference: "366", name: "function_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "PER02", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: false, components: &[] },
         Element { id: "PER03", reference: "365", name: "qualifier_1", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1130,7 +1130,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PER08", reference: "364", name: "number_3", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "PER09", reference: "443", name: "contact_inquiry_reference", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PID", name: "Product/Item Description", elements: &[
+    SegmentDef { id: "PID", name: "Product/Item Description", required: 1, elements: &[
         Element { id: "PID01", reference: "349", name: "type", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "PID02", reference: "750", name: "characteristic_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "PID03", reference: "559", name: "agency_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1141,7 +1141,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PID08", reference: "1073", name: "yes_no", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "PID09", reference: "819", name: "language", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PKG", name: "Marking, Packaging, Loading", elements: &[
+    SegmentDef { id: "PKG", name: "Marking, Packaging, Loading", required: 0, elements: &[
         Element { id: "PKG01", reference: "349", name: "description_type", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "PKG02", reference: "753", name: "characteristic_code", kind: Kind::Id, min: 1, max: 5, mandatory: false, components: &[] },
         Element { id: "PKG03", reference: "559", name: "agency_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1149,13 +1149,13 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PKG05", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "PKG06", reference: "400", name: "unit_load_option_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PLD", name: "Pallet Information NEW", elements: &[
+    SegmentDef { id: "PLD", name: "Pallet Information NEW", required: 1, elements: &[
         Element { id: "PLD01", reference: "406", name: "quantity_of_pallets_shipped", kind: Kind::Numeric, min: 1, max: 3, mandatory: true, components: &[] },
         Element { id: "PLD02", reference: "399", name: "pallet_exchange_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "PLD03", reference: "188", name: "weight_unit_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "PLD04", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PO1", name: "Baseline Item Data", elements: &[
+    SegmentDef { id: "PO1", name: "Baseline Item Data", required: 0, elements: &[
         Element { id: "PO101", reference: "350", name: "line_number", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "PO102", reference: "330", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "PO103", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1182,7 +1182,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PO124", reference: "235", name: "product_service_id_qualifier_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "PO125", reference: "234", name: "product_service_id_5", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PO3", name: "Additional Item Detail", elements: &[
+    SegmentDef { id: "PO3", name: "Additional Item Detail", required: 7, elements: &[
         Element { id: "PO301", reference: "371", name: "change_reason", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "PO302", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
         Element { id: "PO303", reference: "236", name: "price_qualifier", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
@@ -1192,7 +1192,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PO307", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "PO308", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PO4", name: "Item Physical Details", elements: &[
+    SegmentDef { id: "PO4", name: "Item Physical Details", required: 0, elements: &[
         Element { id: "PO401", reference: "356", name: "pack", kind: Kind::Numeric, min: 1, max: 6, mandatory: false, components: &[] },
         Element { id: "PO402", reference: "357", name: "size", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
         Element { id: "PO403", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1212,7 +1212,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PO417", reference: "350", name: "assigned_identification_2", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "PO418", reference: "1470", name: "number", kind: Kind::Numeric, min: 1, max: 9, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "POC", name: "", elements: &[
+    SegmentDef { id: "POC", name: "", required: 2, elements: &[
         Element { id: "POC01", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "POC02", reference: "", name: "change_or_response_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "POC03", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
@@ -1241,12 +1241,12 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "POC26", reference: "235", name: "product_service_id_qualifier_10", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "POC27", reference: "234", name: "product_service_id_10", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "POD", name: "", elements: &[
+    SegmentDef { id: "POD", name: "", required: 3, elements: &[
         Element { id: "POD01", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: true, components: &[] },
         Element { id: "POD02", reference: "337", name: "time", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
         Element { id: "POD03", reference: "93", name: "name", kind: Kind::Text, min: 1, max: 60, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "PRF", name: "Purchase Order Reference", elements: &[
+    SegmentDef { id: "PRF", name: "Purchase Order Reference", required: 1, elements: &[
         Element { id: "PRF01", reference: "324", name: "po_number", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
         Element { id: "PRF02", reference: "328", name: "release_number", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "PRF03", reference: "327", name: "change_sequence", kind: Kind::Text, min: 1, max: 8, mandatory: false, components: &[] },
@@ -1255,7 +1255,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PRF06", reference: "367", name: "contract_number", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "PRF07", reference: "92", name: "purchase_order_type_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "PWK", name: "Paperwork", elements: &[
+    SegmentDef { id: "PWK", name: "Paperwork", required: 1, elements: &[
         Element { id: "PWK01", reference: "755", name: "report_type", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "PWK02", reference: "756", name: "transmission_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "PWK03", reference: "757", name: "report_copies_needed", kind: Kind::Numeric, min: 1, max: 2, mandatory: false, components: &[] },
@@ -1266,18 +1266,18 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "PWK08", reference: "C002", name: "actions_indicated", kind: Kind::Composite, min: 0, max: 0, mandatory: false, components: &[Element { id: "PWK08-01", reference: "704", name: "action_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] }, Element { id: "PWK08-02", reference: "704", name: "action_code_2", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] }, Element { id: "PWK08-03", reference: "704", name: "action_code_3", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] }, Element { id: "PWK08-04", reference: "704", name: "action_code_4", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] }, Element { id: "PWK08-05", reference: "704", name: "action_code_5", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] }] },
         Element { id: "PWK09", reference: "1525", name: "request_category_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "Q7", name: "Status Details (Ocean)", elements: &[
+    SegmentDef { id: "Q7", name: "Status Details (Ocean)", required: 1, elements: &[
         Element { id: "Q701", reference: "", name: "lading_exception_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "Q702", reference: "211", name: "packaging_form_code", kind: Kind::Id, min: 3, max: 3, mandatory: false, components: &[] },
         Element { id: "Q703", reference: "80", name: "lading_quantity", kind: Kind::Numeric, min: 1, max: 7, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "QTY", name: "Quantity", elements: &[
+    SegmentDef { id: "QTY", name: "Quantity", required: 1, elements: &[
         Element { id: "QTY01", reference: "673", name: "qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "QTY02", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "QTY03", reference: "C001", name: "unit", kind: Kind::Composite, min: 0, max: 0, mandatory: false, components: &[Element { id: "QTY03-01", reference: "355", name: "unit_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] }, Element { id: "QTY03-02", reference: "1018", name: "exponent", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "QTY03-03", reference: "649", name: "multiplier", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "QTY03-04", reference: "355", name: "unit_code_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "QTY03-05", reference: "1018", name: "exponent_2", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "QTY03-06", reference: "649", name: "multiplier_2", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "QTY03-07", reference: "355", name: "unit_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "QTY03-08", reference: "1018", name: "exponent_3", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "QTY03-09", reference: "649", name: "multiplier_3", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "QTY03-10", reference: "355", name: "unit_code_4", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "QTY03-11", reference: "1018", name: "exponent_4", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "QTY03-12", reference: "649", name: "multiplier_4", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }, Element { id: "QTY03-13", reference: "355", name: "unit_code_5", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] }, Element { id: "QTY03-14", reference: "1018", name: "exponent_5", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] }, Element { id: "QTY03-15", reference: "649", name: "multiplier_5", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] }] },
         Element { id: "QTY04", reference: "61", name: "free_form_information", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "R3", name: "", elements: &[
+    SegmentDef { id: "R3", name: "", required: 2, elements: &[
         Element { id: "R301", reference: "140", name: "standard_carrier_alpha_code", kind: Kind::Id, min: 2, max: 4, mandatory: true, components: &[] },
         Element { id: "R302", reference: "133", name: "routing_sequence_code", kind: Kind::Id, min: 1, max: 2, mandatory: true, components: &[] },
         Element { id: "R303", reference: "19", name: "city_name", kind: Kind::Text, min: 2, max: 30, mandatory: false, components: &[] },
@@ -1291,7 +1291,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "R311", reference: "284", name: "service_level_code_2", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "R312", reference: "284", name: "service_level_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "R4", name: "Port or Terminal", elements: &[
+    SegmentDef { id: "R4", name: "Port or Terminal", required: 1, elements: &[
         Element { id: "R401", reference: "", name: "port_or_terminal_function_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "R402", reference: "309", name: "location_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "R403", reference: "310", name: "location_identifier", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -1301,13 +1301,13 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "R407", reference: "", name: "pier_number", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "R408", reference: "156", name: "state_or_province_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "REF", name: "Reference Information", elements: &[
+    SegmentDef { id: "REF", name: "Reference Information", required: 1, elements: &[
         Element { id: "REF01", reference: "128", name: "qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] },
         Element { id: "REF02", reference: "127", name: "value", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "REF03", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "REF04", reference: "C040", name: "reference", kind: Kind::Composite, min: 0, max: 0, mandatory: false, components: &[Element { id: "REF04-01", reference: "128", name: "qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: true, components: &[] }, Element { id: "REF04-02", reference: "127", name: "value", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] }, Element { id: "REF04-03", reference: "128", name: "qualifier_2", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] }, Element { id: "REF04-04", reference: "127", name: "value_2", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] }, Element { id: "REF04-05", reference: "128", name: "qualifier_3", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] }, Element { id: "REF04-06", reference: "127", name: "value_3", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] }] },
     ] },
-    SegmentDef { id: "S5", name: "Stop Off Details", elements: &[
+    SegmentDef { id: "S5", name: "Stop Off Details", required: 2, elements: &[
         Element { id: "S501", reference: "", name: "stop_sequence_number", kind: Kind::Numeric, min: 1, max: 3, mandatory: true, components: &[] },
         Element { id: "S502", reference: "", name: "stop_reason_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "S503", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -1320,7 +1320,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "S510", reference: "154", name: "standard_point_location_code", kind: Kind::Id, min: 6, max: 9, mandatory: false, components: &[] },
         Element { id: "S511", reference: "", name: "accomplish_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SAC", name: "Service, Promotion, Allowance, or Charge Information", elements: &[
+    SegmentDef { id: "SAC", name: "Service, Promotion, Allowance, or Charge Information", required: 1, elements: &[
         Element { id: "SAC01", reference: "248", name: "indicator", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "SAC02", reference: "1300", name: "code", kind: Kind::Id, min: 4, max: 4, mandatory: false, components: &[] },
         Element { id: "SAC03", reference: "559", name: "agency_qualifier", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1338,7 +1338,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SAC15", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "SAC16", reference: "819", name: "language_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SCH", name: "Line Item Schedule", elements: &[
+    SegmentDef { id: "SCH", name: "Line Item Schedule", required: 6, elements: &[
         Element { id: "SCH01", reference: "380", name: "quantity", kind: Kind::Decimal, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "SCH02", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "SCH03", reference: "98", name: "entity_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
@@ -1352,7 +1352,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SCH11", reference: "326", name: "request_reference_number", kind: Kind::Text, min: 1, max: 45, mandatory: false, components: &[] },
         Element { id: "SCH12", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SDQ", name: "Destination Quantity", elements: &[
+    SegmentDef { id: "SDQ", name: "Destination Quantity", required: 4, elements: &[
         Element { id: "SDQ01", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "SDQ02", reference: "66", name: "id_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "SDQ03", reference: "67", name: "location_1", kind: Kind::Text, min: 2, max: 80, mandatory: true, components: &[] },
@@ -1377,11 +1377,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SDQ22", reference: "380", name: "quantity_9", kind: Kind::Decimal, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "SDQ23", reference: "310", name: "location_identifier", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SE", name: "Transaction Set Trailer", elements: &[
+    SegmentDef { id: "SE", name: "Transaction Set Trailer", required: 2, elements: &[
         Element { id: "SE01", reference: "96", name: "segment_count", kind: Kind::Numeric, min: 1, max: 10, mandatory: true, components: &[] },
         Element { id: "SE02", reference: "329", name: "control_number", kind: Kind::Text, min: 4, max: 9, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "SI", name: "Service Characteristic Identification", elements: &[
+    SegmentDef { id: "SI", name: "Service Characteristic Identification", required: 3, elements: &[
         Element { id: "SI01", reference: "559", name: "agency_qualifier_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "SI02", reference: "", name: "service_characteristics_qualifier", kind: Kind::Text, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "SI03", reference: "234", name: "product_service_id", kind: Kind::Text, min: 1, max: 48, mandatory: true, components: &[] },
@@ -1404,7 +1404,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SI20", reference: "", name: "service_characteristics_qualifier_10", kind: Kind::Text, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "SI21", reference: "234", name: "product_service_id_10", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SLN", name: "Subline Item Detail", elements: &[
+    SegmentDef { id: "SLN", name: "Subline Item Detail", required: 3, elements: &[
         Element { id: "SLN01", reference: "350", name: "assigned_id", kind: Kind::Text, min: 1, max: 20, mandatory: true, components: &[] },
         Element { id: "SLN02", reference: "350", name: "assigned_id_2", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "SLN03", reference: "662", name: "relationship", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
@@ -1434,7 +1434,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SLN27", reference: "235", name: "product_service_id_qualifier_10", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "SLN28", reference: "234", name: "product_service_id_10", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SN1", name: "Shipment Detail", elements: &[
+    SegmentDef { id: "SN1", name: "Shipment Detail", required: 3, elements: &[
         Element { id: "SN101", reference: "350", name: "assigned_id", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "SN102", reference: "382", name: "quantity", kind: Kind::Decimal, min: 1, max: 10, mandatory: true, components: &[] },
         Element { id: "SN103", reference: "355", name: "unit", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
@@ -1444,7 +1444,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SN107", reference: "728", name: "returnable_container_load", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "SN108", reference: "668", name: "line_status", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SPI", name: "Specification Identifier", elements: &[
+    SegmentDef { id: "SPI", name: "Specification Identifier", required: 1, elements: &[
         Element { id: "SPI01", reference: "786", name: "security_level_code", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "SPI02", reference: "128", name: "reference_identification_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "SPI03", reference: "127", name: "reference_identification", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -1461,7 +1461,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SPI14", reference: "1401", name: "proposal_data_detail_identifier_code", kind: Kind::Id, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "SPI15", reference: "1005", name: "hierarchical_structure_code", kind: Kind::Id, min: 4, max: 4, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SPO", name: "Equipment Details", elements: &[
+    SegmentDef { id: "SPO", name: "Equipment Details", required: 1, elements: &[
         Element { id: "SPO01", reference: "", name: "spo01", kind: Kind::Text, min: 1, max: 22, mandatory: true, components: &[] },
         Element { id: "SPO02", reference: "", name: "spo02", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
         Element { id: "SPO03", reference: "", name: "spo03", kind: Kind::Text, min: 2, max: 2, mandatory: false, components: &[] },
@@ -1471,7 +1471,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SPO07", reference: "", name: "spo07", kind: Kind::Text, min: 1, max: 3, mandatory: false, components: &[] },
         Element { id: "SPO08", reference: "", name: "spo08", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "SR", name: "Service, Promotion, Allowance, or Charge Information", elements: &[
+    SegmentDef { id: "SR", name: "Service, Promotion, Allowance, or Charge Information", required: 0, elements: &[
         Element { id: "SR01", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "SR02", reference: "", name: "day_rotation", kind: Kind::Text, min: 1, max: 7, mandatory: false, components: &[] },
         Element { id: "SR03", reference: "337", name: "time", kind: Kind::Time, min: 4, max: 8, mandatory: false, components: &[] },
@@ -1484,11 +1484,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "SR10", reference: "234", name: "product_service_id", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
         Element { id: "SR11", reference: "234", name: "product_service_id_2", kind: Kind::Text, min: 1, max: 48, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "ST", name: "Transaction Set Header", elements: &[
+    SegmentDef { id: "ST", name: "Transaction Set Header", required: 2, elements: &[
         Element { id: "ST01", reference: "143", name: "set_id", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "ST02", reference: "329", name: "control_number", kind: Kind::Text, min: 4, max: 9, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "TAX", name: "Tax Reference", elements: &[
+    SegmentDef { id: "TAX", name: "Tax Reference", required: 0, elements: &[
         Element { id: "TAX01", reference: "325", name: "tax_id", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "TAX02", reference: "309", name: "location_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "TAX03", reference: "310", name: "location", kind: Kind::Text, min: 1, max: 30, mandatory: false, components: &[] },
@@ -1503,11 +1503,11 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "TAX12", reference: "441", name: "tax_exempt_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "TAX13", reference: "", name: "customs_entry_type_group_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TC2", name: "Commodity", elements: &[
+    SegmentDef { id: "TC2", name: "Commodity", required: 2, elements: &[
         Element { id: "TC201", reference: "23", name: "commodity_code_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "TC202", reference: "22", name: "commodity_code", kind: Kind::Text, min: 1, max: 30, mandatory: true, components: &[] },
     ] },
-    SegmentDef { id: "TD1", name: "Carrier Details (Equipment)", elements: &[
+    SegmentDef { id: "TD1", name: "Carrier Details (Equipment)", required: 0, elements: &[
         Element { id: "TD101", reference: "103", name: "packaging_code", kind: Kind::Text, min: 3, max: 5, mandatory: false, components: &[] },
         Element { id: "TD102", reference: "80", name: "lading_quantity", kind: Kind::Numeric, min: 1, max: 7, mandatory: false, components: &[] },
         Element { id: "TD103", reference: "23", name: "commodity_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
@@ -1519,7 +1519,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "TD109", reference: "183", name: "volume", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
         Element { id: "TD110", reference: "355", name: "volume_unit", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TD3", name: "Carrier Details (Routing Sequence/Transit Time)", elements: &[
+    SegmentDef { id: "TD3", name: "Carrier Details (Routing Sequence/Transit Time)", required: 0, elements: &[
         Element { id: "TD301", reference: "40", name: "equipment_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "TD302", reference: "206", name: "initial", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "TD303", reference: "207", name: "number", kind: Kind::Text, min: 1, max: 10, mandatory: false, components: &[] },
@@ -1531,14 +1531,14 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "TD309", reference: "225", name: "seal_number", kind: Kind::Text, min: 2, max: 15, mandatory: false, components: &[] },
         Element { id: "TD310", reference: "24", name: "equipment_type", kind: Kind::Id, min: 4, max: 4, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TD4", name: "Carrier Details (Special Handling, or Hazardous Materials, or Both)", elements: &[
+    SegmentDef { id: "TD4", name: "Carrier Details (Special Handling, or Hazardous Materials, or Both)", required: 0, elements: &[
         Element { id: "TD401", reference: "152", name: "special_handling", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
         Element { id: "TD402", reference: "208", name: "hazmat_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "TD403", reference: "209", name: "hazmat_code", kind: Kind::Text, min: 1, max: 4, mandatory: false, components: &[] },
         Element { id: "TD404", reference: "352", name: "description", kind: Kind::Text, min: 1, max: 80, mandatory: false, components: &[] },
         Element { id: "TD405", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TD5", name: "Carrier Details (Routing Sequence/Transit Time)", elements: &[
+    SegmentDef { id: "TD5", name: "Carrier Details (Routing Sequence/Transit Time)", required: 0, elements: &[
         Element { id: "TD501", reference: "133", name: "routing_sequence", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "TD502", reference: "66", name: "id_qualifier", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
         Element { id: "TD503", reference: "67", name: "id_code", kind: Kind::Text, min: 2, max: 80, mandatory: false, components: &[] },
@@ -1555,17 +1555,17 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "TD514", reference: "284", name: "service_level_code_3", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "TD515", reference: "26", name: "country_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TDS", name: "Total Monetary Value Summary", elements: &[
+    SegmentDef { id: "TDS", name: "Total Monetary Value Summary", required: 1, elements: &[
         Element { id: "TDS01", reference: "610", name: "total_amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: true, components: &[] },
         Element { id: "TDS02", reference: "610", name: "amount_subject_to_discount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "TDS03", reference: "610", name: "discounted_amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
         Element { id: "TDS04", reference: "610", name: "discount_amount", kind: Kind::Numeric, min: 1, max: 15, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TSD", name: "Tariff Service Description", elements: &[
+    SegmentDef { id: "TSD", name: "Tariff Service Description", required: 0, elements: &[
         Element { id: "TSD01", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "TSD02", reference: "219", name: "position", kind: Kind::Text, min: 1, max: 3, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "TXI", name: "Tax Information", elements: &[
+    SegmentDef { id: "TXI", name: "Tax Information", required: 1, elements: &[
         Element { id: "TXI01", reference: "963", name: "tax_type", kind: Kind::Id, min: 2, max: 2, mandatory: true, components: &[] },
         Element { id: "TXI02", reference: "782", name: "amount", kind: Kind::Decimal, min: 1, max: 18, mandatory: false, components: &[] },
         Element { id: "TXI03", reference: "954", name: "percent", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
@@ -1577,7 +1577,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "TXI09", reference: "325", name: "tax_identification_number", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
         Element { id: "TXI10", reference: "350", name: "assigned_identification", kind: Kind::Text, min: 1, max: 20, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "V1", name: "Vessel Identification", elements: &[
+    SegmentDef { id: "V1", name: "Vessel Identification", required: 0, elements: &[
         Element { id: "V101", reference: "284", name: "vessel_code", kind: Kind::Id, min: 1, max: 8, mandatory: false, components: &[] },
         Element { id: "V102", reference: "284", name: "vessel_name", kind: Kind::Text, min: 2, max: 28, mandatory: false, components: &[] },
         Element { id: "V103", reference: "26", name: "country_code", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
@@ -1588,7 +1588,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "V108", reference: "", name: "vessel_code_qualifier", kind: Kind::Id, min: 1, max: 1, mandatory: false, components: &[] },
         Element { id: "V109", reference: "91", name: "transportation_method_type_code", kind: Kind::Id, min: 1, max: 2, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "V9", name: "Event Detail", elements: &[
+    SegmentDef { id: "V9", name: "Event Detail", required: 1, elements: &[
         Element { id: "V901", reference: "", name: "event_code", kind: Kind::Id, min: 3, max: 3, mandatory: true, components: &[] },
         Element { id: "V902", reference: "", name: "event", kind: Kind::Text, min: 1, max: 25, mandatory: false, components: &[] },
         Element { id: "V903", reference: "373", name: "date", kind: Kind::Date, min: 8, max: 8, mandatory: false, components: &[] },
@@ -1610,7 +1610,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
         Element { id: "V919", reference: "81", name: "weight", kind: Kind::Decimal, min: 1, max: 10, mandatory: false, components: &[] },
         Element { id: "V920", reference: "82", name: "length", kind: Kind::Decimal, min: 1, max: 8, mandatory: false, components: &[] },
     ] },
-    SegmentDef { id: "YNQ", name: "Yes/No Question", elements: &[
+    SegmentDef { id: "YNQ", name: "Yes/No Question", required: 2, elements: &[
         Element { id: "YNQ01", reference: "", name: "condition_indicator_code", kind: Kind::Id, min: 2, max: 2, mandatory: false, components: &[] },
         Element { id: "YNQ02", reference: "1073", name: "yes_no_condition_or_response_code", kind: Kind::Id, min: 1, max: 1, mandatory: true, components: &[] },
         Element { id: "YNQ03", reference: "1250", name: "date_time_period_format_qualifier", kind: Kind::Id, min: 2, max: 3, mandatory: false, components: &[] },
@@ -1626,7 +1626,7 @@ pub static SEGMENTS: &[SegmentDef] = &[
 
 /// The transaction sets of this version.
 pub static SETS: &[SetDef] = &[
-    SetDef { id: "204", name: "Motor Carrier Load Tender", functional_id: "SM", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "204", name: "Motor Carrier Load Tender", functional_id: "SM", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "B2", code: 2441, mandatory: true, max: 1 },
         Node::Segment { id: "B2A", code: 2405, mandatory: true, max: 1 },
         Node::Segment { id: "L11", code: 16085, mandatory: false, max: 50 },
@@ -1636,7 +1636,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PLD", code: 20945, mandatory: false, max: 1 },
         Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
         Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 5, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 5, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1644,14 +1644,14 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 1 },
             Node::Segment { id: "G61", code: 9425, mandatory: false, max: 3 },
         ] }),
-        Node::Loop(LoopDef { id: "N7", key: "N7_loop", mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
             Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
             Node::Segment { id: "N7A", code: 19018, mandatory: false, max: 1 },
             Node::Segment { id: "N7B", code: 19019, mandatory: false, max: 1 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 1 },
             Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
         ] }),
-        Node::Loop(LoopDef { id: "S5", key: "S5_loop", mandatory: true, max: 999, nodes: &[
+        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: true, max: 999, nodes: &[
             Node::Segment { id: "S5", code: 25825, mandatory: true, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 50 },
             Node::Segment { id: "G62", code: 9426, mandatory: false, max: 2 },
@@ -1660,21 +1660,21 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "AT5", code: 734, mandatory: false, max: 6 },
             Node::Segment { id: "PLD", code: 20945, mandatory: false, max: 1 },
             Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 20 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 3 },
             ] }),
-            Node::Loop(LoopDef { id: "L5", key: "L5_loop", mandatory: false, max: 99, nodes: &[
+            Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: 99, nodes: &[
                 Node::Segment { id: "L5", code: 16242, mandatory: true, max: 1 },
                 Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
-                Node::Loop(LoopDef { id: "G61", key: "G61_loop", mandatory: false, max: 99, nodes: &[
+                Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, nodes: &[
                     Node::Segment { id: "G61", code: 9425, mandatory: true, max: 1 },
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
                     Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
-                    Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", mandatory: false, max: 25, nodes: &[
+                    Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, nodes: &[
                         Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                         Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                         Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 10 },
@@ -1685,18 +1685,18 @@ pub static SETS: &[SetDef] = &[
                     ] }),
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "OID", key: "OID_loop", mandatory: false, max: 999, nodes: &[
+            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: 999, nodes: &[
                 Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                 Node::Segment { id: "G62", code: 9426, mandatory: false, max: 2 },
                 Node::Segment { id: "LAD", code: 15062, mandatory: false, max: 999 },
-                Node::Loop(LoopDef { id: "L5", key: "L5_loop", mandatory: false, max: 99, nodes: &[
+                Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: 99, nodes: &[
                     Node::Segment { id: "L5", code: 16242, mandatory: true, max: 1 },
                     Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
-                    Node::Loop(LoopDef { id: "G61", key: "G61_loop", mandatory: false, max: 99, nodes: &[
+                    Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, nodes: &[
                         Node::Segment { id: "G61", code: 9425, mandatory: true, max: 1 },
                         Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
                         Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
-                        Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", mandatory: false, max: 25, nodes: &[
+                        Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, nodes: &[
                             Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                             Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                             Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 10 },
@@ -1708,7 +1708,7 @@ pub static SETS: &[SetDef] = &[
                     ] }),
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "N7", key: "N7_loop", mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
                 Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
                 Node::Segment { id: "N7A", code: 19018, mandatory: false, max: 1 },
                 Node::Segment { id: "N7B", code: 19019, mandatory: false, max: 1 },
@@ -1718,7 +1718,7 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "L3", code: 16168, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "210", name: "Motor Carrier Freight Details and Invoice", functional_id: "IM", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "210", name: "Motor Carrier Freight Details and Invoice", functional_id: "IM", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "B3", code: 2478, mandatory: true, max: 1 },
         Node::Segment { id: "C2", code: 3810, mandatory: false, max: 1 },
         Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
@@ -1728,43 +1728,43 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "R3", code: 24382, mandatory: false, max: 12 },
         Node::Segment { id: "H3", code: 10692, mandatory: false, max: 6 },
         Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
             Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
             Node::Segment { id: "N9", code: 19128, mandatory: false, max: 5 },
         ] }),
-        Node::Loop(LoopDef { id: "N7", key: "N7_loop", mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
             Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
             Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
         ] }),
-        Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", code: 25211, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "SPO", code: 25211, mandatory: true, max: 1 },
             Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
         ] }),
-        Node::Loop(LoopDef { id: "S5", key: "S5_loop", mandatory: false, max: 999, nodes: &[
+        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: false, max: 999, nodes: &[
             Node::Segment { id: "S5", code: 25825, mandatory: true, max: 1 },
             Node::Segment { id: "N9", code: 19128, mandatory: false, max: 10 },
             Node::Segment { id: "G62", code: 9426, mandatory: false, max: 10 },
             Node::Segment { id: "H3", code: 10692, mandatory: false, max: 6 },
-            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", code: 25211, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "SPO", code: 25211, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 2, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 2, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "N9", code: 19128, mandatory: false, max: 5 },
-                Node::Loop(LoopDef { id: "N7", key: "N7_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
                     Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
                 ] }),
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "LX", key: "LX_loop", mandatory: false, max: 9999, nodes: &[
+        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: 9999, nodes: &[
             Node::Segment { id: "LX", code: 15946, mandatory: true, max: 1 },
             Node::Segment { id: "N9", code: 19128, mandatory: false, max: 5 },
             Node::Segment { id: "POD", code: 21056, mandatory: false, max: 1 },
@@ -1776,17 +1776,17 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "L4", code: 16205, mandatory: false, max: 10 },
             Node::Segment { id: "L7", code: 16316, mandatory: false, max: 10 },
             Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", code: 25211, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "SPO", code: 25211, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "N9", code: 19128, mandatory: false, max: 10 },
-                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", code: 2878, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "CD3", code: 2878, mandatory: true, max: 1 },
                     Node::Segment { id: "N9", code: 19128, mandatory: false, max: 20 },
                     Node::Segment { id: "H6", code: 10803, mandatory: false, max: 10 },
@@ -1794,7 +1794,7 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "POD", code: 21056, mandatory: false, max: 1 },
                     Node::Segment { id: "G62", code: 9426, mandatory: false, max: 1 },
                 ] }),
-                Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", code: 25211, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "SPO", code: 25211, mandatory: true, max: 1 },
                     Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
                 ] }),
@@ -1802,12 +1802,12 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "L3", code: 16168, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "214", name: "Transportation Carrier Shipment Status Message", functional_id: "QM", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "214", name: "Transportation Carrier Shipment Status Message", functional_id: "QM", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "B10", code: 2394, mandatory: true, max: 1 },
         Node::Segment { id: "L11", code: 16085, mandatory: false, max: 300 },
         Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 9999 },
         Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1817,9 +1817,9 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
         ] }),
         Node::Segment { id: "MS3", code: 17123, mandatory: false, max: 12 },
-        Node::Loop(LoopDef { id: "LX", key: "LX_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "LX", code: 15946, mandatory: true, max: 1 },
-            Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", code: 736, mandatory: false, max: 10, nodes: &[
                 Node::Segment { id: "AT7", code: 736, mandatory: true, max: 1 },
                 Node::Segment { id: "MS1", code: 17121, mandatory: false, max: 1 },
                 Node::Segment { id: "MS2", code: 17122, mandatory: false, max: 1 },
@@ -1830,10 +1830,10 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
             Node::Segment { id: "AT5", code: 734, mandatory: false, max: 10 },
             Node::Segment { id: "AT8", code: 737, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", code: 2878, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "CD3", code: 2878, mandatory: true, max: 1 },
                 Node::Segment { id: "L11", code: 16085, mandatory: false, max: 20 },
-                Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", code: 736, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "AT7", code: 736, mandatory: true, max: 1 },
                     Node::Segment { id: "MS1", code: 17121, mandatory: false, max: 1 },
                     Node::Segment { id: "MS2", code: 17122, mandatory: false, max: 1 },
@@ -1842,7 +1842,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "Q7", code: 23161, mandatory: false, max: 10 },
                 Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
                 Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 9999 },
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 3 },
@@ -1850,19 +1850,19 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "PRF", key: "PRF_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "PRF", key: "PRF_loop", code: 21169, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "PRF", code: 21169, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                     Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
                 ] }),
-                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", code: 2878, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "CD3", code: 2878, mandatory: true, max: 1 },
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 20 },
-                    Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", mandatory: false, max: 10, nodes: &[
+                    Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", code: 736, mandatory: false, max: 10, nodes: &[
                         Node::Segment { id: "AT7", code: 736, mandatory: true, max: 1 },
                         Node::Segment { id: "MS1", code: 17121, mandatory: false, max: 1 },
                         Node::Segment { id: "MS2", code: 17122, mandatory: false, max: 1 },
@@ -1870,24 +1870,24 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 9999 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SPO", key: "SPO_loop", code: 25211, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "SPO", code: 25211, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "EFI", key: "EFI_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "EFI", key: "EFI_loop", code: 5669, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "EFI", code: 5669, mandatory: true, max: 1 },
                 Node::Segment { id: "BIN", code: 1678, mandatory: true, max: 1 },
             ] }),
         ] }),
     ] } },
-    SetDef { id: "810", name: "Invoice", functional_id: "IN", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "810", name: "Invoice", functional_id: "IN", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BIG", code: 1671, mandatory: true, max: 1 },
         Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 100 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: 12 },
         Node::Segment { id: "YNQ", code: 33353, mandatory: false, max: 10 },
         Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1907,24 +1907,24 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "BAL", code: 1380, mandatory: false, max: MANY },
         Node::Segment { id: "INC", code: 11435, mandatory: false, max: 1 },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "MSG", code: 17100, mandatory: true, max: 10 },
         ] }),
-        Node::Loop(LoopDef { id: "V1", key: "V1_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
             Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
             Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "IT1", key: "IT1_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "IT1", key: "IT1_loop", code: 11682, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "IT1", code: 11682, mandatory: true, max: 1 },
             Node::Segment { id: "CRC", code: 3369, mandatory: false, max: 1 },
             Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -1934,7 +1934,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -1950,11 +1950,11 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CAD", code: 2741, mandatory: false, max: MANY },
             Node::Segment { id: "L7", code: 16316, mandatory: false, max: MANY },
             Node::Segment { id: "SR", code: 25307, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "TXI", code: 26870, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -1963,7 +1963,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TC2", code: 26113, mandatory: false, max: 2 },
                 Node::Segment { id: "TXI", code: 26870, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1972,16 +1972,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
                 Node::Segment { id: "DMG", code: 4557, mandatory: false, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
             ] }),
-            Node::Loop(LoopDef { id: "V1", key: "V1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
                 Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
@@ -1990,17 +1990,17 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: 10 },
         Node::Segment { id: "CAD", code: 2741, mandatory: false, max: 1 },
         Node::Segment { id: "AMT", code: 463, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: 10 },
         ] }),
-        Node::Loop(LoopDef { id: "ISS", key: "ISS_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ISS", key: "ISS_loop", code: 11636, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "ISS", code: 11636, mandatory: true, max: 1 },
             Node::Segment { id: "PID", code: 20834, mandatory: false, max: 1 },
         ] }),
         Node::Segment { id: "CTT", code: 3460, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "850", name: "Purchase Order", functional_id: "PO", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "850", name: "Purchase Order", functional_id: "PO", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BEG", code: 1523, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2011,7 +2011,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 5 },
         Node::Segment { id: "TC2", code: 26113, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2034,22 +2034,22 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: 5 },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2065,16 +2065,16 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
         ] }),
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "SPI", code: 25205, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: 5 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 20, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2083,7 +2083,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
             ] }),
-            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "CB1", code: 2802, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 20 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
@@ -2091,25 +2091,25 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", mandatory: true, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: true, max: MANY, nodes: &[
             Node::Segment { id: "PO1", code: 21080, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             Node::Segment { id: "CN1", code: 3246, mandatory: false, max: 1 },
             Node::Segment { id: "PO3", code: 21082, mandatory: false, max: 25 },
-            Node::Loop(LoopDef { id: "CTP", key: "CTP_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CTP", key: "CTP_loop", code: 3456, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2117,7 +2117,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 1 },
@@ -2143,11 +2143,11 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2155,31 +2155,31 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "PKG", code: 20911, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LS", key: "LS_loop", mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, nodes: &[
                 Node::Segment { id: "LS", code: 15761, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: true, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1 },
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
-                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
                         Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                         Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                     ] }),
                 ] }),
                 Node::Segment { id: "LE", code: 15243, mandatory: true, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2197,7 +2197,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -2205,7 +2205,7 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2218,21 +2218,21 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                     Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 1 },
                 ] }),
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2243,22 +2243,22 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 1 },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
         ] }),
     ] } },
-    SetDef { id: "855", name: "Purchase Order Acknowledgment", functional_id: "PR", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "855", name: "Purchase Order Acknowledgment", functional_id: "PR", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BAK", code: 1379, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2268,7 +2268,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2290,12 +2290,12 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2312,12 +2312,12 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "PO1", code: 21080, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2326,7 +2326,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2334,7 +2334,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2352,7 +2352,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
             Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
-            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", mandatory: false, max: 104, nodes: &[
+            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, nodes: &[
                 Node::Segment { id: "ACK", code: 84, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             ] }),
@@ -2360,15 +2360,15 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "PKG", code: 20911, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2376,12 +2376,12 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2400,7 +2400,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2409,7 +2409,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "ACK", code: 84, mandatory: false, max: 104 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -2417,16 +2417,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2438,15 +2438,15 @@ pub static SETS: &[SetDef] = &[
                 ] }),
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
         ] }),
     ] } },
-    SetDef { id: "856", name: "Ship Notice/Manifest", functional_id: "SH", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "856", name: "Ship Notice/Manifest", functional_id: "SH", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BSN", code: 2048, mandatory: true, max: 1 },
         Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "HL", key: "HL_loop", mandatory: true, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "HL", key: "HL_loop", code: 10026, mandatory: true, max: MANY, nodes: &[
             Node::Segment { id: "HL", code: 10026, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: 1 },
             Node::Segment { id: "SN1", code: 25150, mandatory: false, max: 1 },
@@ -2464,7 +2464,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TSD", code: 26680, mandatory: false, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", mandatory: false, max: 100, nodes: &[
+            Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 100, nodes: &[
                 Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                 Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                 Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 12 },
@@ -2476,7 +2476,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PER", code: 20700, mandatory: false, max: 5 },
                 Node::Segment { id: "LHE", code: 15322, mandatory: false, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "CLD", key: "CLD_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "CLD", key: "CLD_loop", code: 3148, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "CLD", code: 3148, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 200 },
                 Node::Segment { id: "DTP", code: 4825, mandatory: false, max: 1 },
@@ -2485,7 +2485,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 10 },
             Node::Segment { id: "FOB", code: 7364, mandatory: false, max: 1 },
             Node::Segment { id: "PAL", code: 20546, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2497,17 +2497,17 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 50 },
             Node::Segment { id: "ETD", code: 6182, mandatory: false, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
             Node::Segment { id: "GF", code: 8435, mandatory: false, max: 1 },
             Node::Segment { id: "YNQ", code: 33353, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
             ] }),
-            Node::Loop(LoopDef { id: "V1", key: "V1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
                 Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
@@ -2515,7 +2515,7 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "CTT", code: 3460, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "860", name: "Purchase Order Change Request - Buyer Initiated", functional_id: "PC", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "860", name: "Purchase Order Change Request - Buyer Initiated", functional_id: "PC", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BCH", code: 1450, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2525,7 +2525,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 5 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2549,22 +2549,22 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "G53", code: 9390, mandatory: false, max: MANY },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2580,16 +2580,16 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
         ] }),
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "SPI", code: 25205, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: 5 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 20, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2598,7 +2598,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
             ] }),
-            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "CB1", code: 2802, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 20 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
@@ -2606,12 +2606,12 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 50 },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "POC", key: "POC_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "POC", code: 21055, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2621,7 +2621,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2630,7 +2630,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2654,37 +2654,37 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
             ] }),
-            Node::Loop(LoopDef { id: "LS", key: "LS_loop", mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, nodes: &[
                 Node::Segment { id: "LS", code: 15761, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: true, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1 },
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
-                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
                         Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                         Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                     ] }),
                 ] }),
                 Node::Segment { id: "LE", code: 15243, mandatory: true, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2702,7 +2702,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -2710,14 +2710,14 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 Node::Segment { id: "PID", code: 20834, mandatory: false, max: 1000 },
                 Node::Segment { id: "PO3", code: 21082, mandatory: false, max: 104 },
                 Node::Segment { id: "TC2", code: 26113, mandatory: false, max: 2 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -2727,16 +2727,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2747,22 +2747,22 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 1 },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 5 },
         ] }),
     ] } },
-    SetDef { id: "865", name: "Purchase Order Change Acknowledgment/Request - Seller Initiated", functional_id: "CA", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "865", name: "Purchase Order Change Acknowledgment/Request - Seller Initiated", functional_id: "CA", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "BCA", code: 1443, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2772,7 +2772,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2796,12 +2796,12 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
         Node::Segment { id: "G53", code: 9390, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2818,16 +2818,16 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "POC", key: "POC_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "POC", code: 21055, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2836,7 +2836,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2845,7 +2845,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2864,7 +2864,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", mandatory: false, max: 104, nodes: &[
+            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, nodes: &[
                 Node::Segment { id: "ACK", code: 84, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             ] }),
@@ -2872,15 +2872,15 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2888,21 +2888,21 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                 Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1 },
-                Node::Loop(LoopDef { id: "LM", key: "LM_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                     Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1000 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2920,14 +2920,14 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
                     Node::Segment { id: "MSG", code: 17100, mandatory: false, max: 1 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MSG", code: 17100, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2936,7 +2936,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "ACK", code: 84, mandatory: false, max: 104 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -2944,15 +2944,15 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2963,17 +2963,17 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "PD", key: "PD_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "PD", key: "PD_loop", code: 20682, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "PD", code: 20682, mandatory: true, max: 1 },
                 Node::Segment { id: "PDD", code: 20649, mandatory: false, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 5 },
         ] }),
     ] } },
-    SetDef { id: "990", name: "Response to a Load Tender", functional_id: "GF", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "990", name: "Response to a Load Tender", functional_id: "GF", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "B1", code: 2404, mandatory: true, max: 1 },
         Node::Segment { id: "N9", code: 19128, mandatory: false, max: 1 },
         Node::Segment { id: "G62", code: 9426, mandatory: false, max: 6 },
@@ -2981,18 +2981,18 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "L9", code: 16390, mandatory: false, max: 40 },
         Node::Segment { id: "V9", code: 30080, mandatory: false, max: 10 },
         Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "S5", key: "S5_loop", mandatory: false, max: 999, nodes: &[
+        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: false, max: 999, nodes: &[
             Node::Segment { id: "S5", code: 25825, mandatory: true, max: 1 },
             Node::Segment { id: "N9", code: 19128, mandatory: false, max: 10 },
             Node::Segment { id: "G62", code: 9426, mandatory: false, max: 10 },
             Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
         ] }),
     ] } },
-    SetDef { id: "997", name: "Functional Acknowledgment", functional_id: "FA", version: Version::V004010, body: LoopDef { id: "", key: "", mandatory: true, max: 1, nodes: &[
+    SetDef { id: "997", name: "Functional Acknowledgment", functional_id: "FA", version: Version::V004010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
         Node::Segment { id: "AK1", code: 397, mandatory: true, max: 1 },
-        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", code: 398, mandatory: false, max: MANY, nodes: &[
             Node::Segment { id: "AK2", code: 398, mandatory: true, max: 1 },
-            Node::Loop(LoopDef { id: "AK3", key: "AK3_loop", mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AK3", key: "AK3_loop", code: 399, mandatory: false, max: MANY, nodes: &[
                 Node::Segment { id: "AK3", code: 399, mandatory: true, max: 1 },
                 Node::Segment { id: "AK4", code: 400, mandatory: false, max: 99 },
             ] }),
