@@ -112,7 +112,7 @@ fn take(core: &Core, dir: &Path, name: &OsString) {
         Ok(receipt) => {
             let to = if receipt.accepted { "processed" } else { "failed" };
             finish(core, dir, name, to, "ack", &receipt.ack);
-            core.host.log(LogLevel::Info, &format!("drop folder: {shown} stored as document {} and moved to {to}/", receipt.document_id));
+            core.host.log(LogLevel::Info, &format!("drop folder: {shown} stored as document {:?} and moved to {to}/", receipt.document_ids));
         }
         Err(PluginError::BadRequest(why)) => finish(core, dir, name, "failed", "error.txt", &format!("{why}\n")),
         Err(e) => core.host.log(LogLevel::Warn, &format!("drop folder: {shown} left in place, will retry: {e}")),

@@ -56,6 +56,8 @@ pub struct Interchange<'a> {
     /// What was tolerated (indentation between segments), in words: nothing was rejected for it.
     pub warnings: Vec<String>,
     pub partner: Option<&'a Partner>,
+    /// Where the next interchange of the same input starts, when another ISA follows the IEA.
+    pub next: Option<usize>,
 }
 
 impl<'a> Interchange<'a> {
@@ -101,9 +103,18 @@ pub fn read<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, 
             padded.count
         ));
     }
-    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), warnings, partner: None };
+    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), warnings, partner: None, next: None };
     check_isa(&mut ix, isa.length, config);
     walk(&mut ix, config);
+    if let Some(at) = padded.after_iea {
+        // A file of several interchanges, one after the other, is read one interchange at a time.
+        if input[at..].starts_with(b"ISA") && tokens::read_isa(&input[at..]).is_ok() {
+            ix.next = Some(at);
+        } else {
+            let shown = String::from_utf8_lossy(&input[at..input.len().min(at + 16)]).into_owned();
+            ix.fail("024", format!("content after IEA at byte {at} ({shown:?}): expected the end of the input or another ISA"));
+        }
+    }
     Ok(ix)
 }
 
@@ -181,10 +192,6 @@ fn walk(ix: &mut Interchange<'_>, config: &Config) {
             b"GS" => i = read_group(ix, i, config),
             b"IEA" => {
                 ix.iea = Some(i);
-                if i + 1 < count {
-                    let at = ix.segments[i + 1].offset;
-                    ix.fail("024", format!("content after IEA at byte {at}: send one interchange at a time"));
-                }
                 break;
             }
             b"TA1" => i += 1,

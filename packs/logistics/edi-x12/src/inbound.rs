@@ -8,32 +8,51 @@ use crate::config::Config;
 use crate::control::Controls;
 use crate::envelope::{self, Interchange};
 
-/// What became of an interchange that was stored.
+/// What became of the interchanges of one input, all stored.
 pub struct Receipt {
-    /// The acknowledgment interchange; empty when none is due (ISA14=0 and only FA groups).
+    /// The acknowledgment interchanges, one after the other; empty when none is due (ISA14=0
+    /// and only FA groups).
     pub ack: String,
-    /// Nothing was rejected: the envelope and every group and set were accepted.
+    /// Nothing was rejected: every envelope, group and set was accepted.
     pub accepted: bool,
-    pub document_id: i64,
+    /// One stored document per interchange, in order.
+    pub document_ids: Vec<i64>,
 }
 
-/// Reads, acknowledges and stores `input`. `Err(BadRequest)` when there is no ISA to answer
-/// (nothing is stored); `Err(Unavailable)` when the buffer refused it (nothing is acknowledged).
+/// Reads, acknowledges and stores each interchange of `input` (a file may hold several, one
+/// after the other). `Err(BadRequest)` when there is no ISA to answer (nothing is stored);
+/// `Err(Unavailable)` when the buffer refused one (nothing is acknowledged; interchanges before
+/// it stay stored).
 pub fn receive(host: &Host, config: &Config, controls: &Controls, input: &str, source: &str) -> PluginResult<Receipt> {
-    let ix = envelope::read(input.as_bytes(), config).map_err(|e| PluginError::BadRequest(format!("not an X12 interchange: {}", e.0)))?;
-    let ack = match ack::needs(&ix) {
-        Some(groups) => {
-            let (isa, gs) = controls.reserve(host, groups)?;
-            ack::build(&ix, config, isa, &gs)
+    let mut receipt = Receipt { ack: String::new(), accepted: true, document_ids: Vec::new() };
+    let mut at = 0;
+    loop {
+        let text = &input[at..];
+        let ix = envelope::read(text.as_bytes(), config).map_err(|e| PluginError::BadRequest(format!("not an X12 interchange: {}", e.0)))?;
+        let end = ix.next.map_or(text.len(), |n| n);
+        let ack = match ack::needs(&ix) {
+            Some(groups) => {
+                let (isa, gs) = controls.reserve(host, groups)?;
+                ack::build(&ix, config, isa, &gs)
+            }
+            None => String::new(),
+        };
+        receipt.accepted &= !ix.rejected() && ix.groups.iter().all(|g| ack::group_status(&ix, g).0 == "A");
+        let mut meta = summary(&ix, source, &ack);
+        if at > 0 || ix.next.is_some() {
+            meta["offset"] = json!(at);
         }
-        None => String::new(),
-    };
-    let accepted = !ix.rejected() && ix.groups.iter().all(|g| ack::group_status(&ix, g).0 == "A");
-    let document = json!({"type": "edi-x12", "body": input, "meta": summary(&ix, source, &ack)});
-    let document_id = host
-        .emit_durable(&document)
-        .map_err(|e| PluginError::Unavailable(format!("the buffer did not store the interchange, so it is not acknowledged; send it again ({e})")))?;
-    Ok(Receipt { ack, accepted, document_id })
+        let document = json!({"type": "edi-x12", "body": &text[..end], "meta": meta});
+        let id = host
+            .emit_durable(&document)
+            .map_err(|e| PluginError::Unavailable(format!("the buffer did not store the interchange, so it is not acknowledged; send it again ({e})")))?;
+        receipt.document_ids.push(id);
+        receipt.ack.push_str(&ack);
+        match ix.next {
+            Some(next) => at += next,
+            None => return Ok(receipt),
+        }
+    }
 }
 
 /// What the stored document's meta says: who sent what, and how each part was acknowledged.

@@ -157,17 +157,21 @@ pub fn read_isa(input: &[u8]) -> Result<Isa<'_>, NotAnInterchange> {
     })
 }
 
-/// Segments that began after more than one line break: spaces, tabs, blank lines.
+/// What the split noticed besides the segments.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Padded {
+    /// Segments that began after more than one line break: spaces, tabs, blank lines.
     pub count: usize,
     /// Where the first of them starts.
     pub first: Option<usize>,
+    /// Where something other than whitespace follows the IEA (another interchange, or junk).
+    pub after_iea: Option<usize>,
 }
 
 /// Splits everything after the ISA into segments. Empty segments (a terminator followed by
 /// another, or trailing line breaks) are skipped. Whitespace before a segment is skipped too;
 /// a single line break is how many senders end segments, anything more is counted in `Padded`.
+/// The split ends at the IEA.
 pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> (Vec<Segment<'a>>, Padded) {
     let sep = isa.separators;
     let mut out = Vec::with_capacity(input.len() / 40 + 1);
@@ -191,7 +195,13 @@ pub fn segments<'a>(input: &'a [u8], isa: &Isa<'a>) -> (Vec<Segment<'a>>, Padded
         let end = memchr(sep.segment, &input[at..]).map(|i| at + i).unwrap_or(input.len());
         let raw = &input[at..end];
         if !raw.is_empty() {
-            out.push(Segment::new(at, raw, sep.element));
+            let segment = Segment::new(at, raw, sep.element);
+            out.push(segment);
+            if segment.id() == b"IEA" {
+                let next = input[(end + 1).min(input.len())..].iter().position(|b| !b.is_ascii_whitespace() && *b != sep.segment);
+                padded.after_iea = next.map(|i| end + 1 + i);
+                break;
+            }
         }
         at = end + 1;
     }
@@ -238,7 +248,7 @@ mod tests {
         let (segs, padded) = segments(text.as_bytes(), &isa);
         let ids: Vec<_> = segs.iter().map(|s| std::str::from_utf8(s.id()).unwrap()).collect();
         assert_eq!(ids, ["ISA", "GS", "GE", "IEA"]);
-        assert_eq!(padded, Padded { count: 2, first: Some(text.find("GS").unwrap()) });
+        assert_eq!(padded, Padded { count: 2, first: Some(text.find("GS").unwrap()), after_iea: None });
     }
 
     #[test]
