@@ -182,6 +182,37 @@ mod tests {
     }
 
     #[test]
+    fn isa12_is_the_envelope_version_whatever_gs08_says() {
+        let config = config();
+        for envelope in ["00200", "00300", "00400", "00401", "00403", "00501"] {
+            let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~CTT*1~", "GE*1*5~").replace("*00401*", &format!("*{envelope}*"));
+            let ix = envelope::read(text.as_bytes(), &config).unwrap();
+            assert!(!ix.rejected(), "{envelope}: {:?}", ix.problems);
+            let ack = build(&ix, &config, 1, &[2]);
+            assert!(ack.contains(&format!("*{envelope}*000000001*")), "{envelope}: the answer echoes ISA12: {ack}");
+            assert!(ack.contains("AK9*A*1*1*1"), "{envelope}: {ack}");
+        }
+        let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~CTT*1~", "GE*1*5~").replace("*00401*", "*00040*");
+        let ix = envelope::read(text.as_bytes(), &config).unwrap();
+        assert_eq!(ix.note, "017");
+    }
+
+    #[test]
+    fn indentation_is_a_warning_and_a_stray_segment_says_what_was_expected() {
+        let config = config();
+        let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~CTT*1~", "GE*1*5~").replace('~', "~\n    ");
+        let ix = envelope::read(text.as_bytes(), &config).unwrap();
+        assert!(!ix.rejected(), "{:?}", ix.problems);
+        assert_eq!(ix.warnings.len(), 1, "{:?}", ix.warnings);
+        assert!(ix.warnings[0].contains("spaces, tabs or blank lines"));
+        assert_eq!(answer(&text), ["ST*997*0001", "AK1*PO*5", "AK2*850*0001", "AK5*A", "AK9*A*1*1*1", "SE*6*0001"]);
+        let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~CTT*1~", "GE*1*5~").replace("GS*", "XX*1~GS*");
+        let ix = envelope::read(text.as_bytes(), &config).unwrap();
+        assert_eq!(ix.note, "024");
+        assert!(ix.problems[0].contains("segment XX at byte 106 is outside a functional group: expected GS or IEA"), "{:?}", ix.problems);
+    }
+
+    #[test]
     fn a_group_trailer_that_does_not_match_rejects_the_group() {
         let text = interchange("BEG*00*SA*1**20240301~PO1*1*2*EA~", "GE*2*6~");
         assert_eq!(answer(&text), ["ST*997*0001", "AK1*PO*5", "AK2*850*0001", "AK5*A", "AK9*R*2*1*0*4*5", "SE*6*0001"]);
