@@ -246,7 +246,7 @@ fn valid_id(id: &[u8]) -> bool {
 }
 
 /// Checks each element of `seg` against the dictionary; a bad one adds IK4s under an IK3 code 8.
-pub fn check_elements(version: Version, seg: &Segment<'_>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
+pub fn check_elements<'a>(version: Version, seg: &Segment<'a>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
     let Some(def) = dictionary::segment(version, seg.id()) else { return };
     let mut bad = Vec::new();
     let mut values = seg.elements().skip(1);
@@ -268,9 +268,12 @@ pub fn check_elements(version: Version, seg: &Segment<'_>, position: usize, loop
             }
             continue;
         }
-        let repeated = sep.repetition.filter(|r| tokens::has(value, *r));
-        let mut repeats = value.split(move |b| Some(*b) == repeated);
-        if let Some((one, code)) = repeats.find_map(|one| check_value(element.kind, element.min, element.max, one, sep).map(|c| (one, c))) {
+        let check = |one: &'a [u8]| check_value(element.kind, element.min, element.max, one, sep).map(|c| (one, c));
+        let found = match sep.repetition {
+            Some(r) if tokens::has(value, r) => value.split(|b| *b == r).find_map(check),
+            _ => check(value),
+        };
+        if let Some((one, code)) = found {
             let reference = if element.reference.starts_with('C') { "" } else { element.reference };
             bad.push(ElementError { position: n, component: None, reference, code, value: copy(one) });
         }
@@ -285,7 +288,9 @@ fn copy(value: &[u8]) -> String {
 }
 
 fn check_value(kind: Kind, min: usize, max: usize, value: &[u8], sep: &Separators) -> Option<&'static str> {
-    if value.iter().any(|b| *b < 0x20 || *b == 0x7f) {
+    // One pass: control characters anywhere, and a component separator inside a code.
+    let component = if kind == Kind::Id { sep.component } else { 0 };
+    if value.iter().any(|b| *b < 0x20 || *b == 0x7f || *b == component) {
         return Some("6");
     }
     match kind {
@@ -305,9 +310,6 @@ fn check_value(kind: Kind, min: usize, max: usize, value: &[u8], sep: &Separator
             return length_code(count, min, max);
         }
         Kind::Text | Kind::Id => {}
-    }
-    if kind == Kind::Id && tokens::has(value, sep.component) {
-        return Some("6");
     }
     length_code(value.len(), min, max)
 }
