@@ -58,6 +58,8 @@ pub struct Interchange<'a> {
     pub partner: Option<&'a Partner>,
     /// Where the next interchange of the same input starts, when another ISA follows the IEA.
     pub next: Option<usize>,
+    /// Whether each set's tree is kept for JSON (`read_tree`); the checks do not need it.
+    keep_tree: bool,
 }
 
 impl<'a> Interchange<'a> {
@@ -94,6 +96,15 @@ const ISA_FIELDS: [(usize, &str, &str); 16] = [
 /// Reads and checks `input` against the configured partners. `Err` only when there is no usable
 /// ISA at all (nothing to acknowledge, not even with a TA1).
 pub fn read<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, NotAnInterchange> {
+    read_with(input, config, false)
+}
+
+/// `read`, keeping each set's segments in their loops for the JSON of `/edi/x12/parse`.
+pub fn read_tree<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, NotAnInterchange> {
+    read_with(input, config, true)
+}
+
+fn read_with<'a>(input: &'a [u8], config: &'a Config, keep_tree: bool) -> Result<Interchange<'a>, NotAnInterchange> {
     let isa = tokens::read_isa(input)?;
     let (segments, padded) = tokens::segments(input, &isa);
     let mut warnings = Vec::new();
@@ -103,7 +114,7 @@ pub fn read<'a>(input: &'a [u8], config: &'a Config) -> Result<Interchange<'a>, 
             padded.count
         ));
     }
-    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), warnings, partner: None, next: None };
+    let mut ix = Interchange { separators: isa.separators, segments, iea: None, groups: Vec::new(), note: "000", problems: Vec::new(), warnings, partner: None, next: None, keep_tree };
     check_isa(&mut ix, isa.length, config);
     walk(&mut ix, config);
     if let Some(at) = padded.after_iea {
@@ -324,7 +335,7 @@ fn read_set(ix: &mut Interchange<'_>, group: &mut Group, st: usize, standard: Op
     }
     if let Some(def) = def {
         let end_position = body.len() + 2;
-        let (tree, errors) = structure::read(def, &ix.segments[body], 2, end_position, &ix.separators);
+        let (tree, errors) = structure::read(def, &ix.segments[body], 2, end_position, &ix.separators, ix.keep_tree);
         set.tree = Some(tree);
         set.segment_errors = errors;
     }

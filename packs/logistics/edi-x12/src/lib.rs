@@ -117,7 +117,8 @@ impl BackworksPlugin for EdiPlugin {
         } else if endpoint == PARSE || endpoint == VALIDATE {
             post_only(method, endpoint)?;
             let core = self.core()?;
-            let mut ix = envelope::read(data.as_bytes(), &core.config).map_err(|e| PluginError::BadRequest(format!("not an X12 interchange: {}", e.0)))?;
+            let read = if endpoint == PARSE { envelope::read_tree } else { envelope::read };
+            let mut ix = read(data.as_bytes(), &core.config).map_err(|e| PluginError::BadRequest(format!("not an X12 interchange: {}", e.0)))?;
             if let Some(at) = ix.next {
                 ix.warnings.push(format!("another interchange starts at byte {at}: {endpoint} answers the first; /edi/x12 and the drop folder take them all"));
             }

@@ -91,7 +91,7 @@ fn check(text: &str, def: &'static SetDef, sep: &Separators, path: &str) -> Plug
         .map(|s| Segment::new(0, s.as_bytes(), sep.element))
         .collect();
     let body = &segments[1..segments.len() - 1];
-    let (_, errors) = structure::read(def, body, 2, segments.len(), sep);
+    let (_, errors) = structure::read(def, body, 2, segments.len(), sep, false);
     if errors.is_empty() {
         return Ok(());
     }

@@ -62,14 +62,16 @@ impl Instance {
 
 struct Open {
     instance: Instance,
+    /// Whether matched segments and loops are kept (for JSON); the checks need only the cursor.
+    keep: bool,
     /// The node last matched, and how many times in a row.
     cursor: usize,
     run: usize,
 }
 
 impl Open {
-    fn new(instance: Instance) -> Self {
-        Open { instance, cursor: 0, run: 0 }
+    fn new(instance: Instance, keep: bool) -> Self {
+        Open { instance, keep, cursor: 0, run: 0 }
     }
     /// Occurrences of `node` so far: only the cursor's node can have any beyond it.
     fn count(&self, node: usize) -> usize {
@@ -81,15 +83,18 @@ impl Open {
             self.run = 0;
         }
         self.run += 1;
-        self.instance.items.push((node, item));
+        if self.keep {
+            self.instance.items.push((node, item));
+        }
     }
 }
 
 /// Matches `segments` (the set's body, between ST and SE) against `set`. `first_position` is the
-/// position of the first body segment (2: ST is 1). Returns the tree and the errors.
-pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usize, end_position: usize, sep: &Separators) -> (Instance, Vec<SegmentError>) {
+/// position of the first body segment (2: ST is 1). Returns the tree (empty unless `keep`) and
+/// the errors.
+pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usize, end_position: usize, sep: &Separators, keep: bool) -> (Instance, Vec<SegmentError>) {
     let mut errors = Vec::new();
-    let mut stack = vec![Open::new(Instance::new(&set.body))];
+    let mut stack = vec![Open::new(Instance::new(&set.body), keep)];
     for (index, seg) in segments.iter().enumerate() {
         let position = first_position + index;
         let id = seg.id();
@@ -114,7 +119,7 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                             open.run = 0;
                         }
                         open.run += 1;
-                        let mut child = Open::new(Instance::new(inner));
+                        let mut child = Open::new(Instance::new(inner), keep);
                         child.push(0, Item::Segment(index));
                         stack.push(child);
                         check_elements(set.version, seg, position, inner.id, sep, &mut errors);
@@ -208,7 +213,9 @@ fn close(stack: &mut Vec<Open>, position: usize, errors: &mut Vec<SegmentError>)
     missing_between(&mut open, nodes, position, errors);
     let parent = stack.last_mut().expect("a parent");
     let cursor = parent.cursor;
-    parent.instance.items.push((cursor, Item::Loop(open.instance)));
+    if parent.keep {
+        parent.instance.items.push((cursor, Item::Loop(open.instance)));
+    }
 }
 
 fn segment_error(id: &[u8], position: usize, loop_id: &'static str, code: &'static str) -> SegmentError {
