@@ -54,6 +54,11 @@ function element(e, where) {
   return `Element { id: ${str(id)}, reference: ${str(reference)}, name: ${str(name)}, kind: Kind::${kind(type, where)}, min: ${min}, max: ${maxLength}, mandatory: ${usage(use, where)}, components: &[] }`;
 }
 
+/** The node index after the last mandatory one (`first` nodes come before `list`: a loop's trigger). */
+function required(list, first) {
+  return list.reduce((last, [, use], i) => (use === 'M' ? first + i + 1 : last), first);
+}
+
 function nodes(list, segments, where, indent) {
   return list.map(([id, use, repeat, children]) => {
     const at = `${where} ${id}`;
@@ -61,7 +66,7 @@ function nodes(list, segments, where, indent) {
     if (!children) return `${indent}Node::Segment { id: ${str(id)}, code: ${code(id)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)} },`;
     const trigger = `${indent}    Node::Segment { id: ${str(id)}, code: ${code(id)}, mandatory: true, max: 1 },`;
     return [
-      `${indent}Node::Loop(LoopDef { id: ${str(id)}, key: ${str(`${id}_loop`)}, code: ${code(id)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)}, nodes: &[`,
+      `${indent}Node::Loop(LoopDef { id: ${str(id)}, key: ${str(`${id}_loop`)}, code: ${code(id)}, mandatory: ${usage(use, at)}, max: ${max(repeat, at)}, required: ${required(children, 1)}, nodes: &[`,
       trigger,
       ...nodes(children, segments, at, `${indent}    `),
       `${indent}] }),`,
@@ -98,7 +103,7 @@ function generate(version) {
   lines.push('];', '', '/// The transaction sets of this version.', 'pub static SETS: &[SetDef] = &[');
   const variant = `Version::V${version}`;
   for (const [id, set] of Object.entries(def.sets)) {
-    lines.push(`    SetDef { id: ${str(id)}, name: ${str(set.name)}, functional_id: ${str(set.functional_group)}, version: ${variant}, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[`);
+    lines.push(`    SetDef { id: ${str(id)}, name: ${str(set.name)}, functional_id: ${str(set.functional_group)}, version: ${variant}, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: ${required(set.segments, 0)}, nodes: &[`);
     lines.push(...nodes(set.segments, def.segments, `${file} ${id}`, '        '));
     lines.push('    ] } },');
   }

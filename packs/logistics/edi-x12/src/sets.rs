@@ -25,6 +25,8 @@ pub struct LoopDef {
     pub code: usize,
     pub mandatory: bool,
     pub max: usize,
+    /// Nodes from this index on are all optional: past it, nothing can be missing.
+    pub required: usize,
     pub nodes: &'static [Node],
 }
 
@@ -144,6 +146,8 @@ mod tests {
                 assert_eq!(Some(n.first_code()), dictionary::code(n.first_id().as_bytes()), "{}", n.first_id());
                 assert!(dictionary::segment(v, n.first_id().as_bytes()).is_some(), "{} {}", v.code(), n.first_id());
             }
+            assert!(l.nodes[l.required..].iter().all(|n| !n.mandatory()), "{} {}: a mandatory node after required", v.code(), l.id);
+            assert!(l.required == 0 || l.nodes[l.required - 1].mandatory(), "{} {}: required is not after the last mandatory node", v.code(), l.id);
         }
         for v in ALL {
             for s in v.sets() {

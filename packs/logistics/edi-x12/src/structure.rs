@@ -192,7 +192,7 @@ fn find(stack: &[Open], id: &[u8]) -> Found {
 /// Mandatory nodes between the cursor and `until` that never occurred.
 fn missing_between(open: &mut Open, until: usize, position: usize, errors: &mut Vec<SegmentError>) {
     let def = open.instance.def;
-    for node in open.cursor..until {
+    for node in open.cursor..until.min(def.required) {
         if def.nodes[node].mandatory() && open.count(node) == 0 {
             errors.push(SegmentError {
                 segment_id: def.nodes[node].first_id().to_owned(),

@@ -1657,14 +1657,14 @@ pub static SEGMENTS: &[SegmentDef] = &[
 
 /// The transaction sets of this version.
 pub static SETS: &[SetDef] = &[
-    SetDef { id: "204", name: "Motor Carrier Load Tender", functional_id: "SM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "204", name: "Motor Carrier Load Tender", functional_id: "SM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 13, nodes: &[
         Node::Segment { id: "B2", code: 2441, mandatory: true, max: 1 },
         Node::Segment { id: "B2A", code: 2405, mandatory: true, max: 1 },
         Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
         Node::Segment { id: "L11", code: 16085, mandatory: false, max: MANY },
         Node::Segment { id: "G62", code: 9426, mandatory: false, max: 1 },
         Node::Segment { id: "MS3", code: 17123, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, nodes: &[
+        Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, required: 1, nodes: &[
             Node::Segment { id: "AT5", code: 734, mandatory: true, max: 1 },
             Node::Segment { id: "RTT", code: 23995, mandatory: false, max: 1 },
             Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
@@ -1672,7 +1672,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PLD", code: 20945, mandatory: false, max: 1 },
         Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
         Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 5, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 5, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1680,37 +1680,37 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 1 },
             Node::Segment { id: "G61", code: 9425, mandatory: false, max: 3 },
         ] }),
-        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, required: 1, nodes: &[
             Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
             Node::Segment { id: "N7A", code: 19018, mandatory: false, max: 1 },
             Node::Segment { id: "N7B", code: 19019, mandatory: false, max: 1 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 1 },
             Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
         ] }),
-        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: true, max: 999, nodes: &[
+        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: true, max: 999, required: 1, nodes: &[
             Node::Segment { id: "S5", code: 25825, mandatory: true, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: MANY },
             Node::Segment { id: "G62", code: 9426, mandatory: false, max: 3 },
             Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
             Node::Segment { id: "LAD", code: 15062, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, nodes: &[
+            Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, required: 1, nodes: &[
                 Node::Segment { id: "AT5", code: 734, mandatory: true, max: 1 },
                 Node::Segment { id: "RTT", code: 23995, mandatory: false, max: 1 },
                 Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
             ] }),
             Node::Segment { id: "PLD", code: 20945, mandatory: false, max: 1 },
             Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 20 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 1, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 3 },
             ] }),
-            Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "L5", code: 16242, mandatory: true, max: 1 },
                 Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
-                Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, nodes: &[
+                Node::Loop(LoopDef { id: "AT5", key: "AT5_loop", code: 734, mandatory: false, max: 6, required: 1, nodes: &[
                     Node::Segment { id: "AT5", code: 734, mandatory: true, max: 1 },
                     Node::Segment { id: "RTT", code: 23995, mandatory: false, max: 1 },
                     Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
@@ -1719,11 +1719,11 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
                 Node::Segment { id: "PER", code: 20700, mandatory: false, max: 1 },
                 Node::Segment { id: "L4", code: 16205, mandatory: false, max: 1 },
-                Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, nodes: &[
+                Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, required: 1, nodes: &[
                     Node::Segment { id: "G61", code: 9425, mandatory: true, max: 1 },
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
                     Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
-                    Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, nodes: &[
+                    Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, required: 1, nodes: &[
                         Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                         Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                         Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 10 },
@@ -1734,19 +1734,19 @@ pub static SETS: &[SetDef] = &[
                     ] }),
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                 Node::Segment { id: "G62", code: 9426, mandatory: false, max: 2 },
                 Node::Segment { id: "LAD", code: 15062, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "L5", key: "L5_loop", code: 16242, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "L5", code: 16242, mandatory: true, max: 1 },
                     Node::Segment { id: "AT8", code: 737, mandatory: false, max: 1 },
                     Node::Segment { id: "L4", code: 16205, mandatory: false, max: 1 },
-                    Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, nodes: &[
+                    Node::Loop(LoopDef { id: "G61", key: "G61_loop", code: 9425, mandatory: false, max: 99, required: 1, nodes: &[
                         Node::Segment { id: "G61", code: 9425, mandatory: true, max: 1 },
                         Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
                         Node::Segment { id: "LH6", code: 15350, mandatory: false, max: 6 },
-                        Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, nodes: &[
+                        Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 25, required: 1, nodes: &[
                             Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                             Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                             Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 10 },
@@ -1758,7 +1758,7 @@ pub static SETS: &[SetDef] = &[
                     ] }),
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, required: 1, nodes: &[
                 Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
                 Node::Segment { id: "N7A", code: 19018, mandatory: false, max: 1 },
                 Node::Segment { id: "N7B", code: 19019, mandatory: false, max: 1 },
@@ -1767,12 +1767,12 @@ pub static SETS: &[SetDef] = &[
             ] }),
         ] }),
         Node::Segment { id: "L3", code: 16168, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: 1, required: 1, nodes: &[
             Node::Segment { id: "LX", code: 15946, mandatory: true, max: 1 },
             Node::Segment { id: "L4", code: 16205, mandatory: false, max: 1 },
         ] }),
     ] } },
-    SetDef { id: "210", name: "Motor Carrier Freight Details and Invoice", functional_id: "IM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "210", name: "Motor Carrier Freight Details and Invoice", functional_id: "IM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 1, nodes: &[
         Node::Segment { id: "B3", code: 2478, mandatory: true, max: 1 },
         Node::Segment { id: "C2", code: 3810, mandatory: false, max: 1 },
         Node::Segment { id: "C3", code: 3847, mandatory: false, max: 1 },
@@ -1782,43 +1782,43 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "R3", code: 24382, mandatory: false, max: 12 },
         Node::Segment { id: "H3", code: 10692, mandatory: false, max: 6 },
         Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
             Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
         ] }),
-        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, required: 1, nodes: &[
             Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
             Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
         ] }),
-        Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
             Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
         ] }),
-        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: false, max: 999, nodes: &[
+        Node::Loop(LoopDef { id: "S5", key: "S5_loop", code: 25825, mandatory: false, max: 999, required: 1, nodes: &[
             Node::Segment { id: "S5", code: 25825, mandatory: true, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
             Node::Segment { id: "G62", code: 9426, mandatory: false, max: 10 },
             Node::Segment { id: "H3", code: 10692, mandatory: false, max: 6 },
-            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 2, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 2, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "L11", code: 16085, mandatory: false, max: 5 },
-                Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N7", key: "N7_loop", code: 19054, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "N7", code: 19054, mandatory: true, max: 1 },
                     Node::Segment { id: "M7", code: 17685, mandatory: false, max: 2 },
                 ] }),
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "LX", code: 15946, mandatory: true, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 20 },
             Node::Segment { id: "L5", code: 16242, mandatory: false, max: 30 },
@@ -1829,17 +1829,17 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "L4", code: 16205, mandatory: false, max: 10 },
             Node::Segment { id: "L7", code: 16316, mandatory: false, max: 10 },
             Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
                 Node::Segment { id: "N4", code: 18943, mandatory: false, max: 1 },
                 Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
-                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", code: 2878, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "CD3", key: "CD3_loop", code: 2878, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "CD3", code: 2878, mandatory: true, max: 1 },
                     Node::Segment { id: "L11", code: 16085, mandatory: false, max: 20 },
                     Node::Segment { id: "H6", code: 10803, mandatory: false, max: 10 },
@@ -1847,7 +1847,7 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "POD", code: 21056, mandatory: false, max: 1 },
                     Node::Segment { id: "G62", code: 9426, mandatory: false, max: 1 },
                 ] }),
-                Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                     Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
                 ] }),
@@ -1855,10 +1855,10 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "L3", code: 16168, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "214", name: "Transportation Carrier Shipment Status Message", functional_id: "QM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "214", name: "Transportation Carrier Shipment Status Message", functional_id: "QM", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 3, nodes: &[
         Node::Segment { id: "B10", code: 2394, mandatory: true, max: 1 },
         Node::Segment { id: "MS3", code: 17123, mandatory: false, max: 12 },
-        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: true, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LX", key: "LX_loop", code: 15946, mandatory: true, max: MANY, required: 8, nodes: &[
             Node::Segment { id: "LX", code: 15946, mandatory: true, max: 1 },
             Node::Segment { id: "L11", code: 16085, mandatory: false, max: 999 },
             Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 9999 },
@@ -1866,14 +1866,14 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "K1", code: 14725, mandatory: false, max: 10 },
             Node::Segment { id: "AT5", code: 734, mandatory: false, max: 10 },
             Node::Segment { id: "AT8", code: 737, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", code: 736, mandatory: true, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "AT7", key: "AT7_loop", code: 736, mandatory: true, max: 10, required: 1, nodes: &[
                 Node::Segment { id: "AT7", code: 736, mandatory: true, max: 1 },
                 Node::Segment { id: "MS1", code: 17121, mandatory: false, max: 1 },
                 Node::Segment { id: "MS2", code: 17122, mandatory: false, max: 2 },
                 Node::Segment { id: "K1", code: 14725, mandatory: false, max: 1 },
                 Node::Segment { id: "M7", code: 17685, mandatory: false, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 5, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 5, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 1 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1881,20 +1881,20 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "G62", code: 9426, mandatory: false, max: 1 },
                 Node::Segment { id: "L11", code: 16085, mandatory: false, max: 10 },
             ] }),
-            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "OID", key: "OID_loop", code: 19465, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "OID", code: 19465, mandatory: true, max: 1 },
                 Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 10 },
             ] }),
         ] }),
     ] } },
-    SetDef { id: "810", name: "Invoice", functional_id: "IN", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "810", name: "Invoice", functional_id: "IN", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 25, nodes: &[
         Node::Segment { id: "BIG", code: 1671, mandatory: true, max: 1 },
         Node::Segment { id: "NTE", code: 18504, mandatory: false, max: 100 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: 12 },
         Node::Segment { id: "YNQ", code: 33353, mandatory: false, max: 10 },
         Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1915,24 +1915,24 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "INC", code: 11435, mandatory: false, max: 1 },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: MANY },
         Node::Segment { id: "CRC", code: 3369, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, required: 2, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1, required: 2, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "MSG", code: 17100, mandatory: true, max: 10 },
         ] }),
-        Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
             Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, required: 2, nodes: &[
             Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
             Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "IT1", key: "IT1_loop", code: 11682, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "IT1", key: "IT1_loop", code: 11682, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "IT1", code: 11682, mandatory: true, max: 1 },
             Node::Segment { id: "CRC", code: 3369, mandatory: false, max: 1 },
             Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -1942,7 +1942,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -1958,14 +1958,14 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CAD", code: 2741, mandatory: false, max: MANY },
             Node::Segment { id: "L7", code: 16316, mandatory: false, max: MANY },
             Node::Segment { id: "SR", code: 25307, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "TXI", key: "TXI_loop", code: 26870, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "TXI", key: "TXI_loop", code: 26870, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "TXI", code: 26870, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -1974,7 +1974,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TC2", code: 26113, mandatory: false, max: 2 },
                 Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -1983,16 +1983,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
                 Node::Segment { id: "DMG", code: 4557, mandatory: false, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, required: 2, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
             ] }),
-            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
                 Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
@@ -2001,21 +2001,21 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "CAD", code: 2741, mandatory: false, max: 1 },
         Node::Segment { id: "AMT", code: 463, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "TXI", key: "TXI_loop", code: 26870, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "TXI", key: "TXI_loop", code: 26870, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "TXI", code: 26870, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "ISS", key: "ISS_loop", code: 11636, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ISS", key: "ISS_loop", code: 11636, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "ISS", code: 11636, mandatory: true, max: 1 },
             Node::Segment { id: "PID", code: 20834, mandatory: false, max: 1 },
         ] }),
         Node::Segment { id: "CTT", code: 3460, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "850", name: "Purchase Order", functional_id: "PO", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "850", name: "Purchase Order", functional_id: "PO", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 37, nodes: &[
         Node::Segment { id: "BEG", code: 1523, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2026,7 +2026,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 5 },
         Node::Segment { id: "TC2", code: 26113, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2048,30 +2048,30 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: 5 },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
             Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
             Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2088,16 +2088,16 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
         ] }),
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "SPI", code: 25205, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: 5 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2106,7 +2106,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "CB1", code: 2802, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 20 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
@@ -2114,25 +2114,25 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: true, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: true, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "PO1", code: 21080, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             Node::Segment { id: "CN1", code: 3246, mandatory: false, max: 1 },
             Node::Segment { id: "PO3", code: 21082, mandatory: false, max: 25 },
-            Node::Loop(LoopDef { id: "CTP", key: "CTP_loop", code: 3456, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CTP", key: "CTP_loop", code: 3456, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2140,7 +2140,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 1 },
@@ -2166,11 +2166,11 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2178,25 +2178,25 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "PKG", code: 20911, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, required: 3, nodes: &[
                 Node::Segment { id: "LS", code: 15761, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
-                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                         Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                         Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                     ] }),
                 ] }),
                 Node::Segment { id: "LE", code: 15243, mandatory: true, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
@@ -2204,7 +2204,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
                 Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2223,7 +2223,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -2231,7 +2231,7 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2245,21 +2245,21 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                     Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 1 },
                 ] }),
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2271,22 +2271,22 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, required: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
         ] }),
     ] } },
-    SetDef { id: "855", name: "Purchase Order Acknowledgment", functional_id: "PR", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "855", name: "Purchase Order Acknowledgment", functional_id: "PR", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 1, nodes: &[
         Node::Segment { id: "BAK", code: 1379, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2296,7 +2296,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2318,14 +2318,14 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
             Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2343,12 +2343,12 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "PO1", key: "PO1_loop", code: 21080, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "PO1", code: 21080, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2357,7 +2357,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2365,7 +2365,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2383,7 +2383,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
             Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
-            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, nodes: &[
+            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, required: 1, nodes: &[
                 Node::Segment { id: "ACK", code: 84, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             ] }),
@@ -2391,15 +2391,15 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "PKG", key: "PKG_loop", code: 20911, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "PKG", code: 20911, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2407,14 +2407,14 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
                 Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2434,7 +2434,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2444,7 +2444,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "ACK", code: 84, mandatory: false, max: 104 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -2452,16 +2452,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2474,15 +2474,15 @@ pub static SETS: &[SetDef] = &[
                 ] }),
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, required: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 1 },
         ] }),
     ] } },
-    SetDef { id: "856", name: "Ship Notice/Manifest", functional_id: "SH", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "856", name: "Ship Notice/Manifest", functional_id: "SH", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 3, nodes: &[
         Node::Segment { id: "BSN", code: 2048, mandatory: true, max: 1 },
         Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 10 },
-        Node::Loop(LoopDef { id: "HL", key: "HL_loop", code: 10026, mandatory: true, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "HL", key: "HL_loop", code: 10026, mandatory: true, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "HL", code: 10026, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: 1 },
             Node::Segment { id: "SN1", code: 25150, mandatory: false, max: 1 },
@@ -2495,7 +2495,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 20 },
             Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
-            Node::Loop(LoopDef { id: "TD3", key: "TD3_loop", code: 26151, mandatory: false, max: 12, nodes: &[
+            Node::Loop(LoopDef { id: "TD3", key: "TD3_loop", code: 26151, mandatory: false, max: 12, required: 1, nodes: &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: true, max: 1 },
                 Node::Segment { id: "AT9", code: 738, mandatory: false, max: 1 },
             ] }),
@@ -2503,7 +2503,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TSD", code: 26680, mandatory: false, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 100, nodes: &[
+            Node::Loop(LoopDef { id: "LH1", key: "LH1_loop", code: 15345, mandatory: false, max: 100, required: 1, nodes: &[
                 Node::Segment { id: "LH1", code: 15345, mandatory: true, max: 1 },
                 Node::Segment { id: "LH2", code: 15346, mandatory: false, max: 4 },
                 Node::Segment { id: "LH3", code: 15347, mandatory: false, max: 12 },
@@ -2515,7 +2515,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PER", code: 20700, mandatory: false, max: 5 },
                 Node::Segment { id: "LHE", code: 15322, mandatory: false, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "CLD", key: "CLD_loop", code: 3148, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "CLD", key: "CLD_loop", code: 3148, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "CLD", code: 3148, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 200 },
                 Node::Segment { id: "DTP", code: 4825, mandatory: false, max: 1 },
@@ -2524,7 +2524,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 10 },
             Node::Segment { id: "FOB", code: 7364, mandatory: false, max: 1 },
             Node::Segment { id: "PAL", code: 20546, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2536,17 +2536,17 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SDQ", code: 24769, mandatory: false, max: 50 },
             Node::Segment { id: "ETD", code: 6182, mandatory: false, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
             Node::Segment { id: "GF", code: 8435, mandatory: false, max: 1 },
             Node::Segment { id: "YNQ", code: 33353, mandatory: false, max: 10 },
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: 10, required: 2, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: 100 },
             ] }),
-            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "V1", key: "V1_loop", code: 29784, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "V1", code: 29784, mandatory: true, max: 1 },
                 Node::Segment { id: "R4", code: 24419, mandatory: false, max: MANY },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
@@ -2554,7 +2554,7 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "CTT", code: 3460, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "860", name: "Purchase Order Change Request - Buyer Initiated", functional_id: "PC", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "860", name: "Purchase Order Change Request - Buyer Initiated", functional_id: "PC", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 1, nodes: &[
         Node::Segment { id: "BCH", code: 1450, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2564,7 +2564,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 5 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2587,30 +2587,30 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "G53", code: 9390, mandatory: false, max: MANY },
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
             Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "FA1", key: "FA1_loop", code: 6872, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "FA1", code: 6872, mandatory: true, max: 1 },
                 Node::Segment { id: "FA2", code: 6873, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
             Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2627,16 +2627,16 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
         ] }),
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "SPI", key: "SPI_loop", code: 25205, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "SPI", code: 25205, mandatory: true, max: 1 },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: 5 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 20, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "N3", code: 18906, mandatory: false, max: 2 },
@@ -2645,7 +2645,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "G61", code: 9425, mandatory: false, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "CB1", key: "CB1_loop", code: 2802, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "CB1", code: 2802, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: 20 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 5 },
@@ -2653,12 +2653,12 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "POC", code: 21055, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2668,7 +2668,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2677,7 +2677,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2701,11 +2701,11 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2713,28 +2713,28 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
                 Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, nodes: &[
+            Node::Loop(LoopDef { id: "LS", key: "LS_loop", code: 15761, mandatory: false, max: 1, required: 3, nodes: &[
                 Node::Segment { id: "LS", code: 15761, mandatory: true, max: 1 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: true, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
-                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+                    Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                         Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                         Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                     ] }),
                 ] }),
                 Node::Segment { id: "LE", code: 15243, mandatory: true, max: 1 },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2753,7 +2753,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 200 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
@@ -2761,7 +2761,7 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "REF", code: 23426, mandatory: false, max: 3 },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2769,7 +2769,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO3", code: 21082, mandatory: false, max: 104 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: MANY },
                 Node::Segment { id: "TC2", code: 26113, mandatory: false, max: 2 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -2779,16 +2779,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2800,22 +2800,22 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, required: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 5 },
         ] }),
     ] } },
-    SetDef { id: "865", name: "Purchase Order Change Acknowledgment/Request - Seller Initiated", functional_id: "CA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "865", name: "Purchase Order Change Acknowledgment/Request - Seller Initiated", functional_id: "CA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 1, nodes: &[
         Node::Segment { id: "BCA", code: 1443, mandatory: true, max: 1 },
         Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
@@ -2825,7 +2825,7 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
         Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
         Node::Segment { id: "CSH", code: 3411, mandatory: false, max: 1 },
-        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+        Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
             Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
             Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
         ] }),
@@ -2848,19 +2848,19 @@ pub static SETS: &[SetDef] = &[
         Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
         Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
         Node::Segment { id: "G53", code: 9390, mandatory: false, max: MANY },
-        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
             Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+        Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
             Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
             Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+        Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
             Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
             Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
             Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2878,20 +2878,20 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "ADV", key: "ADV_loop", code: 132, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "ADV", code: 132, mandatory: true, max: 1 },
             Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
             Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
             Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
         ] }),
-        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "POC", key: "POC_loop", code: 21055, mandatory: false, max: MANY, required: 1, nodes: &[
             Node::Segment { id: "POC", code: 21055, mandatory: true, max: 1 },
             Node::Segment { id: "LIN", code: 15368, mandatory: false, max: MANY },
             Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -2900,7 +2900,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "CTP", code: 3456, mandatory: false, max: MANY },
             Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
             Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 40 },
-            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "PID", key: "PID_loop", code: 20834, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "PID", code: 20834, mandatory: true, max: 1 },
                 Node::Segment { id: "MEA", code: 16576, mandatory: false, max: 10 },
             ] }),
@@ -2909,7 +2909,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "PO4", code: 21083, mandatory: false, max: MANY },
             Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             Node::Segment { id: "PER", code: 20700, mandatory: false, max: 3 },
-            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, nodes: &[
+            Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 25, required: 1, nodes: &[
                 Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                 Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
             ] }),
@@ -2928,7 +2928,7 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
             Node::Segment { id: "TXI", code: 26870, mandatory: false, max: MANY },
             Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, nodes: &[
+            Node::Loop(LoopDef { id: "ACK", key: "ACK_loop", code: 84, mandatory: false, max: 104, required: 1, nodes: &[
                 Node::Segment { id: "ACK", code: 84, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: 1 },
             ] }),
@@ -2936,19 +2936,19 @@ pub static SETS: &[SetDef] = &[
             Node::Segment { id: "SPI", code: 25205, mandatory: false, max: MANY },
             Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
             Node::Segment { id: "CTB", code: 3442, mandatory: false, max: MANY },
-            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                 Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                 Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AMT", key: "AMT_loop", code: 463, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "AMT", code: 463, mandatory: true, max: 1 },
                 Node::Segment { id: "PCT", code: 20628, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "SCH", key: "SCH_loop", code: 24723, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "SCH", code: 24723, mandatory: true, max: 1 },
                 Node::Segment { id: "TD1", code: 26149, mandatory: false, max: 2 },
                 Node::Segment { id: "TD5", code: 26153, mandatory: false, max: 12 },
@@ -2956,23 +2956,23 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "REF", code: 23426, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                 Node::Segment { id: "QTY", code: 22631, mandatory: false, max: MANY },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LM", key: "LM_loop", code: 15539, mandatory: false, max: MANY, required: 2, nodes: &[
                     Node::Segment { id: "LM", code: 15539, mandatory: true, max: 1 },
                     Node::Segment { id: "LQ", code: 15687, mandatory: true, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                 Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "PWK", code: 21359, mandatory: false, max: MANY },
                 Node::Segment { id: "EFI", code: 5669, mandatory: false, max: MANY },
             ] }),
-            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, nodes: &[
+            Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 200, required: 1, nodes: &[
                 Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                 Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                 Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -2991,14 +2991,14 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "TD3", code: 26151, mandatory: false, max: 12 },
                 Node::Segment { id: "TD4", code: 26152, mandatory: false, max: 5 },
                 Node::Segment { id: "PKG", code: 20911, mandatory: false, max: 25 },
-                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "LDT", key: "LDT_loop", code: 15189, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "LDT", code: 15189, mandatory: true, max: 1 },
                     Node::Segment { id: "MAN", code: 16441, mandatory: false, max: 10 },
                     Node::Segment { id: "QTY", code: 22631, mandatory: false, max: 5 },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, nodes: &[
+            Node::Loop(LoopDef { id: "SLN", key: "SLN_loop", code: 25062, mandatory: false, max: 1000, required: 1, nodes: &[
                 Node::Segment { id: "SLN", code: 25062, mandatory: true, max: 1 },
                 Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
@@ -3008,7 +3008,7 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "CTP", code: 3456, mandatory: false, max: 25 },
                 Node::Segment { id: "PAM", code: 20547, mandatory: false, max: 10 },
                 Node::Segment { id: "ACK", code: 84, mandatory: false, max: 104 },
-                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "SAC", key: "SAC_loop", code: 24644, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "SAC", code: 24644, mandatory: true, max: 1 },
                     Node::Segment { id: "CUR", code: 3495, mandatory: false, max: 1 },
                 ] }),
@@ -3016,16 +3016,16 @@ pub static SETS: &[SetDef] = &[
                 Node::Segment { id: "PO4", code: 21083, mandatory: false, max: 1 },
                 Node::Segment { id: "TAX", code: 26034, mandatory: false, max: 3 },
                 Node::Segment { id: "ADV", code: 132, mandatory: false, max: MANY },
-                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "QTY", key: "QTY_loop", code: 22631, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "QTY", code: 22631, mandatory: true, max: 1 },
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "N9", key: "N9_loop", code: 19128, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "N9", code: 19128, mandatory: true, max: 1 },
                     Node::Segment { id: "DTM", code: 4822, mandatory: false, max: MANY },
                     Node::Segment { id: "MTX", code: 17154, mandatory: false, max: MANY },
                 ] }),
-                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, nodes: &[
+                Node::Loop(LoopDef { id: "N1", key: "N1_loop", code: 18832, mandatory: false, max: 10, required: 1, nodes: &[
                     Node::Segment { id: "N1", code: 18832, mandatory: true, max: 1 },
                     Node::Segment { id: "N2", code: 18869, mandatory: false, max: 2 },
                     Node::Segment { id: "IN2", code: 11461, mandatory: false, max: MANY },
@@ -3037,25 +3037,25 @@ pub static SETS: &[SetDef] = &[
                     Node::Segment { id: "SI", code: 24974, mandatory: false, max: MANY },
                 ] }),
             ] }),
-            Node::Loop(LoopDef { id: "PD", key: "PD_loop", code: 20682, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "PD", key: "PD_loop", code: 20682, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "PD", code: 20682, mandatory: true, max: 1 },
                 Node::Segment { id: "PDD", code: 20649, mandatory: false, max: MANY },
             ] }),
         ] }),
-        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, nodes: &[
+        Node::Loop(LoopDef { id: "CTT", key: "CTT_loop", code: 3460, mandatory: false, max: 1, required: 1, nodes: &[
             Node::Segment { id: "CTT", code: 3460, mandatory: true, max: 1 },
             Node::Segment { id: "AMT", code: 463, mandatory: false, max: 5 },
         ] }),
     ] } },
-    SetDef { id: "990", name: "Response to a Load Tender", functional_id: "GF", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "990", name: "Response to a Load Tender", functional_id: "GF", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 1, nodes: &[
         Node::Segment { id: "B1", code: 2404, mandatory: true, max: 1 },
         Node::Segment { id: "L11", code: 16085, mandatory: false, max: 1 },
     ] } },
-    SetDef { id: "997", name: "Functional Acknowledgment", functional_id: "FA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "997", name: "Functional Acknowledgment", functional_id: "FA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 3, nodes: &[
         Node::Segment { id: "AK1", code: 397, mandatory: true, max: 1 },
-        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", code: 398, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", code: 398, mandatory: false, max: MANY, required: 3, nodes: &[
             Node::Segment { id: "AK2", code: 398, mandatory: true, max: 1 },
-            Node::Loop(LoopDef { id: "AK3", key: "AK3_loop", code: 399, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "AK3", key: "AK3_loop", code: 399, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "AK3", code: 399, mandatory: true, max: 1 },
                 Node::Segment { id: "AK4", code: 400, mandatory: false, max: 99 },
             ] }),
@@ -3063,14 +3063,14 @@ pub static SETS: &[SetDef] = &[
         ] }),
         Node::Segment { id: "AK9", code: 405, mandatory: true, max: 1 },
     ] } },
-    SetDef { id: "999", name: "Implementation Acknowledgment", functional_id: "FA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, nodes: &[
+    SetDef { id: "999", name: "Implementation Acknowledgment", functional_id: "FA", version: Version::V005010, body: LoopDef { id: "", key: "", code: usize::MAX, mandatory: true, max: 1, required: 3, nodes: &[
         Node::Segment { id: "AK1", code: 397, mandatory: true, max: 1 },
-        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", code: 398, mandatory: false, max: MANY, nodes: &[
+        Node::Loop(LoopDef { id: "AK2", key: "AK2_loop", code: 398, mandatory: false, max: MANY, required: 3, nodes: &[
             Node::Segment { id: "AK2", code: 398, mandatory: true, max: 1 },
-            Node::Loop(LoopDef { id: "IK3", key: "IK3_loop", code: 11351, mandatory: false, max: MANY, nodes: &[
+            Node::Loop(LoopDef { id: "IK3", key: "IK3_loop", code: 11351, mandatory: false, max: MANY, required: 1, nodes: &[
                 Node::Segment { id: "IK3", code: 11351, mandatory: true, max: 1 },
                 Node::Segment { id: "CTX", code: 3464, mandatory: false, max: 10 },
-                Node::Loop(LoopDef { id: "IK4", key: "IK4_loop", code: 11352, mandatory: false, max: MANY, nodes: &[
+                Node::Loop(LoopDef { id: "IK4", key: "IK4_loop", code: 11352, mandatory: false, max: MANY, required: 1, nodes: &[
                     Node::Segment { id: "IK4", code: 11352, mandatory: true, max: 1 },
                     Node::Segment { id: "CTX", code: 3464, mandatory: false, max: 10 },
                 ] }),
