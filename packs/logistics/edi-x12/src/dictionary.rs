@@ -69,7 +69,12 @@ pub fn code(id: &[u8]) -> Option<usize> {
 
 /// The definition of segment `id` in `version`, when that version's sets use it.
 pub fn segment(version: Version, id: &[u8]) -> Option<&'static SegmentDef> {
-    let i = *version.index().get(code(id)?)?;
+    segment_at(version, code(id))
+}
+
+/// `segment` by the id's `code`, for a caller that already has it.
+pub fn segment_at(version: Version, code: Option<usize>) -> Option<&'static SegmentDef> {
+    let i = *version.index().get(code?)?;
     version.segments().get(usize::from(i))
 }
 

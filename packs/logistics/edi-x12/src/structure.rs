@@ -2,9 +2,8 @@
 //! usage, repeats) and checks every element against the dictionary. What does not fit becomes a
 //! segment error (IK3/AK3) with its element errors (IK4/AK4), numbered as the standard numbers them.
 
-use crate::dictionary::{self, Kind};
+use crate::dictionary::{self, Kind, SegmentDef};
 use crate::sets::{self, LoopDef, Node, SetDef};
-use crate::standard::Version;
 use crate::tokens::{self, Segment, Separators};
 
 /// IK3/AK3: a segment that is missing, misplaced or has bad elements.
@@ -98,7 +97,8 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
     for (index, seg) in segments.iter().enumerate() {
         let position = first_position + index;
         let id = seg.id();
-        match find(&stack, id) {
+        let code = dictionary::code(id);
+        match find(&stack, code) {
             Found::At { level, node } => {
                 while stack.len() > level + 1 {
                     close(&mut stack, position, &mut errors);
@@ -109,7 +109,7 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                 match &def.nodes[node] {
                     Node::Segment { .. } => {
                         open.push(node, Item::Segment(index));
-                        check_elements(set.version, seg, position, def.id, sep, &mut errors);
+                        check_elements(dictionary::segment_at(set.version, code), seg, position, def.id, sep, &mut errors);
                     }
                     Node::Loop(inner) => {
                         // The parent's cursor moves to the loop now; the occurrence is filed
@@ -122,7 +122,7 @@ pub fn read(set: &'static SetDef, segments: &[Segment<'_>], first_position: usiz
                         let mut child = Open::new(Instance::new(inner), keep);
                         child.push(0, Item::Segment(index));
                         stack.push(child);
-                        check_elements(set.version, seg, position, inner.id, sep, &mut errors);
+                        check_elements(dictionary::segment_at(set.version, code), seg, position, inner.id, sep, &mut errors);
                     }
                 }
             }
@@ -164,8 +164,8 @@ enum Found {
 }
 
 /// Looks for the segment from the innermost open loop outwards, at or after each loop's cursor.
-fn find(stack: &[Open], id: &[u8]) -> Found {
-    let Some(code) = dictionary::code(id) else { return Found::Nowhere };
+fn find(stack: &[Open], code: Option<usize>) -> Found {
+    let Some(code) = code else { return Found::Nowhere };
     let mut over = None;
     for level in (0..stack.len()).rev() {
         let open = &stack[level];
@@ -252,9 +252,9 @@ fn valid_id(id: &[u8]) -> bool {
     (2..=3).contains(&id.len()) && id.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) && id[0].is_ascii_uppercase()
 }
 
-/// Checks each element of `seg` against the dictionary; a bad one adds IK4s under an IK3 code 8.
-pub fn check_elements<'a>(version: Version, seg: &Segment<'a>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
-    let Some(def) = dictionary::segment(version, seg.id()) else { return };
+/// Checks each element of `seg` against its definition; a bad one adds IK4s under an IK3 code 8.
+fn check_elements<'a>(def: Option<&'static SegmentDef>, seg: &Segment<'a>, position: usize, loop_id: &'static str, sep: &Separators, errors: &mut Vec<SegmentError>) {
+    let Some(def) = def else { return };
     let mut bad = Vec::new();
     let mut values = seg.elements().skip(1);
     for n in 1.. {
