@@ -46,9 +46,9 @@ export function portProblem(port: string | number): string | undefined {
 
 /**
  * "host", "host:port", "[v6]" or "[v6]:port" split and checked; `port` is `defaultPort` when the
- * text has none.
+ * text has none. `'problem' in` the answer tells the two apart.
  */
-export function parseHostPort(text: string, defaultPort: number): { host: string; port: number; problem?: undefined } | { problem: string } {
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | { problem: string } {
   const m = /^\[([^\]]*)\](?::(.*))?$/.exec(text) ?? /^([^:]*)(?::([^:]*))?$/.exec(text);
   if (!m) return { problem: `"${text}" must be "host" or "host:port"; an IPv6 address goes in brackets: [fd00::10]:502` };
   const [, host, port] = m;
@@ -66,5 +66,5 @@ export function urlAddressProblem(url: string, defaultPort: number): string | un
   if (!m) return `"${url}" is not a URL; write SCHEME://HOST:PORT, e.g. opc.tcp://192.168.1.50:4840`;
   const authority = m[2].slice(m[2].lastIndexOf('@') + 1);
   const parsed = parseHostPort(authority, defaultPort);
-  return parsed.problem ? `${parsed.problem} (in ${url})` : undefined;
+  return 'problem' in parsed ? parsed.problem : undefined;
 }

@@ -58,7 +58,11 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     ...checkReferences(config, source),
     ...(options.deep !== false ? await checkPlugins(config, source, path.dirname(absolute)) : []),
   ];
-  if (issues.length) throw new ConfigError(sortIssues(issues));
+  // A value left as "${VAR}" is reported as unset, not again as the wrong type.
+  const at = (i: ConfigIssue) => `${i.line}:${i.column}`;
+  const unset = new Set(missing.map(at));
+  const reported = issues.filter((i) => missing.includes(i) || !unset.has(at(i)));
+  if (reported.length) throw new ConfigError(sortIssues(reported));
 
   return { file: absolute, dir: path.dirname(absolute), config, fromEnv, redacted: () => redact(config, fromEnv) };
 }

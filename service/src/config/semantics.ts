@@ -92,7 +92,7 @@ function checkAddresses(config: BackworksConfig, source: YamlSource): ConfigIssu
   const issues: ConfigIssue[] = [];
   const host = isObject(config.server) ? text(config.server.host) : undefined;
   const hostIssue = host !== undefined ? hostProblem(host) : undefined;
-  if (hostIssue) issues.push(source.issue(['server', 'host'], `${hostIssue} (0.0.0.0 listens on every interface)`));
+  if (hostIssue) issues.push(source.issue(['server', 'host'], `${hostIssue}; or write 0.0.0.0 to listen on every interface`));
   const mqtt = isObject(config.fleet) && isObject(config.fleet.mqtt) ? config.fleet.mqtt : undefined;
   const url = mqtt ? text(mqtt.url) : undefined;
   if (url !== undefined && /^(mqtts?|wss?|tcp|ssl):\/\//.test(url)) {

@@ -125,6 +125,7 @@ function syntaxIssues(doc: Document, lines: LineCounter): Array<{ offset: number
         continue;
       }
     }
+    if (e.code === 'MULTIPLE_DOCS') { out.push({ offset: e.pos[0], message: 'a second document starts here (---); backworks.yaml is one document: remove the --- line and keep every section in one map' }); continue; }
     if (e.code === 'TAB_AS_INDENT') { out.push({ offset: e.pos[0], message: 'Tabs are not allowed as indentation; indent with spaces' }); continue; }
     out.push({ offset: e.pos[0], message: firstLine(e.message) });
   }
