@@ -38,7 +38,6 @@ plugins:
     path: ${path.join(repoRoot, 'target/release/libhl7_plugin.so')}
     isolation: none
     config:
-      mllp: {listen: "127.0.0.1:0"}
       base_url: https://fhir.example
       tls: {ca_file: ./ca.pem}
 `);
