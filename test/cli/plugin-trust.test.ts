@@ -131,4 +131,31 @@ describe('a registry through the CLI', () => {
     const checkAfter = await cli(['check', '-c', config]);
     expect(checkAfter).toMatchObject({ code: 1, stderr: expect.stringContaining(`${config}:8:11: native library ${link} does not exist`) });
   });
+  it('installs a library cargo named libmy_plugin.so as libmy-plugin.so, says so, and check points from the old name to it', async () => {
+    const own = tempDir();
+    const served = await serveFolder(own);
+    try {
+      const key = path.join(keys, 'backworks-signing.key');
+      const dir = path.join(own, 'my-plugin', '1.0.0');
+      fs.mkdirSync(dir, { recursive: true });
+      const built = buildPlugin(dir, { name: 'my-plugin' });
+      expect(path.basename(built)).toBe('libmy_plugin.so');
+      expect((await cli(['plugin', 'sign', built, '--key', key])).code).toBe(0);
+      expect((await cli(['plugin', 'publish', own, '--key', key])).code).toBe(0);
+      const gateway = tempDir();
+      const config = path.join(gateway, 'backworks.yaml');
+      fs.writeFileSync(config, `plugin_trust:\n  require_signed: true\n  registry: ${served.url}/index.json\n  keys: [${publicKey}]\n`);
+
+      const installed = await cli(['plugin', 'install', 'my-plugin', '-c', config]);
+      const link = path.join(gateway, '.state/plugin-store/installed/libmy-plugin.so');
+      expect(installed.stdout).toBe(`installed my-plugin 1.0.0\n  path: ${link}\n  note: the registry's file libmy_plugin.so is installed as libmy-plugin.so; in backworks.yaml write\n    path: ${link}\n`);
+
+      fs.appendFileSync(config, `plugins:\n  mine:\n    type: external\n    path: ./.state/plugin-store/installed/libmy_plugin.so\n`);
+      const checked = await cli(['check', '-c', config]);
+      expect(checked.code).toBe(1);
+      expect(checked.stderr).toContain(`${config}:8:11: native library ${path.dirname(link)}/libmy_plugin.so does not exist; there is libmy-plugin.so beside it: write path: ${link}`);
+    } finally {
+      await served.close();
+    }
+  });
 });

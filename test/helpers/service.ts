@@ -18,9 +18,10 @@ export interface RunningService {
  * Starts the real, compiled service (`backworks run`) on a free port and resolves once it is
  * listening. Needs `npm run build` first (npm test does it).
  */
-export function startService(configFile: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number } = {}): Promise<RunningService> {
+export function startService(configFile: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number; cwd?: string } = {}): Promise<RunningService> {
   const child = spawn(process.execPath, [cliPath, 'run', '-c', configFile, '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PluginError, type BackworksPlugin, type HostContext, type PluginHealth, type Reading } from '../../../sdk/typescript/index.js';
+import { nameProblem, tsProblem } from '../../../sdk/typescript/names.js';
 
 export const HttpIngestConfigSchema = Type.Object({
   max_batch: Type.Optional(Type.Integer({ minimum: 1, default: 1000, description: 'most readings accepted in one request' })),
@@ -8,6 +9,8 @@ export const HttpIngestConfigSchema = Type.Object({
 type HttpIngestConfig = Static<typeof HttpIngestConfigSchema>;
 
 const QUALITIES = new Set(['good', 'bad', 'stale', 'uncertain']);
+// Refuses bytes that are not UTF-8 instead of replacing them (a name would silently change).
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Devices that push instead of being polled: POST a reading or an array of readings as JSON; the
@@ -29,7 +32,7 @@ class HttpIngest implements BackworksPlugin {
     this.maxBatch = (config as HttpIngestConfig).max_batch ?? 1000;
   }
 
-  async processEndpointData(_endpoint: string, method: string, data: string): Promise<string> {
+  async processEndpointData(_endpoint: string, method: string, data: string | Uint8Array): Promise<string> {
     if (method === 'GET') {
       return JSON.stringify({ accepted: this.accepted, rejected: this.rejected, last_at: this.lastAt });
     }
@@ -44,13 +47,14 @@ class HttpIngest implements BackworksPlugin {
     return { status: 'healthy', details: { accepted: this.accepted, rejected: this.rejected } };
   }
 
-  private parse(data: string): Reading[] {
+  private parse(data: string | Uint8Array): Reading[] {
     let body: unknown;
     try {
-      body = JSON.parse(data);
+      body = JSON.parse(typeof data === 'string' ? data : UTF8.decode(data));
     } catch (err) {
       this.rejected++;
-      throw new PluginError(`body is not JSON: ${(err as Error).message}; send {"device": "...", "point": "...", "value": 1}`, 400);
+      const what = err instanceof TypeError ? 'not valid UTF-8' : `not JSON: ${(err as Error).message}`;
+      throw new PluginError(`body is ${what}; send {"device": "...", "point": "...", "value": 1} as UTF-8`, 400);
     }
     const items = Array.isArray(body) ? body : [body];
     if (items.length > this.maxBatch) {
@@ -63,10 +67,12 @@ class HttpIngest implements BackworksPlugin {
       const problem =
         typeof r !== 'object' || r === null ? 'is not an object'
         : typeof r.device !== 'string' || !r.device ? 'needs "device" (a string)'
+        : nameProblem(r.device) ? `has a "device" that ${nameProblem(r.device)}`
         : typeof r.point !== 'string' || !r.point ? 'needs "point" (a string)'
+        : nameProblem(r.point) ? `has a "point" that ${nameProblem(r.point)}`
         : !['number', 'string', 'boolean'].includes(typeof r.value) && r.value !== null ? 'needs "value" (number, string, boolean or null)'
         : r.quality !== undefined && !QUALITIES.has(r.quality) ? `has quality "${String(r.quality)}"; use good, bad, stale or uncertain`
-        : r.ts !== undefined && !Number.isFinite(r.ts) ? 'has a "ts" that is not milliseconds since the epoch'
+        : r.ts !== undefined && tsProblem(r.ts) ? `has a "ts" that ${tsProblem(r.ts)}`
         : undefined;
       if (problem) {
         this.rejected++;

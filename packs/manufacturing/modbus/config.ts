@@ -59,7 +59,7 @@ export const DeviceSchema = Type.Object({
   serial: Optional(SerialSchema),
   profile: Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[0-9A-Za-z.+-]+$', description: 'VENDOR/MODEL@FIRMWARE from firmware-profiles/' })),
   interval: Optional(Duration('interval of the "default" poll group', '1s')),
-  poll_groups: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PollGroupSchema)),
+  poll_groups: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PollGroupSchema, Strict)),
   timeout: Optional(Duration('how long one request may wait for its answer', '1s')),
   retries: Optional(Type.Integer({ minimum: 0, maximum: 10, default: 1, description: 'extra attempts after a timeout' })),
   backoff_max: Optional(Duration('longest wait between reconnection attempts to an unreachable device', '30s')),

@@ -20,14 +20,12 @@ export class ModbusPlugin implements BackworksPlugin {
   private pollers = new Map<string, DevicePoller>();
   private links: Link[] = [];
 
-  constructor(private readonly configDir: string = process.cwd()) {}
-
   initialize(config: unknown, host: HostContext): void {
     if (!TypeBoxValue.Check(ModbusConfigSchema, config)) {
       const first = [...TypeBoxValue.Errors(ModbusConfigSchema, config)][0];
       throw new PluginError(`invalid modbus config at ${first?.path || '/'}: ${first?.message ?? 'does not match the schema'}`, 400);
     }
-    const { devices, problems } = resolveDevices(config as ModbusConfig, this.configDir);
+    const { devices, problems } = resolveDevices(config as ModbusConfig, host.configDir);
     if (problems.length) {
       throw new PluginError(`invalid modbus config: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`, 400);
     }

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { parseHostPort } from '../../../sdk/typescript/address.js';
 import { parseDuration } from '../../../service/src/config/units.js';
 import { firmwareProfilesRoot } from '../../../service/src/paths.js';
 import type { Access, DataType, DeviceConfig, ModbusConfig, Order, PointConfig, Table } from './config.js';
@@ -72,10 +74,18 @@ export function profilesDir(config: Pick<ModbusConfig, 'profiles_dir'>, configDi
   return config.profiles_dir ? path.resolve(configDir, config.profiles_dir) : firmwareProfilesRoot;
 }
 
+function isFolder(dir: string): boolean {
+  try { return fs.statSync(dir).isDirectory(); } catch { return false; }
+}
+
 export function resolveDevices(config: ModbusConfig, configDir: string): { devices: Device[]; problems: ResolveProblem[] } {
   const problems: ResolveProblem[] = [];
   const devices: Device[] = [];
   const dir = profilesDir(config, configDir);
+  const dirMissing = config.profiles_dir !== undefined && !isFolder(dir);
+  if (dirMissing) {
+    problems.push({ path: ['profiles_dir'], message: `folder ${dir} does not exist (profiles_dir is relative to the folder of backworks.yaml, ${configDir})` });
+  }
   const names = new Map<string, number>();
   let profileIssuesReported = false;
   config.devices.forEach((dc, i) => {
@@ -90,7 +100,7 @@ export function resolveDevices(config: ModbusConfig, configDir: string): { devic
         for (const issue of library.issues) problems.push({ path: at('profile'), message: `invalid firmware profile ${issue.message}` });
       }
       const { found, error } = resolveProfile(library, dc.profile);
-      if (error) problems.push({ path: at('profile'), message: error });
+      if (error && !dirMissing) problems.push({ path: at('profile'), message: error });
       loaded = found;
     }
     const device = resolveDevice(dc, i, loaded, problems);
@@ -126,14 +136,17 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
   if (transport === 'tcp') {
     if (!dc.address) problems.push({ path: at(), message: 'a tcp device needs an `address` ("host" or "host:port")' });
     else {
-      const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(dc.address);
-      if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
-        problems.push({ path: at('address'), message: `address "${dc.address}" must be "host" or "host:port" with a port between 1 and 65535` });
-      } else { host = m[1].replace(/^\[|\]$/g, ''); port = m[2] ? Number(m[2]) : 502; }
+      const parsed = parseHostPort(dc.address, 502);
+      if ('problem' in parsed) problems.push({ path: at('address'), message: parsed.problem });
+      else ({ host, port } = parsed);
     }
     if (dc.serial) problems.push({ path: at('serial'), message: '`serial` applies to transport rtu only' });
   } else if (!dc.serial) {
     problems.push({ path: at(), message: 'an rtu device needs `serial: {path, baud, parity, data_bits, stop_bits}`' });
+  }
+  // On a serial bus 0 is the broadcast address (no device answers it) and 248-255 are reserved.
+  if (transport === 'rtu' && dc.unit_id !== undefined && (dc.unit_id < 1 || dc.unit_id > 247)) {
+    problems.push({ path: at('unit_id'), message: `unit_id ${dc.unit_id} cannot be a device on a serial bus (0 is broadcast, 248-255 are reserved); write the device's address, 1 to 247` });
   }
   const unitId = dc.unit_id ?? 1;
   const name = dc.name ?? (transport === 'tcp' ? `${(dc.address ?? '').replace(/[^A-Za-z0-9_.-]/g, '_')}-u${unitId}` : `${path.basename(dc.serial?.path ?? 'serial')}-u${unitId}`);

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, ConfigProblem } from '../../../sdk/typescript/index.js';
+import { urlAddressProblem } from '../../../sdk/typescript/address.js';
 import { MqttConfigSchema, type MqttConfig } from './config.js';
 import { parsePath } from './json-path.js';
 import { MqttDevicesPlugin } from './plugin.js';
@@ -10,10 +11,13 @@ export default function create(): BackworksPlugin {
   return new MqttDevicesPlugin();
 }
 
-/** Path expressions parse, topic filters are valid, {N} placeholders name wildcard levels. */
+/** The broker's address is valid, path expressions parse, topic filters are valid, {N} placeholders name wildcard levels. */
 export function checkConfig(config: unknown): ConfigProblem[] {
   if (!Value.Check(MqttConfigSchema, config)) return [];
   const problems: ConfigProblem[] = [];
+  const { url } = (config as MqttConfig).broker;
+  const address = urlAddressProblem(url, /^(mqtts|wss):/.test(url) ? 8883 : 1883);
+  if (address) problems.push({ path: ['broker', 'url'], message: address });
   (config as MqttConfig).devices.forEach((d, i) => {
     const filterError = validFilter(d.topic);
     if (filterError) problems.push({ path: ['devices', i, 'topic'], message: filterError });

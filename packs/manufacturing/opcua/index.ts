@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, ConfigProblem } from '../../../sdk/typescript/index.js';
+import { urlAddressProblem } from '../../../sdk/typescript/address.js';
 import { OpcuaConfigSchema, type OpcuaConfig } from './config.js';
 import { OpcuaPlugin } from './plugin.js';
 
@@ -8,13 +9,15 @@ export default function create(): BackworksPlugin {
   return new OpcuaPlugin();
 }
 
-/** Checked without loading node-opcua: names, credentials and security settings that fit together. */
+/** Checked without loading node-opcua: endpoint addresses, names, credentials and security settings that fit together. */
 export function checkConfig(config: unknown): ConfigProblem[] {
   if (!Value.Check(OpcuaConfigSchema, config)) return [];
   const problems: ConfigProblem[] = [];
   const names = new Set<string>();
   (config as OpcuaConfig).servers.forEach((s, i) => {
     if (names.has(s.name)) problems.push({ path: ['servers', i, 'name'], message: `two servers are named "${s.name}"` });
+    const address = urlAddressProblem(s.endpoint, 4840);
+    if (address) problems.push({ path: ['servers', i, 'endpoint'], message: address });
     names.add(s.name);
     const mode = s.security_mode ?? 'None';
     if (mode === 'None' && s.security_policy && s.security_policy !== 'None') {

@@ -52,11 +52,15 @@ export class ReadingQueries {
     });
   }
 
-  /** Newest value of every point of a device, or undefined for a device never seen. */
+  /**
+   * Newest value of every point of a device, or undefined for a device never seen. Keyed by point
+   * names, which are user data: a null-prototype object, so that `__proto__` or `toString` is a
+   * point like any other.
+   */
   device(device: string): Record<string, LatestValue> | undefined {
     const points = this.latest.get(device);
     if (!points) return undefined;
-    const out: Record<string, LatestValue> = {};
+    const out: Record<string, LatestValue> = Object.create(null);
     for (const name of [...points.keys()].sort()) {
       const p = points.get(name)!;
       out[name] = { value: JSON.parse(p.value), quality: p.quality, ts: p.ts, seq: p.seq };

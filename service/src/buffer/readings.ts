@@ -1,4 +1,5 @@
 import type { Quality, Reading } from '../../../sdk/typescript/index.js';
+import { nameProblem, tsProblem } from '../../../sdk/typescript/names.js';
 import type { QueuedReading } from './writer.js';
 
 const QUALITIES: ReadonlySet<string> = new Set<Quality>(['good', 'bad', 'stale', 'uncertain']);
@@ -14,8 +15,10 @@ export function toQueued(plugin: string, readings: Reading[], now: number): Queu
     const r = readings[i];
     const where = `reading ${i} emitted by plugin "${plugin}"`;
     if (!r || typeof r !== 'object') throw new TypeError(`${where} is not an object`);
-    if (typeof r.device !== 'string' || r.device === '') throw new TypeError(`${where}: device must be a non-empty string`);
-    if (typeof r.point !== 'string' || r.point === '') throw new TypeError(`${where}: point must be a non-empty string`);
+    const deviceProblem = nameProblem(r.device);
+    if (deviceProblem) throw new TypeError(`${where}: device ${deviceProblem}`);
+    const pointProblem = nameProblem(r.point);
+    if (pointProblem) throw new TypeError(`${where}: point ${pointProblem}`);
     const v = r.value;
     let value: string;
     if (typeof v === 'number') value = Number.isFinite(v) ? String(v) : 'null';
@@ -24,7 +27,8 @@ export function toQueued(plugin: string, readings: Reading[], now: number): Queu
     const quality = r.quality ?? 'good';
     if (!QUALITIES.has(quality)) throw new TypeError(`${where} (${r.device}/${r.point}): quality "${quality}" is not one of good, bad, stale, uncertain`);
     const ts = r.ts ?? now;
-    if (typeof ts !== 'number' || !Number.isFinite(ts)) throw new TypeError(`${where} (${r.device}/${r.point}): ts must be milliseconds since the epoch`);
+    const timeProblem = tsProblem(ts);
+    if (timeProblem) throw new TypeError(`${where} (${r.device}/${r.point}): ts ${timeProblem}`);
     rows[i] = { device: r.device, point: r.point, value, quality, ts: Math.trunc(ts) };
   }
   return rows;

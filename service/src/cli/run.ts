@@ -23,6 +23,11 @@ export function registerRunCommand(program: Command): void {
       }
       const log = createLogger(loaded.config.logging?.level ?? 'info');
       log.info({ file, config: loaded.redacted() }, 'configuration loaded');
+      // Relative paths in the file mean the file's folder, as `check` reads them, also for what a
+      // plugin loaded into this process opens itself (under systemd the working directory is /).
+      try { process.chdir(loaded.dir); } catch (err) {
+        log.warn({ dir: loaded.dir, err: (err as Error).message }, 'cannot work in the folder of the configuration; relative paths in plugin configs may not resolve');
+      }
       const { linkToSystemd } = await import('../systemd/link.js');
       const gateway = await Gateway.start(loaded, { log, port: opts.port, host: opts.host });
       const systemd = linkToSystemd(gateway, log);

@@ -1,6 +1,8 @@
 import path from 'node:path';
+import { isMap, isScalar } from 'yaml';
 import { ConfigSchema, type BackworksConfig } from './schema.js';
-import { checkPlugins, checkReferences } from './semantics.js';
+import { checkPlugins } from './plugin-checks.js';
+import { checkReferences } from './semantics.js';
 import { formatIssue, YamlSource, type ConfigIssue, type ConfigPath } from './source.js';
 import { interpolate } from './interpolate.js';
 import { validateAgainst } from './validate.js';
@@ -36,22 +38,44 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const { source, issues: syntax } = YamlSource.read(absolute);
   if (!source) throw new ConfigError(syntax);
 
+  if (isEmpty(source)) {
+    throw new ConfigError([source.issueAt(0, 'the file is empty (or only comments): a gateway needs at least its plugins and endpoints; start from examples/quickstart/backworks.yaml')]);
+  }
+
   const { fromEnv, issues: missing } = interpolate(source, options.env ?? process.env);
   const { value, issue: aliasBomb } = source.toJS();
   if (aliasBomb) throw new ConfigError([aliasBomb]);
-  const config = (value ?? {}) as BackworksConfig;
-  if (typeof config !== 'object' || Array.isArray(config)) {
+  const config = value as BackworksConfig;
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new ConfigError([source.issue([], 'backworks.yaml must be a map of sections (server, plugins, endpoints, ...)')]);
   }
 
-  const issues = [...missing, ...validateAgainst(ConfigSchema, config, source)];
-  if (!issues.length) issues.push(...checkReferences(config, source));
-  if (!issues.length && options.deep !== false) issues.push(...(await checkPlugins(config, source, path.dirname(absolute))));
-  if (issues.length) throw new ConfigError(sortIssues(issues));
+  // One pass: the schema, the references between sections and each plugin's own checks all run,
+  // each on the parts it can read, so the technician sees every mistake at once.
+  const issues = [
+    ...missing,
+    ...validateAgainst(ConfigSchema, config, source),
+    ...checkReferences(config, source),
+    ...(options.deep !== false ? await checkPlugins(config, source, path.dirname(absolute)) : []),
+  ];
+  // A value left as "${VAR}" is reported as unset, not again as the wrong type.
+  const at = (i: ConfigIssue) => `${i.line}:${i.column}`;
+  const unset = new Set(missing.map(at));
+  const reported = issues.filter((i) => missing.includes(i) || !unset.has(at(i)));
+  if (reported.length) throw new ConfigError(sortIssues(reported));
 
   return { file: absolute, dir: path.dirname(absolute), config, fromEnv, redacted: () => redact(config, fromEnv) };
 }
 
+/** In file order, each mistake once (two checks may find the same one). */
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
-  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+  const seen = new Set<string>();
+  return issues.filter((i) => { const key = formatIssue(i); return !seen.has(key) && !!seen.add(key); })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Nothing but comments and blank lines (a `---` or `{}` alone included). */
+function isEmpty(source: YamlSource): boolean {
+  const contents = source.doc.contents;
+  return contents === null || (isScalar(contents) && (contents.value === null || contents.value === '')) || (isMap(contents) && contents.items.length === 0);
 }

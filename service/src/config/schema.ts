@@ -79,8 +79,8 @@ export const ConfigSchema = Type.Object({
   storage: Optional(StorageSchema),
   fleet: Optional(FleetSchema),
   plugin_trust: Optional(PluginTrustSchema),
-  plugins: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PluginSchema)),
-  endpoints: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), EndpointSchema)),
+  plugins: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), PluginSchema, Strict)),
+  endpoints: Optional(Type.Record(Type.String({ pattern: NAME_PATTERN }), EndpointSchema, Strict)),
 }, { ...Strict, title: 'backworks.yaml', $id: 'https://backworks.dev/schema/backworks.schema.json' });
 
 export type BackworksConfig = Static<typeof ConfigSchema>;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node, type YAMLError } from 'yaml';
 import { BackworksError } from '../errors.js';
+import { fileProblem } from './file-problems.js';
 
 /** Largest backworks.yaml we read: a hand-edited file is a few KB; anything near this is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -29,13 +30,16 @@ export class YamlSource {
   static read(file: string): { source?: YamlSource; issues: ConfigIssue[] } {
     let text: string;
     try {
-      const size = fs.statSync(file).size;
-      if (size > MAX_CONFIG_BYTES) throw new BackworksError('BW_ERR_CONFIG_TOO_LARGE', size, MAX_CONFIG_BYTES);
+      const stat = fs.statSync(file);
+      if (stat.isDirectory()) {
+        return { issues: [{ file, line: 1, column: 1, message: `${file} is a folder, not a configuration file; pass the file itself, e.g. -c ${file.replace(/\/$/, '')}/backworks.yaml` }] };
+      }
+      if (stat.size > MAX_CONFIG_BYTES) throw new BackworksError('BW_ERR_CONFIG_TOO_LARGE', stat.size, MAX_CONFIG_BYTES);
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      const message = (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `file not found; create it or pass another with -c FILE`
-        : (err as Error).message;
+      const message = err instanceof BackworksError ? err.message
+        : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found; create it or pass another with -c FILE'
+        : fileProblem(err, file, 'the configuration file');
       return { issues: [{ file, line: 1, column: 1, message }] };
     }
     return YamlSource.parse(file, text);
@@ -45,10 +49,7 @@ export class YamlSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true, keepSourceTokens: false });
     const source = new YamlSource(file, doc, lines);
-    const issues = doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-      return { file, line: pos.line, column: pos.col, message: firstLine(e.message) };
-    });
+    const issues = syntaxIssues(doc, lines).map(({ offset, message }) => source.issueAt(offset, message));
     return { source: issues.length ? undefined : source, issues };
   }
 
@@ -95,6 +96,67 @@ export class YamlSource {
     const node = at === 'key' ? this.keyNode(path) : this.node(path);
     return this.issueAt(node?.range?.[0] ?? 0, message);
   }
+}
+
+/**
+ * The parser's errors, placed where the technician made the mistake: an unclosed quote where it
+ * opens (the parser notices only at the end of the file), a duplicate key with its first place.
+ * Errors the unclosed quote causes further on are dropped: they are the same mistake.
+ */
+function syntaxIssues(doc: Document, lines: LineCounter): Array<{ offset: number; message: string }> {
+  const out: Array<{ offset: number; message: string }> = [];
+  let swallowedFrom = Infinity;
+  for (const e of doc.errors) {
+    if (e.pos[0] >= swallowedFrom) continue;
+    if (e.code === 'MISSING_CHAR' && /quote/.test(e.message)) {
+      const open = unclosedQuote(doc, e);
+      if (open) {
+        swallowedFrom = open.range![0];
+        const quote = open.type === Scalar.QUOTE_DOUBLE ? '"' : "'";
+        out.push({ offset: open.range![0], message: `this ${quote} is never closed; end the value with ${quote} on the same line` });
+        continue;
+      }
+    }
+    if (e.code === 'DUPLICATE_KEY') {
+      const first = firstOfDuplicate(doc, e.pos[0]);
+      if (first) {
+        const at = lines.linePos(first.offset);
+        out.push({ offset: e.pos[0], message: `duplicate key "${first.key}": it is already written at line ${at.line}, column ${at.col}; keep one of the two (or rename this one)` });
+        continue;
+      }
+    }
+    if (e.code === 'MULTIPLE_DOCS') { out.push({ offset: e.pos[0], message: 'a second document starts here (---); backworks.yaml is one document: remove the --- line and keep every section in one map' }); continue; }
+    if (e.code === 'TAB_AS_INDENT') { out.push({ offset: e.pos[0], message: 'Tabs are not allowed as indentation; indent with spaces' }); continue; }
+    out.push({ offset: e.pos[0], message: firstLine(e.message) });
+  }
+  return out;
+}
+
+function unclosedQuote(doc: Document, e: YAMLError): Scalar | undefined {
+  let found: Scalar | undefined;
+  visit(doc, {
+    Scalar: (_, node) => {
+      const quoted = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE;
+      if (quoted && node.range && node.range[1] >= e.pos[0] - 1 && (!found || node.range[0] > found.range![0])) found = node;
+    },
+  });
+  return found;
+}
+
+/** The earlier key of the same map that the key at `offset` repeats. */
+function firstOfDuplicate(doc: Document, offset: number): { key: string; offset: number } | undefined {
+  let result: { key: string; offset: number } | undefined;
+  visit(doc, {
+    Map: (_, map) => {
+      const keys = map.items.map((p) => p.key).filter(isScalar);
+      const dup = keys.find((k) => k.range?.[0] === offset);
+      if (!dup) return undefined;
+      const first = keys.find((k) => k !== dup && k.value === dup.value);
+      if (first) result = { key: String(dup.value), offset: first.range?.[0] ?? 0 };
+      return visit.BREAK;
+    },
+  });
+  return result;
 }
 
 function firstLine(message: string): string {

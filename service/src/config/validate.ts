@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ConfigSchema } from './schema.js';
+import { ConfigSchema, NAME_PATTERN, PACK_PATTERN } from './schema.js';
 import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
@@ -34,39 +34,75 @@ export function validateAgainst(schema: object, value: unknown, source: YamlSour
 
 function describe(e: ErrorObject, source: YamlSource, base: ConfigPath): ConfigIssue {
   const path = [...base, ...pointerToPath(e.instancePath)];
-  const name = path.length ? String(path[path.length - 1]) : 'the file';
+  const name = nameOf(path);
   const p = e.params as Record<string, unknown>;
+  const parent = e.parentSchema as { pattern?: string; minimum?: number; maximum?: number; properties?: object } | undefined;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
-      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      if ((parent as { patternProperties?: object } | undefined)?.patternProperties) {
+        return source.issue([...path, key], `invalid name "${key}": ${PATTERN_WORDS[NAME_PATTERN]}`, 'key');
+      }
+      const allowed = Object.keys(parent?.properties ?? {});
       return source.issue([...path, key], `unknown key "${key}"${didYouMean(key, allowed)}${allowed.length && !didYouMean(key, allowed) ? `; allowed here: ${allowed.join(', ')}` : ''}`, 'key');
     }
     case 'required':
-      return source.issue(path, `${path.length ? `"${name}"` : 'the file'} is missing the required key "${String(p.missingProperty)}"`, 'key');
-    case 'type':
-      return source.issue(path, `"${name}" must be ${article(String(p.type))}, got ${show(source, path)}`);
+      return source.issue(path, `${path.length ? name : 'the file'} is missing the required key "${String(p.missingProperty)}"`, 'key');
+    case 'type': {
+      if (parent?.pattern === DURATION_PATTERN || parent?.pattern === SIZE_PATTERN) {
+        const got = source.node(path)?.toJSON?.();
+        const [kind, examples] = parent.pattern === DURATION_PATTERN ? ['duration', '500ms, 2s, 5m, 1h or 7d'] : ['size', '512KB, 64MB or 1GB'];
+        const hint = typeof got !== 'number' ? '' : parent.pattern === DURATION_PATTERN ? `; write ${got}s for ${got} seconds` : `; write ${bytesAsSize(got)} for ${got} bytes`;
+        return source.issue(path, `${name} must be a ${kind} with a unit, such as ${examples}; got ${show(source, path)}${hint}`);
+      }
+      return source.issue(path, `${name} must be ${article(String(p.type))}, got ${show(source, path)}`);
+    }
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
-      const s = e.parentSchema as { minimum?: number; maximum?: number };
-      const range = s.minimum !== undefined && s.maximum !== undefined ? `between ${s.minimum} and ${s.maximum}` : `${e.keyword.includes('inimum') ? '>=' : '<='} ${String(p.limit)}`;
-      return source.issue(path, `"${name}" must be ${range}, got ${show(source, path)}`);
+      const range = parent?.minimum !== undefined && parent.maximum !== undefined ? `between ${parent.minimum} and ${parent.maximum}` : `${e.keyword.includes('inimum') ? '>=' : '<='} ${String(p.limit)}`;
+      return source.issue(path, `${name} must be ${range}, got ${show(source, path)}`);
     }
     case 'pattern': {
-      const what = p.pattern === DURATION_PATTERN ? 'a duration such as 500ms, 2s, 5m, 1h or 7d'
-        : p.pattern === SIZE_PATTERN ? 'a size such as 512KB, 64MB or 1GB'
-        : `text matching ${String(p.pattern)}`;
-      return source.issue(path, `"${name}" must be ${what}, got ${show(source, path)}`);
+      const description = (parent as { description?: string } | undefined)?.description;
+      const what = PATTERN_WORDS[String(p.pattern)] ?? (description ? `of the form ${description}` : `text matching ${String(p.pattern)}`);
+      return source.issue(path, `${name} must be ${what}, got ${show(source, path)}`);
     }
     case 'anyOf': case 'enum': case 'const': {
       const options = literals(e.parentSchema);
       const got = source.node(path)?.toJSON?.() ?? '';
-      return source.issue(path, `"${name}" must be one of ${options.join(', ')}; got ${show(source, path)}${didYouMean(String(got), options)}`);
+      return source.issue(path, `${name} must be one of ${options.join(', ')}; got ${show(source, path)}${didYouMean(String(got), options)}`);
     }
+    case 'minItems':
+      return source.issue(path, Number(p.limit) === 1 ? `${name} needs at least one entry` : `${name} needs at least ${String(p.limit)} entries`);
+    case 'maxItems':
+      return source.issue(path, `${name} may have at most ${String(p.limit)} entries`);
+    case 'uniqueItems':
+      return source.issue([...path, Number(p.i)], `${name} lists ${show(source, [...path, Number(p.i)])} twice (entries ${Number(p.j) + 1} and ${Number(p.i) + 1}); remove one`);
+    case 'minLength':
+      return source.issue(path, Number(p.limit) === 1 ? `${name} must not be empty` : `${name} must be at least ${String(p.limit)} characters`);
+    case 'maxLength':
+      return source.issue(path, `${name} must be at most ${String(p.limit)} characters`);
     case 'propertyNames':
-      return source.issue(path, `invalid name "${String(p.propertyName)}"`, 'key');
+      return source.issue([...path, String(p.propertyName)], `invalid name "${String(p.propertyName)}": ${PATTERN_WORDS[NAME_PATTERN]}`, 'key');
     default:
-      return source.issue(path, `"${name}" ${e.message ?? 'is invalid'}`);
+      return source.issue(path, `${name} ${e.message ?? 'is invalid'}`);
   }
+}
+
+/** What the patterns of the schema ask for, in words. */
+const PATTERN_WORDS: Record<string, string> = {
+  [DURATION_PATTERN]: 'a duration such as 500ms, 2s, 5m, 1h or 7d',
+  [SIZE_PATTERN]: 'a size such as 512KB, 64MB or 1GB',
+  [NAME_PATTERN]: 'a name of letters, digits, _, . and - that starts with a letter or digit',
+  [PACK_PATTERN]: 'INDUSTRY/NAME in lower case, such as manufacturing/modbus',
+  '^/': 'a path that starts with /, such as /readings',
+};
+
+/** `"port"`, or for an entry of a list `each entry of "methods"`: a list position means nothing to a technician. */
+function nameOf(path: ConfigPath): string {
+  const last = path[path.length - 1];
+  if (typeof last !== 'number') return path.length ? `"${String(last)}"` : 'the file';
+  const list = path.slice(0, -1).reverse().find((s) => typeof s === 'string');
+  return list !== undefined ? `each entry of "${String(list)}"` : `entry ${last + 1}`;
 }
 
 /** ajv reports a failed anyOf of literals once per branch, plus the anyOf itself: keep the anyOf. */
@@ -93,7 +129,17 @@ function pointerToPath(pointer: string): Array<string | number> {
   return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
+/** 1048576 -> "1MB": the largest unit that divides the number exactly. */
+function bytesAsSize(bytes: number): string {
+  for (const [unit, n] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  return `${bytes}B`;
+}
+
+/** JSON Schema's type names in the words of YAML. */
 function article(type: string): string {
+  if (type === 'object') return 'a map (key: value lines)';
+  if (type === 'array') return 'a list ([a, b], or lines that start with -)';
+  if (type === 'string') return 'text';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 

@@ -3,6 +3,7 @@ import type { PluginRequest } from '../../../sdk/typescript/index.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import type { DataEndpoint } from '../config/sections/data-endpoint.js';
 import { BackworksError } from '../errors.js';
+import { nameProblem } from '../../../sdk/typescript/names.js';
 
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10_000;
@@ -39,6 +40,7 @@ export function dataEndpointHandler(buffer: DataBuffer, spec: DataEndpoint, endp
     if (!spec.point) return JSON.stringify(latestOf(buffer, device));
     const point = resolve(spec.point, request, endpoint);
     if (spec.history) return JSON.stringify(historyOf(buffer, device, point, request.query));
+    checkName('point', point);
     const latest = latestOf(buffer, device).points[point];
     if (!latest) throw new BackworksError('BW_ERR_DATA_UNKNOWN_POINT', device, point);
     return JSON.stringify({ device, point, ...latest });
@@ -46,12 +48,15 @@ export function dataEndpointHandler(buffer: DataBuffer, spec: DataEndpoint, endp
 }
 
 function latestOf(buffer: DataBuffer, device: string) {
+  checkName('device', device);
   const points = buffer.device(device);
   if (!points) throw new BackworksError('BW_ERR_DATA_UNKNOWN_DEVICE', device);
   return { device, points };
 }
 
 function historyOf(buffer: DataBuffer, device: string, point: string, query: Record<string, string | string[]>) {
+  checkName('device', device);
+  checkName('point', point);
   const from = time(query, 'from');
   const to = time(query, 'to');
   if (from !== undefined && to !== undefined && from > to) throw new BackworksError('BW_ERR_DATA_BAD_QUERY', `"from" (${new Date(from).toISOString()}) is after "to" (${new Date(to).toISOString()})`);
@@ -62,6 +67,12 @@ function historyOf(buffer: DataBuffer, device: string, point: string, query: Rec
   }
   if (!buffer.device(device)) throw new BackworksError('BW_ERR_DATA_UNKNOWN_DEVICE', device);
   return { device, point, readings: buffer.history({ device, point, from, to, limit }) };
+}
+
+/** A name asked for follows the rules names are stored by (sdk/typescript/names.ts): else 400, naming the field. */
+function checkName(field: 'device' | 'point', name: string): void {
+  const problem = nameProblem(name);
+  if (problem) throw new BackworksError('BW_ERR_DATA_BAD_QUERY', `${field} name ${JSON.stringify(name)} ${problem}`);
 }
 
 function resolve(name: string, request: PluginRequest, endpoint: string): string {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -15,7 +15,16 @@ export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance
   // fastify gets no logger: with one it adds a child logger and a 'finish' listener to every
   // request (about 1 µs) for lines we do not want. The few lines the HTTP layer has are ours.
   const httpLog = log.child({ component: 'http' });
-  const app = Fastify({ bodyLimit, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit, return503OnClosing: true,
+    // A path whose %-escapes are not UTF-8 (a device name sent in Latin-1): answered as every error is.
+    frameworkErrors: (err, request, reply) => {
+      const badUrl = err.code === 'FST_ERR_BAD_URL';
+      const status = badUrl ? 400 : (err.statusCode ?? 500);
+      const error = badUrl ? `the path ${request.url.split('?')[0]} is not valid UTF-8 once its %-escapes are decoded; encode names as UTF-8 (é is %C3%A9)` : err.message;
+      void (reply as FastifyReply).code(status).send({ error, status, code: badUrl ? 'BW_ERR_HTTP_BAD_REQUEST' : err.code });
+    },
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

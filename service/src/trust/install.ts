@@ -46,7 +46,8 @@ export interface InstallOptions {
   now?: number;
 }
 
-export type InstallResult = { action: 'installed' | 'updated' | 'unchanged'; name: string; version: string; from?: string; plugin: InstalledPlugin };
+/** `artifact` is the file name the registry published, which the installed `plugin.link` may not keep. */
+export type InstallResult = { action: 'installed' | 'updated' | 'unchanged'; name: string; version: string; from?: string; artifact?: string; plugin: InstalledPlugin };
 
 const installedFile = (root: string) => path.join(root, 'installed.json');
 export const installedDir = (stateDir: string) => path.join(storeRoot(stateDir), 'installed');
@@ -108,7 +109,7 @@ export async function installPlugin(name: string, version: string | undefined, o
       previous: installed ? [...installed.previous, installed.sha256].filter((h) => h !== manifest.sha256) : [],
     };
     saveInstalled(root, name, record);
-    return { action: installed ? 'updated' : 'installed', name, version: manifest.version, ...(installed ? { from: installed.version } : {}), plugin: record };
+    return { action: installed ? 'updated' : 'installed', name, version: manifest.version, ...(installed ? { from: installed.version } : {}), artifact: path.basename(new URL(target.url).pathname), plugin: record };
   } finally {
     fs.rmSync(tmp, { force: true });
   }

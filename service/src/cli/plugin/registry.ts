@@ -23,9 +23,14 @@ async function installOptions(opts: RegistryOptions) {
   return { stateDir, keys: parsePublicKeys(trust?.keys ?? []), progress: progressFor(process.stderr), registry: registry ? registryUrl(registry) : undefined };
 }
 
-function printResult(r: { action: string; name: string; version: string; from?: string; plugin: { link: string } }): void {
-  if (r.action === 'unchanged') process.stdout.write(`${r.name} ${r.version} is already installed and up to date\n`);
-  else process.stdout.write(`${r.action} ${r.name} ${r.from ? `${r.from} -> ` : ''}${r.version}\n  path: ${r.plugin.link}\n`);
+function printResult(r: { action: string; name: string; version: string; from?: string; artifact?: string; plugin: { link: string } }): void {
+  if (r.action === 'unchanged') { process.stdout.write(`${r.name} ${r.version} is already installed and up to date\n`); return; }
+  process.stdout.write(`${r.action} ${r.name} ${r.from ? `${r.from} -> ` : ''}${r.version}\n  path: ${r.plugin.link}\n`);
+  // The link is named after the plugin; a library built by cargo is named after its crate (my_plugin).
+  const installedAs = path.basename(r.plugin.link);
+  if (r.artifact && r.artifact !== installedAs) {
+    process.stdout.write(`  note: the registry's file ${r.artifact} is installed as ${installedAs}; in backworks.yaml write\n    path: ${r.plugin.link}\n`);
+  }
 }
 
 const withContext = (cmd: Command) => cmd

@@ -1,11 +1,15 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkConfig } from '../../../../packs/manufacturing/modbus/index.js';
+import createModbus, { checkConfig } from '../../../../packs/manufacturing/modbus/index.js';
+import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
 import { loadProfiles, resolveProfile, versionInRange } from '../../../../packs/manufacturing/modbus/profiles.js';
 import { resolveDevices } from '../../../../packs/manufacturing/modbus/resolve.js';
 import { planReads } from '../../../../packs/manufacturing/modbus/planner.js';
 import { firmwareProfilesRoot } from '../../../../service/src/paths.js';
+import { tempDir } from '../../../helpers/tmp.js';
+import { collectingHost } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures');
@@ -90,7 +94,7 @@ describe('firmware profiles', () => {
     const byPath = problems.map((p) => `${p.path.join('.')}: ${p.message}`);
     expect(byPath).toEqual([
       'devices.0.interval: poll group "default" every 100ms is faster than the profile allows (min_interval 500ms)',
-      'devices.1.address: address "10.0.0.6:99999" must be "host" or "host:port" with a port between 1 and 65535',
+      'devices.1.address: port "99999" must be a whole number from 1 to 65535',
       'devices.2: an rtu device needs `serial: {path, baud, parity, data_bits, stop_bits}`',
       'devices.3.points.0.access: point "w": input registers are read-only in Modbus; use table holding or coil to write',
       'devices.3.points.1.type: point "c": a coil holds one bit; its type must be bool, not float32',
@@ -109,5 +113,20 @@ describe('firmware profiles', () => {
     expect(plan.every((r) => r.count <= 11)).toBe(true);
     // every point is read exactly once
     expect(plan.flatMap((r) => r.points.map((p) => p.point.name)).sort()).toEqual(devices[0].points.map((p) => p.name).sort());
+  });
+  it('resolves profiles_dir against the folder of backworks.yaml when running, as check does, whatever the working directory', async () => {
+    // Under systemd the working directory is /; here it is the repository, which has no my-profiles/.
+    const configDir = tempDir();
+    fs.cpSync(path.join(fixtures, 'profiles'), path.join(configDir, 'my-profiles'), { recursive: true });
+    expect(fs.existsSync(path.resolve('my-profiles'))).toBe(false);
+    const config = { profiles_dir: 'my-profiles', devices: [{ name: 'pump', address: '127.0.0.1:1', profile: 'acme/pump@1.0' }] };
+    expect(checkConfig(config, { configDir })).toEqual([]);
+    const plugin = createModbus() as ModbusPlugin;
+    await plugin.initialize(config, { ...collectingHost(), configDir });
+    try {
+      expect(plugin.poller('pump')).toBeDefined();
+    } finally {
+      await plugin.shutdown();
+    }
   });
 });

@@ -20,5 +20,5 @@ it('manufacturing/opcua sample.yaml is accepted by backworks check, and a NodeId
   expect(r.status).toBe(1);
   const lineOf = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
   expect(r.stderr).toContain(`${bad}:${lineOf('"Line1.GoodCount"')}:`);
-  expect(r.stderr).toContain('"node" must be text matching');
+  expect(r.stderr).toContain('"node" must be of the form NodeId, e.g. ns=2;s=Machine.Temperature or ns=3;i=1001, got "Line1.GoodCount"');
 });
