@@ -5,17 +5,20 @@ import type { Logger } from '../log.js';
 export interface ServerOptions {
   log: Logger;
   bodyLimit: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /**
  * The fastify instance with what every route shares: bodies kept as raw text (plugins parse what
  * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
  */
-export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance {
+export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyInstance {
   // fastify gets no logger: with one it adds a child logger and a 'finish' listener to every
   // request (about 1 µs) for lines we do not want. The few lines the HTTP layer has are ours.
   const httpLog = log.child({ component: 'http' });
-  const app = Fastify({ bodyLimit, return503OnClosing: true });
+  // One type for both: the routes never look at the transport.
+  const app = (https ? Fastify({ bodyLimit, return503OnClosing: true, https }) : Fastify({ bodyLimit, return503OnClosing: true })) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
