@@ -24,7 +24,7 @@ export const ERRORS = {
   BW_ERR_AUTH_CSRF: { message: '%s with a session cookie needs the X-CSRF-Token header of that session (from the login answer or GET /api/auth/session)', status: 403 },
   BW_ERR_AUTH_LOGIN_FAILED: { message: 'wrong user name or password', status: 401 },
   BW_ERR_AUTH_RATE_LIMITED: { message: 'too many failed logins from this address or for this user; try again in %s s', status: 429 },
-  BW_ERR_AUTH_SETUP: { message: '%s', status: 403 },
+  BW_ERR_AUTH_SETUP: { message: '%s', status: 401 },
   BW_ERR_AUTH_CREDENTIALS: { message: '%s', status: 400 },
   // plugins
   BW_ERR_PLUGIN_UNAVAILABLE: { message: 'plugin "%s" is unavailable (%s)', status: 503 },

@@ -29,6 +29,8 @@ export class ControlPlane {
   readonly limiter = new LoginLimiter();
   readonly endpoints = new EndpointRoles();
   readonly local: LocalSocket;
+  /** Every route of the server, by method: filled as they are registered. */
+  routes: ReadonlyArray<{ method: string; url: string }> = [];
   private setupTokenFile: string | undefined;
 
   constructor(private readonly options: ControlPlaneOptions) {
@@ -38,7 +40,7 @@ export class ControlPlane {
 
   install(app: FastifyInstance): void {
     const { log, audit, server } = this.options;
-    installGuard(app, {
+    this.routes = installGuard(app, {
       credentials: this.credentials,
       sessions: this.sessions,
       endpoints: this.endpoints,

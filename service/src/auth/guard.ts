@@ -33,12 +33,15 @@ const LOCAL: Principal = { name: 'local', role: 'admin', via: 'socket' };
  * or the configured endpoint's auth/role), its credential identified (local socket, bearer token,
  * or session cookie with a CSRF token for anything that changes state), then its role checked.
  * Requests to no route need a viewer too, so that an anonymous caller cannot map the API.
+ * Returns the routes registered, as they are registered (for the test that walks them all).
  */
-export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
+export function installGuard(app: FastifyInstance, deps: GuardDeps): Array<{ method: string; url: string }> {
   app.decorateRequest('principal', null);
+  const routes: Array<{ method: string; url: string }> = [];
 
   // Every reserved route must have its rule: a route without one is a bug found at start.
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
     if (!isReservedPath(route.url)) return;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' && ROUTE_ROLES[`GET ${route.url}`]) continue;
@@ -84,6 +87,7 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): void {
     }
     done();
   });
+  return routes;
 }
 
 /** The request's credential: local socket, then bearer token, then session cookie. Throws on a bad one. */
