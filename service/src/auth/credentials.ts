@@ -132,9 +132,17 @@ export class CredentialStore {
     return Object.entries(this.data.users).map(([name, u]) => ({ name, role: u.role, created: iso(u.created), changed: iso(u.changed) }));
   }
 
-  async addUser(name: string, role: string, password: string): Promise<UserInfo> {
+  /** Throws what is wrong with adding this user, before anyone is asked for a password. */
+  checkNewUser(name: string, role: string): Role {
     checkUserName(name);
     const checkedRole = checkRole(role);
+    this.refresh();
+    if (Object.hasOwn(this.data.users, name)) throw new CredentialsError(`user "${name}" exists; change the password with "user passwd ${name}"`, 409);
+    return checkedRole;
+  }
+
+  async addUser(name: string, role: string, password: string): Promise<UserInfo> {
+    const checkedRole = this.checkNewUser(name, role);
     checkPassword(password);
     const hash = await hashPassword(password);
     const info = this.change((data) => {

@@ -19,6 +19,7 @@ export function registerUserCommands(program: Command): void {
     .option('-c, --config <file>', CONFIG_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, opts: { role: string; config?: string; json?: boolean }) => run(opts, async (store) => {
+      store.checkNewUser(name, opts.role); // mistakes in the name or role before the password is asked for
       const info = await store.addUser(name, opts.role, await readPassword(`password for ${name}`));
       return { result: info, text: `user "${info.name}" added with role ${info.role}` };
     }));
