@@ -80,9 +80,9 @@ export class Gateway {
     });
     this.tls = resolveTls(config.server?.tls, listenHost(loaded, options), dir, this.stateDir, options.log);
     this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB'), https: this.tls });
-    this.controlPlane = new ControlPlane({ stateDir: this.stateDir, log: options.log, audit: this.buffer.audit, server: config.server });
+    this.controlPlane = new ControlPlane({ stateDir: this.stateDir, log: options.log, audit: this.buffer.audit, server: config.server, host: listenHost(loaded, options) });
     this.controlPlane.install(this.http);
-    this.controlPlane.useEndpoints(config.endpoints);
+    this.controlPlane.useEndpoints(config);
     registerReservedRoutes(this.http, this);
     void this.http.register(apiDevices, { buffer: this.buffer });
     this.endpoints = new EndpointRoutes(this.http, { manager: this.manager, metrics: this.metrics, buffer: this.buffer });
@@ -137,7 +137,7 @@ export class Gateway {
     }
     this.manager.useTrust(next.config.plugin_trust);
     const plugins = await this.manager.reconcile(next.config.plugins);
-    this.controlPlane.useEndpoints(next.config.endpoints);
+    this.controlPlane.useEndpoints(next.config);
     this.endpoints.replace(next.config.endpoints);
     const needsRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(this.loaded.config[key], next.config[key]));
     this.loaded = next;

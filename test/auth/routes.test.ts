@@ -48,7 +48,7 @@ describe('the route table', () => {
     const { ControlPlane } = await import('../../service/src/auth/control-plane.js');
     const { tempDir } = await import('../helpers/tmp.js');
     const app = createServer({ log: pino({ level: 'silent' }), bodyLimit: 1024 });
-    new ControlPlane({ stateDir: tempDir(), log: pino({ level: 'silent' }), audit: gateway.buffer.audit, server: undefined }).install(app);
+    new ControlPlane({ stateDir: tempDir(), log: pino({ level: 'silent' }), audit: gateway.buffer.audit, server: undefined, host: '127.0.0.1' }).install(app);
     expect(() => app.get('/api/unlisted', async () => 'x')).toThrow('route GET /api/unlisted has no role in service/src/auth/route-roles.ts');
     await app.close();
   });

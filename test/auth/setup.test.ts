@@ -86,3 +86,16 @@ describe('first start', () => {
     expect(refused.stderr).toContain('backworks token create --role technician');
   });
 });
+
+describe('check', () => {
+  it('warns about auth: none beyond loopback, not on loopback', async () => {
+    const endpoints = 'plugins:\n  ingest: { type: builtin, pack: general/http-ingest }\nendpoints:\n  open: { path: /open, plugin: ingest, auth: none }\n';
+    const wide = writeTemp('backworks.yaml', `server: { host: 0.0.0.0 }\n${endpoints}`);
+    const warned = await backworks(['check', '-c', wide]);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toBe(`${wide}: warning: endpoints.open.auth is "none" and the server listens on 0.0.0.0: anyone who reaches the port calls /open without a credential; remove it (a token is the default), or listen on 127.0.0.1\n`);
+    expect(JSON.parse((await backworks(['check', '-c', wide, '--json'])).stdout).warnings).toHaveLength(1);
+    const local = await backworks(['check', '-c', writeTemp('backworks.yaml', `server: { host: 127.0.0.1 }\n${endpoints}`)]);
+    expect(local).toMatchObject({ code: 0, stderr: '' });
+  });
+});

@@ -6,6 +6,7 @@ import { authApi } from './api.js';
 import { installAudit } from './audit.js';
 import { CredentialStore } from './credentials.js';
 import { EndpointRoles } from './endpoint-roles.js';
+import { exposureWarnings } from './exposure.js';
 import { installGuard } from './guard.js';
 import { LocalSocket } from './local-socket.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -16,6 +17,8 @@ export interface ControlPlaneOptions {
   log: Logger;
   audit: AuditLog;
   server: BackworksConfig['server'];
+  /** The address the server listens on (config or --host). */
+  host: string;
 }
 
 /**
@@ -51,8 +54,10 @@ export class ControlPlane {
     void app.register(authApi, { credentials: this.credentials, sessions: this.sessions, limiter: this.limiter, audit, log });
   }
 
-  useEndpoints(endpoints: BackworksConfig['endpoints']): void {
-    this.endpoints.replace(endpoints);
+  /** The endpoints' auth rules; says which are open beyond loopback. */
+  useEndpoints(config: BackworksConfig): void {
+    this.endpoints.replace(config.endpoints);
+    for (const warning of exposureWarnings(config, this.options.host)) this.options.log.warn(warning);
   }
 
   /** After the server listens: the setup token when no admin exists, the file watch, the local socket. */
