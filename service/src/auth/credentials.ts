@@ -6,6 +6,8 @@ import { isRole, type Principal, type Role } from './roles.js';
 import { hashSecret, newSecret, sameSecret } from './secrets.js';
 import { CREDENTIALS_FILE, readCredentials, SETUP_TOKEN_FILE, writeCredentials, writePrivateFile, type CredentialsData } from './credentials-file.js';
 
+const RECENT_TOKENS = 1024;
+
 export const USER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
 export interface TokenInfo { id: string; name: string; role: Role; created: string; expires: string | null; expired: boolean }
@@ -32,6 +34,14 @@ export class CredentialStore {
   private data: CredentialsData;
   /** Token hash -> id, for the check on every request. */
   private byHash = new Map<string, string>();
+  /**
+   * Tokens seen lately -> their id, so a script's every request skips the hash (a few µs, a tenth
+   * of a request). Memory only, like the request that carried the token; emptied whenever the
+   * credentials change, so a revoked token is not found here.
+   */
+  private recent = new Map<string, string>();
+  /** By token id: the principal each request with it gets (shared, never changed). */
+  private principals = new Map<string, Principal>();
   private stamp = '';
   private watcher: fs.FSWatcher | undefined;
 
@@ -66,12 +76,18 @@ export class CredentialStore {
 
   /** The principal a bearer token stands for, or undefined when it is unknown, revoked or expired. */
   authenticateToken(secret: string, now = Date.now()): Principal | undefined {
-    const hash = hashSecret(secret);
-    let id = this.byHash.get(hash);
-    if (id === undefined && this.refresh()) id = this.byHash.get(hash);
-    const token = id === undefined ? undefined : this.data.tokens[id];
+    let id = this.recent.get(secret);
+    if (id === undefined) {
+      const hash = hashSecret(secret);
+      id = this.byHash.get(hash);
+      if (id === undefined && this.refresh()) id = this.byHash.get(hash);
+      if (id === undefined) return undefined;
+      if (this.recent.size >= RECENT_TOKENS) this.recent.clear();
+      this.recent.set(secret, id);
+    }
+    const token = this.data.tokens[id];
     if (!token || (token.expires !== null && token.expires <= now)) return undefined;
-    return { name: token.name, role: token.role, via: 'bearer' };
+    return this.principals.get(id);
   }
 
   /** Checks a password; as slow for an unknown user as for a known one. */
@@ -237,6 +253,8 @@ export class CredentialStore {
   }
 
   private index(data: CredentialsData): CredentialsData {
+    this.recent = new Map();
+    this.principals = new Map(Object.entries(data.tokens).map(([id, t]) => [id, Object.freeze({ name: t.name, role: t.role, via: 'bearer' as const })]));
     this.byHash = new Map(Object.entries(data.tokens).map(([id, t]) => [t.hash, id]));
     return data;
   }

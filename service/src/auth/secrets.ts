@@ -10,8 +10,11 @@ export function newSecret(prefix: 'bw_' | 'bws_' | 'bwsetup_'): string {
  * leaks (no dictionary to try); it also keeps the check on every request below a microsecond.
  */
 export function hashSecret(secret: string): string {
-  return crypto.createHash('sha256').update(secret).digest('hex');
+  return oneShot ? oneShot('sha256', secret) : crypto.createHash('sha256').update(secret).digest('hex');
 }
+
+/** crypto.hash (Node >= 20.12): a third of createHash's cost, which matters on every request. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
 
 export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
