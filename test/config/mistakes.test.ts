@@ -21,7 +21,7 @@ const cases: Array<{ mistake: string; yaml: string; expected: string; env?: Reco
   {
     mistake: 'unknown key',
     yaml: 'server:\n  port: 8080\n  colour: blue\n',
-    expected: '3:3: unknown key "colour"; allowed here: host, port, body_limit',
+    expected: '3:3: unknown key "colour"; allowed here: host, port, body_limit, tls, metrics',
   },
   {
     mistake: 'misspelt key',
