@@ -77,11 +77,11 @@ export async function requestsPerSecond(url, { seconds = 5, connections = 32, me
  * CPU per request is the steadier figure on a shared box: it does not move when another process
  * takes the load generator's core.
  */
-export async function load(url, { seconds = 5, connections = 32, method = 'GET', body, pid } = {}) {
+export async function load(url, { seconds = 5, connections = 32, method = 'GET', body, headers, pid } = {}) {
   // Children count too: an isolated plugin's host does part of each request's work.
   const pids = pid ? processTree(pid) : [];
   const before = treeCpuMicros(pids);
-  const result = await autocannon({ url, connections, duration: seconds, method, body });
+  const result = await autocannon({ url, connections, duration: seconds, method, body, headers });
   if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   const cpuPerRequest = pid ? (treeCpuMicros(pids) - before) / result.requests.total : undefined;
   return { rps: result.requests.average, cpuPerRequest };

@@ -24,9 +24,9 @@ endpoints:
 ${opts.endpoints.map((e) => `  ${e}: { path: /${e}, methods: [GET, POST], plugin: in }`).join('\n')}
 `;
 
-async function reloadCli(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function reloadCli(service: RunningService): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [cliPath, 'reload', '--url', url]);
+    const { stdout, stderr } = await exec(process.execPath, [cliPath, 'reload', '--url', service.url, '--token', service.token]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -34,7 +34,8 @@ async function reloadCli(url: string): Promise<{ code: number; stdout: string; s
   }
 }
 
-const statusOf = async (url: string) => (await fetch(url)).status;
+const statusOf = async (service: RunningService, route: string) => (await service.fetch(route)).status;
+const json = { 'content-type': 'application/json' };
 
 describe('hot reload of backworks.yaml', () => {
   let service: RunningService | undefined;
@@ -44,18 +45,18 @@ describe('hot reload of backworks.yaml', () => {
     const file = path.join(tempDir(), 'backworks.yaml');
     fs.writeFileSync(file, config({ endpoints: ['a'] }));
     service = await startService(file);
-    await fetch(`${service.url}/a`, { method: 'POST', body: '{"device":"d","point":"p","value":1}' });
-    expect(await statusOf(`${service.url}/b`)).toBe(404);
+    await service.fetch('/a', { method: 'POST', headers: json, body: '{"device":"d","point":"p","value":1}' });
+    expect(await statusOf(service, '/b')).toBe(404);
 
     fs.writeFileSync(file, config({ endpoints: ['b'], simInterval: '500ms' }));
-    const { code, stdout } = await reloadCli(service.url);
+    const { code, stdout } = await reloadCli(service);
     expect(code).toBe(0);
     expect(stdout).toBe('reloaded: 1 plugins unchanged, 1 replaced, 0 started, 0 removed; 1 endpoints\n');
 
-    expect(await statusOf(`${service.url}/a`)).toBe(404);
+    expect(await statusOf(service, '/a')).toBe(404);
     // The same http-ingest instance answers: it still counts the reading accepted before the reload.
-    expect(await (await fetch(`${service.url}/b`)).json()).toMatchObject({ accepted: 1 });
-    const health = (await (await fetch(`${service.url}/health`)).json()) as { plugins: Record<string, { state: string }> };
+    expect(await (await service.fetch('/b')).json()).toMatchObject({ accepted: 1 });
+    const health = (await (await service.fetch('/health')).json()) as { plugins: Record<string, { state: string }> };
     expect(health.plugins.sim.state).toBe('running');
   });
 
@@ -64,11 +65,11 @@ describe('hot reload of backworks.yaml', () => {
     fs.writeFileSync(file, config({ endpoints: ['a'] }));
     service = await startService(file);
     fs.writeFileSync(file, `${config({ endpoints: ['a', 'b'] })}\nserver:\n  port: "eighty"\n`);
-    const { code, stderr } = await reloadCli(service.url);
+    const { code, stderr } = await reloadCli(service);
     expect(code).toBe(1);
     expect(stderr).toMatch(new RegExp(`${file}:\\d+:9: "port" must be an integer, got "eighty"\\nreload refused: the running configuration stays`));
-    expect(await statusOf(`${service.url}/a`)).toBe(200);
-    expect(await statusOf(`${service.url}/b`)).toBe(404);
+    expect(await statusOf(service, '/a')).toBe(200);
+    expect(await statusOf(service, '/b')).toBe(404);
   });
 
   it('loses no request while reloading under HTTP load', async () => {
@@ -82,7 +83,7 @@ describe('hot reload of backworks.yaml', () => {
     const worker = async () => {
       while (running) {
         sent++;
-        const res = await fetch(`${url}/a`, { method: 'POST', body: '{"device":"d","point":"p","value":1}' }).catch(() => undefined);
+        const res = await service!.fetch(`${url}/a`, { method: 'POST', headers: json, body: '{"device":"d","point":"p","value":1}' }).catch(() => undefined);
         if (res?.status !== 200) failed++;
         await res?.arrayBuffer();
       }
@@ -91,13 +92,13 @@ describe('hot reload of backworks.yaml', () => {
     for (let i = 0; i < 6; i++) {
       // Each reload replaces the simulator and rebuilds the endpoint table (adding and removing /b).
       fs.writeFileSync(file, config({ endpoints: i % 2 ? ['a'] : ['a', 'b'], simInterval: `${500 + i}ms` }));
-      expect((await reloadCli(url)).code).toBe(0);
+      expect((await reloadCli(service!)).code).toBe(0);
     }
     running = false;
     await Promise.all(workers);
     expect(sent).toBeGreaterThan(100);
     expect(failed).toBe(0);
-    const stats = (await (await fetch(`${url}/a`)).json()) as { accepted: number };
+    const stats = (await (await service.fetch(`${url}/a`)).json()) as { accepted: number };
     expect(stats.accepted).toBe(sent);
   });
 
@@ -109,8 +110,8 @@ describe('hot reload of backworks.yaml', () => {
     fs.writeFileSync(`${file}.tmp`, config({ endpoints: ['a', 'c'], watch: true }));
     fs.renameSync(`${file}.tmp`, file);
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && (await statusOf(`${service.url}/c`)) !== 200) await new Promise((r) => setTimeout(r, 100));
-    expect(await statusOf(`${service.url}/c`)).toBe(200);
+    while (Date.now() < deadline && (await statusOf(service, '/c')) !== 200) await new Promise((r) => setTimeout(r, 100));
+    expect(await statusOf(service, '/c')).toBe(200);
   });
 
   it('replaces a plugin that owns a port (an MLLP listener) in place, and brings its old config back when the new one fails', async () => {
@@ -131,18 +132,18 @@ describe('hot reload of backworks.yaml', () => {
 
     // A changed config: the new instance cannot listen beside the old one, so the old one steps aside.
     writeConfig(dir, port, '      dedup_window: 1h');
-    const changed = await reloadCli(service.url);
+    const changed = await reloadCli(service);
     expect(changed).toMatchObject({ code: 0, stdout: 'reloaded: 0 plugins unchanged, 1 replaced, 0 started, 0 removed; 2 endpoints\n' });
     expect(await acked('after-change')).toBe('AA');
 
     // A config that cannot start at all: refused with the reason, and the previous config listens again.
     writeConfig(dir, port, '      base_url: https://fhir.invalid\n      tls: {ca_file: ./missing.pem}');
-    const broken = await reloadCli(service.url);
+    const broken = await reloadCli(service);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('"hl7-fhir" keeps its previous config: the new one is not healthy');
     expect(broken.stdout).toContain('missing.pem');
     expect(await acked('after-refusal')).toBe('AA');
-    const health = (await (await fetch(`${service.url}/health`)).json()) as { plugins: Record<string, { state: string; status: string }> };
+    const health = (await (await service.fetch('/health')).json()) as { plugins: Record<string, { state: string; status: string }> };
     expect(health.plugins['hl7-fhir']).toMatchObject({ status: 'healthy' });
   });
 });

@@ -136,9 +136,9 @@ fs.writeFileSync(yaml, [
   '      trading_partners: [{ id: WALMART, formats: ["850", "855", "856"] }, { id: AMAZON, formats: ["850", "997"] }]',
   '      interchange: { id: BACKWORKS }',
   'endpoints:',
-  '  edi-inbound: { path: /edi/x12, methods: [POST], plugin: edi-x12 }',
-  '  edi-parse: { path: /edi/x12/parse, methods: [POST], plugin: edi-x12 }',
-  '  edi-validate: { path: /edi/x12/validate, methods: [POST], plugin: edi-x12 }',
+  '  edi-inbound: { path: /edi/x12, methods: [POST], plugin: edi-x12, auth: none }',
+  '  edi-parse: { path: /edi/x12/parse, methods: [POST], plugin: edi-x12, auth: none }',
+  '  edi-validate: { path: /edi/x12/validate, methods: [POST], plugin: edi-x12, auth: none }',
   '',
 ].join('\n'));
 const service = await startService(yaml);

@@ -38,7 +38,7 @@ async function gateway(persist) {
     `    path: ${JSON.stringify(library)}`,
     `    config: ${JSON.stringify({ session_id: 'ISLD', target_comp_id: 'TW44', port: 0, reset_on_logon: true, application: 'echo', persist, fleet_readings: false })}`,
     'endpoints:',
-    '  fix-session: { path: "/fix/:session", methods: [GET], plugin: fix-protocol }',
+    '  fix-session: { path: "/fix/:session", methods: [GET], plugin: fix-protocol, auth: none }',
     '',
   ].join('\n'));
   const service = await startService(config, { BACKWORKS_LOG_LEVEL: 'warn' });

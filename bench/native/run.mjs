@@ -89,7 +89,7 @@ console.log(`  goal: isolated p50 <= 30 us: ${isolatedP50 <= 30 ? 'met' : 'NOT m
 // ---------- 2. HTTP ----------
 
 function serviceConfig(isolation) {
-  return tempFile('backworks.yaml', `plugins:\n  my-plugin: { type: external, path: ${lib}, isolation: ${isolation} }\nendpoints:\n  my-feature: { path: /my-feature, plugin: my-plugin, methods: [GET, POST] }\n`);
+  return tempFile('backworks.yaml', `plugins:\n  my-plugin: { type: external, path: ${lib}, isolation: ${isolation} }\nendpoints:\n  my-feature: { path: /my-feature, plugin: my-plugin, methods: [GET, POST], auth: none }\n`);
 }
 
 const servers = [

@@ -8,6 +8,8 @@ import { registerReloadCommand } from './cli/reload.js';
 import { registerRunCommand } from './cli/run.js';
 import { registerSchemaCommand } from './cli/schema.js';
 import { registerStatusCommand } from './cli/status.js';
+import { registerTokenCommands } from './cli/token.js';
+import { registerUserCommands } from './cli/user.js';
 
 /** Exit codes: 0 success, 1 the work failed (invalid config, unhealthy), 2 usage error. */
 const program = new Command()
@@ -23,6 +25,8 @@ registerSchemaCommand(program);
 registerStatusCommand(program);
 registerReloadCommand(program);
 registerPluginCommands(program);
+registerUserCommands(program);
+registerTokenCommands(program);
 registerOpcuaCommands(program);
 
 try {

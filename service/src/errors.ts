@@ -16,6 +16,16 @@ export const ERRORS = {
   BW_ERR_HTTP_NOT_FOUND: { message: 'no plugin answered %s %s', status: 404 },
   BW_ERR_HTTP_BODY_TOO_LARGE: { message: 'request body is larger than %s bytes', status: 413 },
   BW_ERR_HTTP_BAD_REQUEST: { message: '%s', status: 400 },
+  BW_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { message: '%s %s takes Content-Type: %s, got "%s"', status: 415 },
+  // authentication and roles (service/src/auth)
+  BW_ERR_AUTH_REQUIRED: { message: '%s %s needs a credential: send "Authorization: Bearer TOKEN" (backworks token create --role viewer) or log in', status: 401 },
+  BW_ERR_AUTH_INVALID: { message: 'the %s is unknown, revoked or expired', status: 401 },
+  BW_ERR_AUTH_FORBIDDEN: { message: '%s %s needs the %s role; %s "%s" has %s', status: 403 },
+  BW_ERR_AUTH_CSRF: { message: '%s with a session cookie needs the X-CSRF-Token header of that session (from the login answer or GET /api/auth/session)', status: 403 },
+  BW_ERR_AUTH_LOGIN_FAILED: { message: 'wrong user name or password', status: 401 },
+  BW_ERR_AUTH_RATE_LIMITED: { message: 'too many failed logins from this address or for this user; try again in %s s', status: 429 },
+  BW_ERR_AUTH_SETUP: { message: '%s', status: 401 },
+  BW_ERR_AUTH_CREDENTIALS: { message: '%s', status: 400 },
   // plugins
   BW_ERR_PLUGIN_UNAVAILABLE: { message: 'plugin "%s" is unavailable (%s)', status: 503 },
   BW_ERR_PLUGIN_TIMEOUT: { message: 'plugin "%s" missed its %sms deadline in %s', status: 504 },

@@ -21,6 +21,8 @@ import { apiDevices } from './http/api-devices.js';
 import type { FleetLink } from './uplink/fleet-link.js';
 import { startFleetLink } from './uplink/from-config.js';
 import type { HealthStatus } from '../../sdk/typescript/index.js';
+import { ControlPlane } from './auth/control-plane.js';
+import { resolveTls, type TlsFiles } from './auth/tls.js';
 
 export type ReloadResult =
   | { ok: true; plugins: ReconcileReport; endpoints: number; needsRestart: string[] }
@@ -50,6 +52,9 @@ export class Gateway {
   readonly stateDir: string;
   readonly services: HostServices;
   readonly buffer: DataBuffer;
+  readonly controlPlane: ControlPlane;
+  /** The certificate served, when HTTPS. */
+  readonly tls: TlsFiles | undefined;
   fleet: FleetLink | undefined;
   private readonly endpoints: EndpointRoutes;
   private reloading: Promise<ReloadResult> | undefined;
@@ -73,7 +78,11 @@ export class Gateway {
       healthIntervalMs: parseDuration(config.health?.interval ?? '10s'),
       trust: config.plugin_trust,
     });
-    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB') });
+    this.tls = resolveTls(config.server?.tls, listenHost(loaded, options), dir, this.stateDir, options.log);
+    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB'), https: this.tls });
+    this.controlPlane = new ControlPlane({ stateDir: this.stateDir, log: options.log, audit: this.buffer.audit, server: config.server, host: listenHost(loaded, options) });
+    this.controlPlane.install(this.http);
+    this.controlPlane.useEndpoints(config);
     registerReservedRoutes(this.http, this);
     void this.http.register(apiDevices, { buffer: this.buffer });
     this.endpoints = new EndpointRoutes(this.http, { manager: this.manager, metrics: this.metrics, buffer: this.buffer });
@@ -84,7 +93,8 @@ export class Gateway {
     const gateway = new Gateway(loaded, options);
     await gateway.manager.start(loaded.config.plugins);
     const server = loaded.config.server ?? {};
-    gateway.url = await gateway.http.listen({ port: options.port ?? server.port ?? 8080, host: options.host ?? server.host ?? '0.0.0.0' });
+    gateway.url = await gateway.http.listen({ port: options.port ?? server.port ?? 8080, host: listenHost(loaded, options) });
+    await gateway.controlPlane.start(gateway.http);
     gateway.fleet = await startFleetLink(loaded.config, {
       buffer: gateway.buffer,
       registry: gateway.metrics.registry,
@@ -127,6 +137,7 @@ export class Gateway {
     }
     this.manager.useTrust(next.config.plugin_trust);
     const plugins = await this.manager.reconcile(next.config.plugins);
+    this.controlPlane.useEndpoints(next.config);
     this.endpoints.replace(next.config.endpoints);
     const needsRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(this.loaded.config[key], next.config[key]));
     this.loaded = next;
@@ -157,6 +168,14 @@ export class Gateway {
     return this.manager.reconcile(this.loaded.config.plugins, new Set([name]));
   }
 
+  openHealth(): Record<string, unknown> {
+    return this.controlPlane.openHealth();
+  }
+
+  redactedConfig(): unknown {
+    return this.loaded.redacted();
+  }
+
   addHealthSource(name: string, source: HealthSource): void {
     this.healthSources.set(name, source);
   }
@@ -183,8 +202,13 @@ export class Gateway {
   async stop(): Promise<void> {
     this.watcher?.close();
     await this.fleet?.stop();
+    await this.controlPlane.stop();
     await this.http.close();
     await this.manager.stop();
     this.buffer.close();
   }
+}
+
+function listenHost(loaded: LoadedConfig, options: GatewayOptions): string {
+  return options.host ?? loaded.config.server?.host ?? '0.0.0.0';
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startService } from '../helpers/service.js';
+import { authFetch, startService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 async function get(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url);
+  const res = await authFetch(url);
   const text = await res.text();
   return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
 }

@@ -78,7 +78,7 @@ describe('the quickstart gateway', () => {
   afterAll(async () => { expect(await service.stop()).toBe(0); });
 
   it('serves /health with each plugin', async () => {
-    const res = await fetch(`${service.url}/health`);
+    const res = await service.fetch('/health');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: string; plugins: Record<string, { state: string }> };
     expect(body.status).toBe('healthy');
@@ -86,20 +86,21 @@ describe('the quickstart gateway', () => {
     expect(body.plugins.machines.state).toBe('running');
   });
 
-  it('serves its configured endpoint and answers bad input with JSON {error, status}', async () => {
-    const ok = await fetch(`${service.url}/ingest`, { method: 'POST', body: JSON.stringify([{ device: 'press-1', point: 'door', value: true }]) });
+  it('serves its configured endpoint (auth: none on loopback) and answers bad input with JSON {error, status}', async () => {
+    const json = { 'content-type': 'application/json' };
+    const ok = await fetch(`${service.url}/ingest`, { method: 'POST', headers: json, body: JSON.stringify([{ device: 'press-1', point: 'door', value: true }]) });
     expect(await ok.json()).toEqual({ accepted: 1 });
-    const bad = await fetch(`${service.url}/ingest`, { method: 'POST', body: '{"device": "press-1"' });
+    const bad = await fetch(`${service.url}/ingest`, { method: 'POST', headers: json, body: '{"device": "press-1"' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ status: 400, error: expect.stringContaining('body is not JSON') });
-    const big = await fetch(`${service.url}/ingest`, { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024) });
+    const big = await fetch(`${service.url}/ingest`, { method: 'POST', headers: json, body: 'x'.repeat(2 * 1024 * 1024) });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ status: 413, code: 'BW_ERR_HTTP_BODY_TOO_LARGE' });
-    const missing = await fetch(`${service.url}/nowhere`);
+    const missing = await service.fetch('/nowhere');
     expect(await missing.json()).toEqual({ error: 'no endpoint GET /nowhere', status: 404, code: 'BW_ERR_HTTP_NOT_FOUND' });
   });
 
-  it('serves /metrics with endpoint latency, plugin calls and breaker state', async () => {
+  it('serves /metrics without a token to this machine (server.metrics.auth: loopback), with endpoint latency, plugin calls and breaker state', async () => {
     await fetch(`${service.url}/ingest`);
     const text = await (await fetch(`${service.url}/metrics`)).text();
     expect(text).toMatch(/backworks_http_request_duration_seconds_count\{endpoint="ingest",method="GET",status="200"\} [1-9]/);
@@ -109,9 +110,9 @@ describe('the quickstart gateway', () => {
   });
 
   it('status reads the health of the running gateway', async () => {
-    const { code, stdout } = await cli('status', '--url', service.url, '--json');
+    const { code, stdout } = await cli('status', '--url', service.url, '--token', service.token, '--json');
     expect(code).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ status: 'healthy' });
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'healthy', plugins: { ingest: { state: 'running' } } });
     const down = await cli('status', '--url', 'http://127.0.0.1:1');
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot reach http://127.0.0.1:1');

@@ -11,7 +11,10 @@
  * Slow (a few minutes warm; downloads are cached in ~/.cache/backworks), needs root and Debian's mirror.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -38,6 +41,18 @@ async function waitForHealth(url: string, timeoutMs = 20_000): Promise<Record<st
     if (Date.now() > until) throw new Error(`${url} did not answer 200 in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A GET over HTTPS trusting only `ca`: the status, the body and the certificate the server showed. */
+function httpsGet(port: number, route: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    https.request({ host: '127.0.0.1', servername: 'localhost', port, path: route, ca, headers, agent: false }, (res) => {
+      const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate()!.fingerprint256;
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, body, fingerprint }));
+    }).on('error', reject).end();
+  });
 }
 
 describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, () => {
@@ -81,7 +96,7 @@ describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, ()
     expect(root.run('cd /usr/lib/backworks && node/bin/node -e "import(\'node-opcua\').then((m) => console.log(typeof m.OPCUAClient))"').trim()).toBe('function');
   });
 
-  it('starts as the backworks user on the shipped config, answers /health, keeps data in /var/lib/backworks and stops cleanly', async () => {
+  it('starts as the backworks user on the shipped config: HTTPS with the certificate it generated, nothing but /health without a credential, data in /var/lib/backworks', async () => {
     const port = await freePort();
     const service = root.spawn('/usr/bin/backworks run', { user: root.user('backworks'), env: { BACKWORKS_PORT: String(port) } });
     const logs: string[] = [];
@@ -89,10 +104,37 @@ describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, ()
     service.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
     const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
     try {
-      const health = await waitForHealth(`http://127.0.0.1:${port}/health`);
-      expect(health).toMatchObject({ status: 'healthy', version, plugins: { ingest: { status: 'healthy' } } });
-      const posted = await fetch(`http://127.0.0.1:${port}/ingest`, { method: 'POST', body: JSON.stringify({ device: 'press-1', point: 'door', value: true }), headers: { 'content-type': 'application/json' } });
-      expect(posted.status).toBeLessThan(300);
+      const certFile = root.path('var/lib/backworks/tls/cert.pem');
+      let open: { status: number; body: string; fingerprint: string } | undefined;
+      for (const until = Date.now() + 20_000; !open;) {
+        if (fs.existsSync(certFile)) open = await httpsGet(port, '/health', fs.readFileSync(certFile)).catch(() => undefined);
+        if (!open && Date.now() > until) throw new Error('no HTTPS answer on /health within 20 s');
+        if (!open) await new Promise((r) => setTimeout(r, 200));
+      }
+      const cert = fs.readFileSync(certFile);
+      const fingerprint = new crypto.X509Certificate(cert).fingerprint256;
+      expect(open.fingerprint).toBe(fingerprint);
+      expect(logs.join('\n')).toContain(fingerprint);
+      expect(JSON.parse(open.body)).toMatchObject({ status: 'healthy', setup: { pending: true, token_file: '/var/lib/backworks/setup-token' } });
+      expect(root.run('stat -c "%U %a" /var/lib/backworks/credentials.json /var/lib/backworks/setup-token /var/lib/backworks/tls/key.pem').trim().split('\n'))
+        .toEqual(['backworks 600', 'backworks 600', 'backworks 600']);
+      // plain HTTP is not served beyond loopback
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+      for (const route of ['/metrics', '/api/plugins', '/api/devices', '/api/config', '/ingest']) {
+        expect({ route, status: (await httpsGet(port, route, cert)).status }).toEqual({ route, status: 401 });
+      }
+      // root on the box makes a token with the CLI; the running service takes it at once
+      const token = root.run('backworks token create --role technician --name deb-test 2>/dev/null').trim();
+      expect(root.run('stat -c "%U %a" /var/lib/backworks/credentials.json').trim()).toBe('backworks 600');
+      const auth = { authorization: `Bearer ${token}` };
+      expect(JSON.parse((await httpsGet(port, '/health', cert, auth)).body)).toMatchObject({ status: 'healthy', version, plugins: { ingest: { status: 'healthy' } } });
+      const posted = await new Promise<number>((resolve, reject) => {
+        https.request({ host: '127.0.0.1', servername: 'localhost', port, path: '/ingest', method: 'POST', ca: cert, agent: false, headers: { ...auth, 'content-type': 'application/json' } }, (res) => { res.resume(); resolve(res.statusCode!); })
+          .on('error', reject).end(JSON.stringify({ device: 'press-1', point: 'door', value: true }));
+      });
+      expect(posted).toBe(200);
+      // and on the box, root reaches the local socket without a token
+      expect(JSON.parse(root.run('backworks status --json'))).toMatchObject({ status: 'healthy', plugins: { ingest: { state: 'running' } } });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${logs.join('\n')}`);
     } finally {
@@ -130,11 +172,12 @@ describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, ()
 
   it('runs a native plugin in its plugin host (the seed example)', async () => {
     const port = await freePort();
-    const service = root.spawn(`/usr/bin/backworks run -c /usr/share/backworks/examples/seed/backworks.yaml --port ${port}`, { env: { STATE_DIRECTORY: '/tmp/seed-state' } });
+    const service = root.spawn(`/usr/bin/backworks run -c /usr/share/backworks/examples/seed/backworks.yaml --port ${port} --host 127.0.0.1`, { env: { STATE_DIRECTORY: '/tmp/seed-state' } });
     const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
     try {
       await waitForHealth(`http://127.0.0.1:${port}/health`);
-      const res = await fetch(`http://127.0.0.1:${port}/my-feature`);
+      const token = root.run('STATE_DIRECTORY=/tmp/seed-state backworks token create --role viewer -c /usr/share/backworks/examples/seed/backworks.yaml 2>/dev/null').trim();
+      const res = await fetch(`http://127.0.0.1:${port}/my-feature`, { headers: { authorization: `Bearer ${token}` } });
       expect(await res.text()).toBe('{"message":"Hello from my plugin!"}');
     } finally {
       service.kill('SIGTERM');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../helpers/service.js';
+import { authFetch, startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { pingTimes, startReceiver, type Receiver } from './receiver.js';
 
@@ -55,7 +55,7 @@ describe('sd_notify from backworks run', { timeout: 30_000 }, () => {
     expect(ready.uid).toBe(process.getuid!());
     expect(ready.fields.STATUS).toMatch(/^(healthy|degraded): 2 plugins, 1 endpoints, 0 pending$/);
     // READY comes after listening: the port answers by the time systemd hears of it.
-    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+    expect((await authFetch(`${service.url}/health`)).status).toBe(200);
     // Every message so far came from the service, none from a child.
     expect(new Set(receiver.messages.map((m) => m.pid))).toEqual(new Set([service.process.pid]));
   });
@@ -126,7 +126,7 @@ describe('sd_notify from backworks run', { timeout: 30_000 }, () => {
     const ready = await receiver.next((f) => f.READY === '1', { from });
     expect(receiver.messages.indexOf(ready)).toBeGreaterThan(receiver.messages.indexOf(reloading));
     expect(ready.fields.STATUS).toMatch(/: 2 plugins, 2 endpoints, /);
-    expect((await fetch(`${service.url}/again`)).status).toBe(200);
+    expect((await authFetch(`${service.url}/again`)).status).toBe(200);
   });
 
   it('sends STOPPING=1 on SIGTERM, drains, exits 0 and pings no more', async () => {

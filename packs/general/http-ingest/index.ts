@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PluginError, type BackworksPlugin, type HostContext, type PluginHealth, type Reading } from '../../../sdk/typescript/index.js';
+import { PluginError, type BackworksPlugin, type HostContext, type PluginHealth, type PluginRequest, type Reading } from '../../../sdk/typescript/index.js';
 import { nameProblem, tsProblem } from '../../../sdk/typescript/names.js';
 
 export const HttpIngestConfigSchema = Type.Object({
@@ -32,9 +32,16 @@ class HttpIngest implements BackworksPlugin {
     this.maxBatch = (config as HttpIngestConfig).max_batch ?? 1000;
   }
 
-  async processEndpointData(_endpoint: string, method: string, data: string | Uint8Array): Promise<string> {
+  async processEndpointData(_endpoint: string, method: string, data: string | Uint8Array, request?: PluginRequest): Promise<string> {
     if (method === 'GET') {
       return JSON.stringify({ accepted: this.accepted, rejected: this.rejected, last_at: this.lastAt });
+    }
+    // Only application/json: a web page can send text/plain or a form to any address without a
+    // CORS preflight, so accepting those would let any page opened on the plant network post readings.
+    const type = String(request?.headers?.['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      this.rejected++;
+      throw new PluginError(`Content-Type must be application/json, got "${type}"; send -H 'content-type: application/json'`, 415);
     }
     const readings = this.parse(data);
     await this.host.emit(readings);

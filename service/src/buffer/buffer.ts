@@ -10,6 +10,7 @@ import { Counters } from './counters.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
 import { Documents, type DocumentWithStatus } from './documents.js';
 import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
+import { AuditLog } from './audit.js';
 import { migrate } from './migrations.js';
 import { Outbox, type OutboxMessage, type OutboxRow } from './outbox.js';
 import { ReadingQueries, type HistoryQuery, type LatestValue } from './queries.js';
@@ -56,6 +57,8 @@ export class DataBuffer implements HostServices {
   readonly writer: GroupWriter;
   /** The SQLite library better-sqlite3 was built with (reported in fleet health). */
   readonly sqliteVersion: string;
+  /** The control plane's audit trail, in the same file and under the same limits. */
+  readonly audit: AuditLog;
   private readonly db: Db;
   private readonly retention: Retention;
   private readonly durability: Durability;
@@ -97,6 +100,7 @@ export class DataBuffer implements HostServices {
     this.documents = new Documents(db);
     this.outbox = new Outbox(db, () => this.writer.touch());
     this.counters = new Counters(db);
+    this.audit = new AuditLog(db);
     this.rows = db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
 
     try {

@@ -75,6 +75,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'audit trail of the control plane',
+    sql: `
+      -- Every state-changing request to the gateway's API and every login (service/src/auth/audit.ts).
+      CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts      INTEGER NOT NULL, -- ms since the epoch
+        who     TEXT,             -- user, token name or 'local' (the Unix socket); NULL: no credential
+        role    TEXT,
+        via     TEXT,             -- 'session' | 'bearer' | 'socket'
+        source  TEXT,             -- remote address; NULL on the Unix socket
+        method  TEXT    NOT NULL,
+        route   TEXT    NOT NULL, -- the path, without the query string
+        status  INTEGER NOT NULL,
+        outcome TEXT    NOT NULL  -- 'ok' | 'denied' | 'rate_limited' | 'failed'
+      );
+      CREATE INDEX audit_ts ON audit (ts);
+    `,
+  },
 ];
 
 /** Brings the file to the newest schema; refuses a file written by a newer Backworks. */

@@ -36,6 +36,9 @@ export class Retention {
   private readonly oldestDocuments: Statement;
   private readonly deleteDocumentsUpTo: Statement;
   private readonly oldestDocumentsByAge: Statement;
+  private readonly deleteAuditBefore: Statement;
+  private readonly oldestAudit: Statement;
+  private readonly deleteAuditUpTo: Statement;
 
   /**
    * @param beforeDrop runs inside the deleting transaction, before readings up to `upToSeq` go, so
@@ -51,6 +54,9 @@ export class Retention {
     this.oldestDocuments = db.prepare('SELECT id FROM documents ORDER BY id LIMIT 1 OFFSET ?').pluck();
     this.deleteDocumentsUpTo = db.prepare('DELETE FROM documents WHERE id <= ?');
     this.oldestDocumentsByAge = db.prepare('SELECT id, received_at FROM documents ORDER BY id LIMIT ?').raw();
+    this.deleteAuditBefore = db.prepare('DELETE FROM audit WHERE ts < ?');
+    this.oldestAudit = db.prepare('SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET ?').pluck();
+    this.deleteAuditUpTo = db.prepare('DELETE FROM audit WHERE id <= ?');
   }
 
   /** Bytes of the file holding data now (pages in use, not the free list). */
@@ -81,6 +87,8 @@ export class Retention {
       })();
       if (expired < rows.length) break;
     }
+    // Audit rows are few (control-plane requests): one indexed delete.
+    this.deleteAuditBefore.run(cutoff);
     // Usually nothing is due: the oldest document alone tells.
     const oldest = this.oldestDocumentsByAge.all(1) as Array<[number, number]>;
     if (oldest.length === 0 || oldest[0][1] >= cutoff) return;
@@ -118,7 +126,14 @@ export class Retention {
       }
       // No readings left to give: documents go next, oldest first.
       const total = this.db.prepare('SELECT count(*) FROM documents').pluck().get() as number;
-      if (total === 0) return;
+      if (total === 0) {
+        // Last of all, the oldest audit rows.
+        const audited = this.db.prepare('SELECT count(*) FROM audit').pluck().get() as number;
+        const lastAudit = audited === 0 ? undefined : this.oldestAudit.get(Math.max(0, Math.ceil(audited * share) - 1)) as number | undefined;
+        if (lastAudit === undefined) return;
+        this.deleteAuditUpTo.run(lastAudit);
+        continue;
+      }
       const lastId = this.oldestDocuments.get(Math.max(0, Math.ceil(total * share) - 1)) as number | undefined;
       if (lastId === undefined) return;
       this.db.transaction(() => {

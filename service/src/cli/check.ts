@@ -15,8 +15,13 @@ export function registerCheckCommand(program: Command): void {
         const loaded = await loadConfig(file);
         const plugins = Object.keys(loaded.config.plugins ?? {}).length;
         const endpoints = Object.keys(loaded.config.endpoints ?? {}).length;
-        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, file, plugins, endpoints, errors: [] })}\n`);
-        else process.stdout.write(`${file}: valid (${plugins} plugins, ${endpoints} endpoints)\n`);
+        const { exposureWarnings } = await import('../auth/exposure.js');
+        const warnings = exposureWarnings(loaded.config);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, file, plugins, endpoints, errors: [], warnings })}\n`);
+        else {
+          for (const warning of warnings) process.stderr.write(`${file}: warning: ${warning}\n`);
+          process.stdout.write(`${file}: valid (${plugins} plugins, ${endpoints} endpoints)\n`);
+        }
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         if (opts.json) process.stdout.write(`${JSON.stringify({ valid: false, file, errors: err.issues })}\n`);

@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
 import type { ReloadResult } from '../gateway.js';
 import { formatIssue } from '../config/source.js';
+import { authHint, callApi, describeTarget, withApiOptions, type ApiOptions } from './api-client.js';
 
 export function registerReloadCommand(program: Command): void {
-  program.command('reload')
-    .description('apply the edited backworks.yaml to a running gateway without a restart (same as SIGHUP); exit 1 when the file is refused')
-    .option('--url <url>', 'base URL of the gateway', 'http://127.0.0.1:8080')
+  withApiOptions(program.command('reload')
+    .description('apply the edited backworks.yaml to a running gateway without a restart (same as SIGHUP); exit 1 when the file is refused'))
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { url: string; json?: boolean }) => {
+    .action(async (opts: ApiOptions & { json?: boolean }) => {
       let result: ReloadResult;
       try {
-        const res = await fetch(new URL('/api/reload', opts.url), { method: 'POST', signal: AbortSignal.timeout(60_000) });
-        result = (await res.json()) as ReloadResult;
+        const res = await callApi(opts, 'POST', '/api/reload', 60_000);
+        const refused = authHint(res.status, res.body);
+        if (refused) { process.stderr.write(`${refused}\n`); process.exitCode = 1; return; }
+        result = res.body as ReloadResult;
       } catch (err) {
-        process.stderr.write(`cannot reach ${opts.url}: ${(err as Error).message}; is the service running (systemctl status backworks)?\n`);
+        process.stderr.write(`cannot reach ${describeTarget(opts)}: ${(err as Error).message}; is the service running (systemctl status backworks)?\n`);
         process.exitCode = 1;
         return;
       }

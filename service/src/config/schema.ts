@@ -5,6 +5,7 @@ import { FleetSchema } from './sections/fleet.js';
 import { GatewayIdentitySchema } from './sections/gateway.js';
 import { StorageSchema } from './sections/storage.js';
 import { PluginTrustSchema } from './sections/plugin-trust.js';
+import { EndpointAuthSchema, ServerMetricsSchema, ServerTlsSchema } from './sections/auth.js';
 
 /**
  * The one definition of backworks.yaml: validation (ajv), TypeScript types (Static) and the
@@ -54,12 +55,15 @@ export const EndpointSchema = Type.Object({
   data: Optional(DataEndpointSchema),
   description: Optional(Type.String()),
   timeout: Optional(Duration("deadline of this endpoint's plugin call (default: the plugin's timeout)")),
+  ...EndpointAuthSchema,
 }, Strict);
 
 export const ServerSchema = Type.Object({
   host: Optional(Type.String({ default: '0.0.0.0' })),
   port: Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 8080 })),
   body_limit: Optional(Size('largest request body accepted', '1MB')),
+  tls: Optional(ServerTlsSchema),
+  metrics: Optional(ServerMetricsSchema),
 }, Strict);
 
 export const ConfigSchema = Type.Object({

@@ -7,17 +7,29 @@ import type { ReloadResult } from '../gateway.js';
 
 export interface GatewayView {
   health(): HealthReport;
+  /** What /health adds to the state for a caller without a credential. */
+  openHealth(): Record<string, unknown>;
   reload(): Promise<ReloadResult>;
+  restartPlugin(name: string): Promise<unknown>;
+  redactedConfig(): unknown;
   metrics: Metrics;
   manager: PluginManager;
 }
 
-/** The gateway's own routes: /health, /metrics and the plugin part of /api. */
+/**
+ * The gateway's own routes: /health, /metrics and the plugin part of /api. Who may call each is in
+ * service/src/auth/route-roles.ts.
+ */
 export function registerReservedRoutes(app: FastifyInstance, gateway: GatewayView): void {
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', async (request, reply) => {
     const report = gateway.health();
-    return reply.code(report.status === 'unhealthy' ? 503 : 200).send(report);
+    const code = report.status === 'unhealthy' ? 503 : 200;
+    // Open to probes (systemd, load balancers); the details only with a credential.
+    if (!request.principal) return reply.code(code).send({ status: report.status, ...gateway.openHealth() });
+    return reply.code(code).send(report);
   });
+
+  app.get('/api/config', async () => gateway.redactedConfig());
 
   app.get('/metrics', async (_request, reply) => {
     gateway.manager.statuses(); // refreshes the per-plugin gauges
@@ -28,6 +40,8 @@ export function registerReservedRoutes(app: FastifyInstance, gateway: GatewayVie
     const result = await gateway.reload();
     return reply.code(result.ok ? 200 : 422).send(result);
   });
+
+  app.post<{ Params: { name: string } }>('/api/plugins/:name/restart', async (request) => gateway.restartPlugin(request.params.name));
 
   app.get('/api/plugins', async () => ({
     plugins: [...gateway.manager.plugins.values()].map((p) => ({ ...p.driver.metadata, configSchema: undefined, ...p.status() })),

@@ -1,21 +1,23 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface ServerOptions {
   log: Logger;
   bodyLimit: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  https?: { cert: Buffer; key: Buffer };
 }
 
 /**
  * The fastify instance with what every route shares: bodies kept as raw text (plugins parse what
  * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
  */
-export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance {
+export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyInstance {
   // fastify gets no logger: with one it adds a child logger and a 'finish' listener to every
   // request (about 1 µs) for lines we do not want. The few lines the HTTP layer has are ours.
   const httpLog = log.child({ component: 'http' });
-  const app = Fastify({
+  const options: FastifyServerOptions = {
     bodyLimit, return503OnClosing: true,
     // A path whose %-escapes are not UTF-8 (a device name sent in Latin-1): answered as every error is.
     frameworkErrors: (err, request, reply) => {
@@ -24,7 +26,9 @@ export function createServer({ log, bodyLimit }: ServerOptions): FastifyInstance
       const error = badUrl ? `the path ${request.url.split('?')[0]} is not valid UTF-8 once its %-escapes are decoded; encode names as UTF-8 (é is %C3%A9)` : err.message;
       void (reply as FastifyReply).code(status).send({ error, status, code: badUrl ? 'BW_ERR_HTTP_BAD_REQUEST' : err.code });
     },
-  });
+  };
+  // One type for both: the routes never look at the transport.
+  const app = (https ? Fastify({ ...options, https } as FastifyServerOptions) : Fastify(options)) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));

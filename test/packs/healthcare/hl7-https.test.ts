@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../../helpers/service.js';
+import { authFetch, startService, type RunningService } from '../../helpers/service.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -80,7 +80,7 @@ function statuses(dir: string): Array<{ id: string; status: string }> {
 }
 
 async function pluginState(service: RunningService): Promise<any> {
-  return (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json();
+  return (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json();
 }
 
 /** The uplink part of the plugin's last health check (`details.uplink`). */
@@ -149,7 +149,7 @@ describe('healthcare/hl7 FHIR uplink over https', () => {
       }, { intervalMs: 100 });
       expect(uplink.last_error).toMatch(/^TLS handshake with localhost:\d+ failed: .*UnknownIssuer/);
       expect(uplink.dead_letter).toBe(0);
-      const health = await (await fetch(`${service.url}/health`)).json();
+      const health = await (await authFetch(`${service.url}/health`)).json();
       expect(JSON.stringify(health)).toMatch(/FHIR uplink retrying document \d+ \(attempt \d+\): TLS handshake with localhost:\d+ failed: .*UnknownIssuer/);
       expect(fhir.received).toEqual([]);
       expect(fhir.tlsErrors.length).toBeGreaterThan(0); // the server saw the attempts and the client's alert

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../../helpers/service.js';
+import { authFetch, startService, type RunningService } from '../../helpers/service.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { countDocuments, CR, FS, fixtureFiles, fixtures, library, message, msa, peer, RawClient, VT, writeConfig } from './hl7-helpers.js';
@@ -18,7 +18,7 @@ const FhirValidator = require('@asymmetrik/fhir-json-schema-validator') as new (
 const validator = new FhirValidator();
 
 async function post(url: string, body: string): Promise<{ status: number; json: any }> {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  const res = await authFetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
   const text = await res.text();
   let json: any;
   try { json = JSON.parse(text); } catch { json = text; }
@@ -97,7 +97,7 @@ describe('healthcare/hl7 in the running service', () => {
   });
 
   it('survives malformed frames: junk, cut frames, oversized messages, then still acknowledges', async () => {
-    const pid = (await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number }).restarts;
+    const pid = (await (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number }).restarts;
     const client = await RawClient.open(mllpPort);
     client.send('junk before any frame\r\n');
     client.send(Buffer.from([VT, ...Buffer.from('MSH|^~\\&|cut'), VT])); // new start inside a frame
@@ -113,7 +113,7 @@ describe('healthcare/hl7 in the running service', () => {
     client.send(client.frame(message('2.6', 'AFTER-JUNK')));
     expect(msa(await client.ack())).toEqual(['AA', 'AFTER-JUNK']);
     client.close();
-    const after = await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number };
+    const after = await (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json() as { restarts?: number };
     expect(after.restarts).toBe(pid);
   });
 
@@ -230,7 +230,7 @@ describe('healthcare/hl7 faults and uplink', () => {
       const deadline = Date.now() + 15_000;
       let plugin: any;
       for (;;) {
-        plugin = await (await fetch(`${service.url}/api/plugins/hl7-fhir`)).json();
+        plugin = await (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json();
         if (received.length === 3 && JSON.stringify(plugin).includes('"dead_letter":1')) break;
         if (Date.now() > deadline) throw new Error(`uplink did not settle: ${received.length} ${JSON.stringify(plugin).slice(0, 800)}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -238,7 +238,7 @@ describe('healthcare/hl7 faults and uplink', () => {
       expect(received.map((b) => b.identifier.value)).toEqual(['SRC|FAC|UP-1', 'SRC|FAC|UP-3', 'SRC|FAC|UP-4']);
       expect(maintenance).toBe(-1); // all five 503s were answered, then the sixth attempt got through
       for (const b of received) expect(validator.validate(b)).toEqual([]);
-      const health = await (await fetch(`${service.url}/health`)).json();
+      const health = await (await authFetch(`${service.url}/health`)).json();
       expect(JSON.stringify(health)).toMatch(/dead-lettered by the FHIR uplink/);
       const db = new Database(path.join(dir, 'state/buffer.db'), { readonly: true });
       const statuses = db.prepare("SELECT json_extract(meta, '$.control_id') AS id, status FROM documents ORDER BY id").all();

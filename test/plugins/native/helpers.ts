@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../helpers/service.js';
+import { authFetch, repoRoot } from '../../helpers/service.js';
 
 /** Libraries `npm run build` (deploy/build/native.mjs) produced. */
 export const libs = {
@@ -18,7 +18,7 @@ export interface Answer { status: number; ms: number; body: string }
 export async function get(url: string, init?: RequestInit): Promise<Answer> {
   const started = performance.now();
   try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    const res = await authFetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
     return { status: res.status, body: await res.text(), ms: performance.now() - started };
   } catch (err) {
     return { status: 0, body: (err as Error).message, ms: performance.now() - started };

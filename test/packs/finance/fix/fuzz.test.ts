@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { authFetch } from '../../../helpers/service.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { startFix, type FixGateway } from './helpers.js';
 import { complete, SOH } from './script.js';
@@ -68,7 +69,7 @@ describe('fuzzing the FIX plugin through its host', () => {
     const g = await startFix({ session_id: 'ISLD', target_comp_id: 'TW44', port: 0, reset_on_logon: true, application: 'echo', heartbeat_interval: '30s' });
     running.push(g);
     const port = await g.port('ISLD');
-    const pidBefore = (await (await fetch(`${g.service.url}/health`)).json() as any).plugins['fix-protocol'].restarts;
+    const pidBefore = (await (await authFetch(`${g.service.url}/health`)).json() as any).plugins['fix-protocol'].restarts;
     const rnd = prng(20240229);
     let sent = 0;
     let connections = 0;
@@ -102,12 +103,12 @@ describe('fuzzing the FIX plugin through its host', () => {
     let bad5xx = 0;
     for (let i = 0; i < 2000; i++) {
       const body = mutate(JSON.stringify({ MsgType: 'D', ClOrdID: `J${i}`, HandlInst: '1', Symbol: 'X', Side: '1', OrdType: '1', TransactTime: '20240102-10:00:00', NoTradingSessions: [{ TradingSessionID: 'A' }] }), rnd);
-      const res = await fetch(`${g.service.url}/fix/ISLD/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await authFetch(`${g.service.url}/fix/ISLD/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       if (res.status >= 500) bad5xx++;
       await res.arrayBuffer();
     }
 
-    const health = await (await fetch(`${g.service.url}/health`)).json() as any;
+    const health = await (await authFetch(`${g.service.url}/health`)).json() as any;
     expect(health.plugins['fix-protocol']).toMatchObject({ state: 'running', restarts: pidBefore });
     expect(bad5xx).toBe(0);
     expect(g.service.logs.filter((l) => /panic/i.test(String(l.msg)))).toEqual([]);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot, startService, type RunningService } from '../../../helpers/service.js';
+import { authFetch, repoRoot, startService, type RunningService } from '../../../helpers/service.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 export const library = path.join(repoRoot, 'packs/finance/fix/plugins/libfix_plugin.so');
@@ -46,7 +46,7 @@ export async function startFix(config: Record<string, unknown>, options: { dir?:
   ].join('\n'));
   const service = await startService(file);
   const get = async (pathname: string) => {
-    const res = await fetch(`${service.url}${pathname}`);
+    const res = await authFetch(`${service.url}${pathname}`);
     if (!res.ok) throw new Error(`GET ${pathname}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<Record<string, any>>;
   };
@@ -57,7 +57,7 @@ export async function startFix(config: Record<string, unknown>, options: { dir?:
     get,
     port: async (name) => (await get(`/fix/${name}`)).port as number,
     async post(pathname, body) {
-      const res = await fetch(`${service.url}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await authFetch(`${service.url}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const text = await res.text();
       let parsed: unknown = text;
       try { parsed = JSON.parse(text); } catch { /* plain text */ }

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../helpers/tmp.js';
 import { freePort } from '../../../helpers/net.js';
+import { authFetch } from '../../../helpers/service.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { startFix, type FixGateway } from './helpers.js';
 
@@ -102,7 +103,7 @@ describe('the HTTP side', () => {
     expect(JSON.stringify(admin.body)).toMatch(/session message/);
     expect((await g.post('/fix/NOPE/messages', order('N5'))).status).toBe(404);
     expect(await g.session('SENDER123')).toMatchObject({ state: 'disconnected', next_sender_seq: 2, role: 'acceptor', begin_string: 'FIX.4.4' });
-    const health = await (await fetch(`${g.service.url}/health`)).json() as any;
+    const health = await (await authFetch(`${g.service.url}/health`)).json() as any;
     expect(health.plugins['fix-protocol'].details.sessions.SENDER123).toMatchObject({ state: 'disconnected', sender_comp_id: 'SENDER123', target_comp_id: 'TARGET456' });
   }, 60_000);
 });

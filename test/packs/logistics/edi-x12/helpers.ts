@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot, startService, type RunningService } from '../../../helpers/service.js';
+import { authFetch, repoRoot, startService, type RunningService } from '../../../helpers/service.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 export const library = path.join(repoRoot, 'packs/logistics/edi-x12/plugins/libedi_plugin.so');
@@ -65,7 +65,7 @@ export async function startEdi(options: { dir?: string; settle?: string; partner
     inbound,
     outbound,
     async post(endpoint, body) {
-      const res = await fetch(`${service.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/edi-x12' }, body });
+      const res = await authFetch(`${service.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/edi-x12' }, body });
       return { status: res.status, text: await res.text() };
     },
     documents() {

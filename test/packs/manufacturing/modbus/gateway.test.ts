@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../../../helpers/service.js';
+import { authFetch, startService, type RunningService } from '../../../helpers/service.js';
 import { writeTemp } from '../../../helpers/tmp.js';
 import { registerMap, startSimServer, type SimServer } from './helpers.js';
 
@@ -30,7 +30,7 @@ describe('manufacturing/modbus in the gateway', { timeout: 30_000 }, () => {
     const service: RunningService = await startService(file);
     cleanups.push(() => service.stop());
 
-    const put = (device: string, point: string, value: unknown) => fetch(`${service.url}/api/devices/${device}/points/${point}`, {
+    const put = (device: string, point: string, value: unknown) => authFetch(`${service.url}/api/devices/${device}/points/${point}`, {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value }),
     });
     // the manager learns which plugin owns a device from what it emitted: wait for the first cycle
@@ -51,7 +51,7 @@ describe('manufacturing/modbus in the gateway', { timeout: 30_000 }, () => {
     expect(JSON.stringify(await readOnly.json())).toContain('read-only');
     expect(map.holding.get(1)).toBe(0);
 
-    const health = await (await fetch(`${service.url}/health`)).json() as Record<string, unknown>;
+    const health = await (await authFetch(`${service.url}/health`)).json() as Record<string, unknown>;
     expect(JSON.stringify(health)).toContain('"press"');
   });
 });
