@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type RunningService } from '../helpers/service.js';
+import { authFetch, startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -14,12 +14,12 @@ const KEY_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 let service: RunningService;
 
 async function post(body: string | Buffer): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${service.url}/readings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await authFetch(`${service.url}/readings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   return { status: res.status, body: await res.json() };
 }
 
 async function get(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${service.url}${url}`);
+  const res = await authFetch(`${service.url}${url}`);
   return { status: res.status, body: await res.json() };
 }
 
