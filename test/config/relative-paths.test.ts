@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, startService, type RunningService } from '../helpers/service.js';
+import { authFetch, repoRoot, startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -44,7 +44,7 @@ plugins:
     const service = await startService(config, { cwd: '/' });
     services.push(service);
     const health = await waitFor('both plugins settled', async () => {
-      const body = await (await fetch(`${service.url}/health`)).json() as { plugins: Record<string, { state: string; message?: string }> };
+      const body = await (await authFetch(`${service.url}/health`)).json() as { plugins: Record<string, { state: string; message?: string }> };
       return body.plugins.plc && body.plugins.hl7 ? body : undefined;
     }, { timeoutMs: 20_000, intervalMs: 100 });
     expect({ plc: health.plugins.plc.state, hl7: health.plugins.hl7.state }, JSON.stringify(health.plugins)).toEqual({ plc: 'running', hl7: 'running' });
