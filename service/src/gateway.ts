@@ -105,6 +105,7 @@ export class Gateway {
         health: () => gateway.health(),
         reload: () => gateway.reload(),
         restartPlugin: (name: string) => gateway.restartPlugin(name),
+        write: (device: string, point: string, value: unknown) => gateway.manager.write(device, point, value),
         redactedConfig: () => gateway.loaded.redacted(),
       },
     });

@@ -15,6 +15,7 @@ export const control: GatewayControl = {
     if (name !== 'sim') throw new Error(`no plugin named "${name}"`);
     return { restarted: name };
   },
+  write: async (device) => { throw new Error(`device "${device}" is not writable here`); },
   redactedConfig: () => ({ fleet: { mqtt: { password: '[redacted]' } } }),
 };
 

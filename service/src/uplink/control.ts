@@ -9,6 +9,8 @@ export interface GatewayControl {
   reload(): Promise<unknown>;
   /** Restarts one plugin; rejects when there is no such plugin. */
   restartPlugin(name: string): Promise<unknown>;
+  /** Writes a point through the plugin that owns the device (the path of PUT /api/devices/:device/points/:point). */
+  write(device: string, point: string, value: unknown): Promise<void>;
   /** The running configuration with every secret replaced. */
   redactedConfig(): unknown;
 }

@@ -13,6 +13,7 @@ import type { GatewayControl } from './control.js';
 import { OutboxDrain, type Publisher } from './outbox-drain.js';
 import { Topics } from './topics.js';
 import { FleetMetrics } from './metrics.js';
+import { SparkplugNode } from './sparkplug/node.js';
 
 export interface FleetLinkOptions {
   gateway: GatewayIdentity;
@@ -38,6 +39,8 @@ export type LinkState = 'connecting' | 'online' | 'offline' | 'stopped';
 export class FleetLink {
   readonly topics: Topics;
   readonly uplink: string;
+  /** The Sparkplug B edge node, when `fleet.sparkplug` is set (its own MQTT session). */
+  readonly sparkplug: SparkplugNode | undefined;
   private readonly client: MqttClient;
   private readonly drain: OutboxDrain;
   private readonly policy: CommandPolicy;
@@ -95,6 +98,7 @@ export class FleetLink {
     client.on('error', (err) => { this.lastError = err.message; });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties ?? {}));
     options.metrics?.watch(this);
+    this.sparkplug = fleet.sparkplug ? new SparkplugNode({ ...options, audit: (name, answer) => this.audit(name, answer) }) : undefined;
   }
 
   /** The uplinks section of /health. */
@@ -107,6 +111,7 @@ export class FleetLink {
       connects: this.connects,
       acked_seq: this.drain.acked,
       inflight: this.drain.inflightCount,
+      ...(this.sparkplug ? { sparkplug: this.sparkplug.health() } : {}),
       ...(this.lastError && this.state !== 'online' ? { last_error: this.lastError } : {}),
     };
   }
@@ -118,6 +123,7 @@ export class FleetLink {
   /** Publishes the offline status, waits briefly for in-flight data, then disconnects. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
+    await this.sparkplug?.stop();
     const wasOnline = this.client.connected;
     this.state = 'stopped';
     this.drain.stop();
@@ -247,7 +253,7 @@ export class FleetLink {
   }
 }
 
-const STATE_CHANGING = new Set(['reload', 'plugin-restart']);
+const STATE_CHANGING = new Set(['reload', 'plugin-restart', 'sparkplug/DCMD', 'sparkplug/Reboot']);
 
 function brokerHost(url: string): string | null {
   try { return new URL(url).host; } catch { return null; }

@@ -3,6 +3,9 @@ import { Duration } from './strings.js';
 
 export const FLEET_COMMANDS = ['ping', 'health', 'reload', 'plugin-restart', 'config', 'buffer-stats'] as const;
 
+/** A Sparkplug B id: one topic level, no `+`, `#` or `/`. */
+const SPARKPLUG_ID = '^[^/+#]+$';
+
 /** `fleet:` — the MQTT 5 link to the fleet (service/src/uplink). */
 export const FleetSchema = Type.Object({
   mqtt: Type.Object({
@@ -22,6 +25,12 @@ export const FleetSchema = Type.Object({
     initial: Type.Optional(Duration('first reconnect delay, doubled after each failed attempt', '500ms')),
     max: Type.Optional(Duration('longest reconnect delay', '30s')),
   }, { additionalProperties: false })),
+  sparkplug: Type.Optional(Type.Object({
+    group_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'Sparkplug B group; default: gateway.site' })),
+    edge_node_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'Sparkplug B edge node; default: gateway.id' })),
+    primary_host_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'births wait for spBv1.0/STATE/{this} online; while it is offline the gateway only stores' })),
+    reboot: Type.Optional(Type.Boolean({ default: false, description: 'true lets NCMD "Node Control/Reboot" reload the configuration; otherwise it is refused' })),
+  }, { additionalProperties: false, description: 'a Sparkplug B 3.0 edge node beside the backworks/{site}/{id} topics, on its own MQTT session' })),
   commands: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean({ default: true, description: 'false answers every cmd/{name} with an error' })),
     disabled: Type.Optional(Type.Array(Type.Union(FLEET_COMMANDS.map((c) => Type.Literal(c))), { uniqueItems: true, description: 'commands switched off' })),
