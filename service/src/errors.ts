@@ -67,6 +67,7 @@ export const ERRORS = {
   BW_ERR_FLEET_COMMAND_DISABLED: { message: 'command "%s" is switched off in fleet.commands', status: 403 },
   BW_ERR_FLEET_BAD_COMMAND: { message: 'command "%s": %s', status: 400 },
   BW_ERR_FLEET_COMMAND_FAILED: { message: 'command "%s" failed: %s', status: 500 },
+  BW_ERR_FLEET_RATE_LIMITED: { message: 'command "%s" refused: over fleet.commands.rate_limit for this sender; wait and send again', status: 429 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

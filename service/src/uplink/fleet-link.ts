@@ -5,13 +5,14 @@ import type { DataBuffer } from '../buffer/buffer.js';
 import type { FleetConfig } from '../config/sections/fleet.js';
 import type { GatewayIdentity } from '../config/sections/gateway.js';
 import { parseDuration } from '../config/units.js';
-import { ERRORS } from '../errors.js';
+import { BackworksError, ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runCommand, type CommandAnswer, type CommandPolicy } from './commands.js';
 import { connectOptions } from './connect-options.js';
 import type { GatewayControl } from './control.js';
 import { OutboxDrain, type Publisher } from './outbox-drain.js';
-import { Topics } from './topics.js';
+import { SenderRateLimit } from './rate-limit.js';
+import { responseTopicProblem, Topics } from './topics.js';
 import { FleetMetrics } from './metrics.js';
 import { SparkplugNode } from './sparkplug/node.js';
 
@@ -44,6 +45,9 @@ export class FleetLink {
   private readonly client: MqttClient;
   private readonly drain: OutboxDrain;
   private readonly policy: CommandPolicy;
+  private readonly responsePrefixes: readonly string[];
+  private readonly rateLimit: SenderRateLimit;
+  private readonly refused = { response_topic: 0, rate_limited: 0 };
   private readonly startedAt = Date.now();
   private readonly initialBackoff: number;
   private readonly maxBackoff: number;
@@ -63,6 +67,8 @@ export class FleetLink {
     this.topics = new Topics(gateway.site, gateway.id);
     this.uplink = options.uplinkName ?? 'fleet';
     this.policy = { enabled: fleet.commands?.enabled ?? true, disabled: fleet.commands?.disabled ?? [] };
+    this.responsePrefixes = fleet.commands?.response_prefixes ?? [];
+    this.rateLimit = new SenderRateLimit(fleet.commands?.rate_limit?.burst ?? 20, parseDuration(fleet.commands?.rate_limit?.per ?? '10s'));
     this.initialBackoff = parseDuration(fleet.reconnect?.initial ?? '500ms');
     this.maxBackoff = parseDuration(fleet.reconnect?.max ?? '30s');
 
@@ -111,6 +117,7 @@ export class FleetLink {
       connects: this.connects,
       acked_seq: this.drain.acked,
       inflight: this.drain.inflightCount,
+      commands_refused: { ...this.refused },
       ...(this.sparkplug ? { sparkplug: this.sparkplug.health() } : {}),
       ...(this.lastError && this.state !== 'online' ? { last_error: this.lastError } : {}),
     };
@@ -191,6 +198,18 @@ export class FleetLink {
     const name = this.topics.commandName(topic);
     if (name === undefined) return;
     const { responseTopic, correlationData } = properties;
+    const problem = responseTopic === undefined ? undefined : responseTopicProblem(responseTopic, this.responsePrefixes);
+    if (problem) {
+      // Publishing there would make the broker drop this connection: refuse, count, say why.
+      this.refuse('response_topic', name, new BackworksError('BW_ERR_FLEET_BAD_COMMAND', name.slice(0, 80), `response topic ${JSON.stringify(responseTopic!.slice(0, 120))} ${problem}`));
+      return;
+    }
+    // MQTT carries no sender identity to the gateway: the response topic stands for the sender.
+    if (!this.rateLimit.take(responseTopic ?? '')) {
+      const answer = this.refuse('rate_limited', name, new BackworksError('BW_ERR_FLEET_RATE_LIMITED', name.slice(0, 80)));
+      if (responseTopic) this.answer(responseTopic, correlationData, answer);
+      return;
+    }
     void runCommand(name, payload, {
       control: this.options.control,
       buffer: this.options.buffer,
@@ -204,11 +223,25 @@ export class FleetLink {
         this.options.log.warn({ command: name }, 'fleet: command without a response topic; the answer has nowhere to go');
         return;
       }
-      this.client.publish(responseTopic, JSON.stringify(answer), {
-        qos: 1,
-        properties: { correlationData, contentType: 'application/json' },
-      });
+      this.answer(responseTopic, correlationData, answer);
     });
+  }
+
+  private answer(responseTopic: string, correlationData: Buffer | undefined, answer: CommandAnswer): void {
+    this.client.publish(responseTopic, JSON.stringify(answer), {
+      qos: 1,
+      properties: { correlationData, contentType: 'application/json' },
+    });
+  }
+
+  /** A command refused before it ran: counted, logged and audited. */
+  private refuse(reason: 'response_topic' | 'rate_limited', name: string, err: BackworksError): CommandAnswer {
+    this.refused[reason]++;
+    this.options.metrics?.refused.labels(reason).inc();
+    const answer: CommandAnswer = { ok: false, command: name, error: { code: err.code, message: err.message } };
+    this.options.log.warn({ command: name.slice(0, 80), reason, err: answer.error.message }, 'fleet: command refused');
+    this.audit(name, answer);
+    return answer;
   }
 
   /**

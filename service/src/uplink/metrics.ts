@@ -5,6 +5,7 @@ import type { FleetLink } from './fleet-link.js';
 export class FleetMetrics {
   readonly published: Counter;
   readonly commands: Counter<'command' | 'result'>;
+  readonly refused: Counter<'reason'>;
   private link: FleetLink | null = null;
 
   constructor(registry: Registry) {
@@ -17,6 +18,12 @@ export class FleetMetrics {
       name: 'backworks_fleet_commands_total',
       help: 'Fleet commands answered, by command and result (ok, error)',
       labelNames: ['command', 'result'] as const,
+      registers: [registry],
+    });
+    this.refused = new Counter({
+      name: 'backworks_fleet_commands_refused_total',
+      help: 'Fleet commands refused before running, by reason (response_topic, rate_limited)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     });
     const metrics = this;
