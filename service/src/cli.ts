@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from './paths.js';
 import { registerCheckCommand } from './cli/check.js';
+import { registerFleetCommands } from './cli/fleet.js';
 import { registerOpcuaCommands } from './cli/opcua.js';
 import { registerPluginCommands } from './cli/plugin.js';
 import { registerReloadCommand } from './cli/reload.js';
@@ -28,6 +29,7 @@ registerPluginCommands(program);
 registerUserCommands(program);
 registerTokenCommands(program);
 registerOpcuaCommands(program);
+registerFleetCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataBuffer } from '../../service/src/buffer/buffer.js';
+import { FleetLink } from '../../service/src/uplink/fleet-link.js';
+import type { GatewayView } from '../../service/src/cli/fleet-view.js';
+import { openBuffer, tempDir } from '../buffer/helpers.js';
+import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { cliPath } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { control, quietLog } from '../uplink/helpers.js';
+
+const exec = promisify(execFile);
+
+/** `backworks fleet` (the compiled CLI) against a real Mosquitto with real fleet links on it. */
+let broker: Broker;
+const links: FleetLink[] = [];
+const buffers: DataBuffer[] = [];
+const dirs: string[] = [];
+beforeAll(async () => {
+  broker = await startMosquitto();
+  for (const [site, id, sparkplug] of [['plant', 'gw-1', false], ['plant', 'gw-2', true], ['depot', 'gw-9', false]] as const) {
+    const dir = tempDir();
+    dirs.push(dir);
+    const buffer = openBuffer(path.join(dir, 'b.db'), { flushRows: 100, flushIntervalMs: 20 });
+    buffers.push(buffer);
+    links.push(new FleetLink({
+      gateway: { site, id },
+      fleet: { mqtt: { url: broker.url }, health_interval: '1h', reconnect: { initial: '100ms', max: '1s' }, ...(sparkplug ? { sparkplug: {} } : {}) },
+      buffer, control, log: quietLog, version: '0.1.0-test', configDir: process.cwd(),
+    }));
+  }
+  await waitFor('the links online', () => links.every((l) => l.linkState === 'online'), { timeoutMs: 20_000 });
+}, 60_000);
+afterAll(async () => {
+  for (const l of links) await l.stop();
+  for (const b of buffers) b.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  await broker.close();
+});
+
+async function fleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [cliPath, 'fleet', ...args, '--url', broker.url], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('backworks fleet', () => {
+  it('status lists every gateway with state, version, health and what it speaks', async () => {
+    await Promise.all(links.map((l) => l.publishHealth()));
+    const { code, stdout } = await fleet('status', '--json');
+    expect(code).toBe(0);
+    const gateways = (JSON.parse(stdout) as { gateways: GatewayView[] }).gateways;
+    const plant2 = gateways.find((g) => g.name === 'plant/gw-2')!;
+    expect(plant2).toMatchObject({ state: 'online', version: '0.1.0-test', health: 'healthy', via: expect.arrayContaining(['backworks']) });
+    expect(gateways.map((g) => g.name)).toEqual(expect.arrayContaining(['plant/gw-1', 'plant/gw-2', 'depot/gw-9']));
+    const table = await fleet('status');
+    expect(table.stdout).toMatch(/^GATEWAY\s+STATE\s+VERSION\s+HEALTH\s+BACKLOG/);
+    expect(table.stdout).toMatch(/plant\/gw-1\s+online\s+0\.1\.0-test/);
+  }, 60_000);
+
+  it('cmd sends to a whole site and collects each answer by correlation data; a gateway that does not answer fails the run', async () => {
+    const site = await fleet('cmd', 'ping', '--site', 'plant', '--json');
+    expect(site.code).toBe(0);
+    const results = (JSON.parse(site.stdout) as { results: Array<{ gateway: string; answer: { ok: boolean; result: { pong: boolean } } }> }).results;
+    expect(results.map((r) => r.gateway).sort()).toEqual(['plant/gw-1', 'plant/gw-2']);
+    expect(results.every((r) => r.answer.ok && r.answer.result.pong)).toBe(true);
+
+    const ghost = await fleet('cmd', 'ping', '--gateway', 'plant/ghost', '--timeout', '1s');
+    expect(ghost.code).toBe(1);
+    expect(ghost.stdout).toContain('plant/ghost  no answer within the timeout');
+
+    const unknown = await fleet('cmd', 'self-destruct', '--gateway', 'plant/gw-1');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain('error BW_ERR_FLEET_UNKNOWN_COMMAND');
+
+    const usage = await fleet('cmd', 'ping');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('exactly one of --gateway SITE/ID, --site SITE or --all');
+  }, 60_000);
+
+  it('rebirth asks a Sparkplug node for a new birth and waits for it', async () => {
+    const ok = await fleet('rebirth', '--gateway', 'plant/gw-2');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('plant/gw-2  NBIRTH received');
+    const none = await fleet('rebirth', '--gateway', 'plant/gw-1', '--timeout', '1s');
+    expect(none.code).toBe(1);
+  }, 60_000);
+
+  it('status --json lists 500 gateways within 10 s', async () => {
+    // 500 lightweight links: one MQTT connection each, with the retained status and health a gateway publishes.
+    const sims: MqttClient[] = [];
+    try {
+      for (let batch = 0; batch < 10; batch++) {
+        sims.push(...await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+          const id = `sim-${batch * 50 + i}`;
+          const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: id, reconnectPeriod: 0 });
+          await c.publishAsync(`backworks/scale/${id}/status`, JSON.stringify({ state: 'online', version: '0.1.0-sim', since: new Date().toISOString() }), { qos: 1, retain: true });
+          await c.publishAsync(`backworks/scale/${id}/health`, JSON.stringify({ status: 'healthy', ts: Date.now(), buffer: { pending: { fleet: i } } }), { qos: 0, retain: true });
+          return c;
+        })));
+      }
+      // The CLI stops collecting at --wait: all 500 in its list means all 500 within 10 s.
+      const started = Date.now();
+      const { code, stdout } = await fleet('status', '--json', '--wait', '10s');
+      console.log(`fleet status --json: 500 gateways listed in ${Date.now() - started} ms (process start included)`);
+      expect(code).toBe(0);
+      const scale = (JSON.parse(stdout) as { gateways: GatewayView[] }).gateways.filter((g) => g.site === 'scale');
+      expect(scale.length).toBe(500);
+      expect(scale.every((g) => g.state === 'online' && g.health === 'healthy')).toBe(true);
+    } finally {
+      for (const c of sims) {
+        await c.publishAsync(`backworks/scale/${c.options.clientId}/status`, '', { qos: 1, retain: true }).catch(() => {});
+        await c.publishAsync(`backworks/scale/${c.options.clientId}/health`, '', { qos: 0, retain: true }).catch(() => {});
+        await c.endAsync(true);
+      }
+    }
+  }, 90_000);
+});
