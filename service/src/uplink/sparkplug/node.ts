@@ -52,6 +52,9 @@ export class SparkplugNode {
   private connects = 0;
   private births = 0;
   private hostOnline = false;
+  /** Newest STATE timestamp seen: an older one (a stale retained message) is ignored, as 3.0 asks. */
+  private hostStateAt = 0;
+  private attempts = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private metricsTimer: NodeJS.Timeout | null = null;
   private readonly aliases = new Map<string, number>();
@@ -137,6 +140,7 @@ export class SparkplugNode {
 
   private onConnect(client: MqttClient): void {
     this.connects++;
+    this.attempts = 0;
     const topics = [this.topics.node_('NCMD'), this.topics.deviceCommands, ...(this.primaryHost ? [stateTopic(this.primaryHost)] : [])];
     client.subscribe(topics, { qos: 1 }, (err) => {
       if (err) { this.options.log.warn({ err: err.message }, 'sparkplug: cannot subscribe'); return; }
@@ -157,7 +161,10 @@ export class SparkplugNode {
 
   private scheduleReconnect(): void {
     if (this.reconnectTimer || this.stopped) return;
-    const delay = parseDuration(this.options.fleet.reconnect?.initial ?? '500ms');
+    // Exponential backoff with jitter, as the fleet link: each attempt is a CONNECT and a new bdSeq.
+    const initial = parseDuration(this.options.fleet.reconnect?.initial ?? '500ms');
+    const ceiling = Math.min(parseDuration(this.options.fleet.reconnect?.max ?? '30s'), initial * 2 ** Math.min(this.attempts, 20));
+    this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       const old = this.client;
@@ -165,7 +172,7 @@ export class SparkplugNode {
       old?.removeAllListeners();
       old?.end(true);
       void this.open();
-    }, Math.round(delay / 2 + Math.random() * delay));
+    }, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
   }
 
   private async endSession(): Promise<void> {
@@ -311,6 +318,8 @@ export class SparkplugNode {
   private async onHostState(bytes: Buffer): Promise<void> {
     const state = parseState(bytes);
     if (!state) { this.options.log.warn({ host: this.primaryHost }, 'sparkplug: a STATE message that is not {"online": bool, "timestamp": ms}; ignored'); return; }
+    if (state.timestamp < this.hostStateAt) return;
+    this.hostStateAt = state.timestamp;
     this.hostOnline = state.online;
     if (state.online && !this.born) await this.birth();
     else if (!state.online && this.born) {
