@@ -74,6 +74,10 @@ describe('Sparkplug B edge node', () => {
       expect(strokes.alias).toBeDefined();
       expect(toNumber(strokes.timestamp)).toBeGreaterThan(0);
 
+      // seq runs over every message of the node and wraps from 255 to 0 ([tck-id-payloads-sequence-num-incrementing]).
+      await waitFor('seq wrapped past 255', () => host.messages.filter((m) => m.verb !== 'NDEATH').length > 300, { timeoutMs: 60_000 });
+      expect(host.messages.some((m, i) => i > 0 && m.verb === 'DDATA' && toNumber(m.payload.seq) === 0)).toBe(true);
+
       await host.rebirth('plant-a', 'line-1');
       await waitFor('a rebirth', () => host.of('NBIRTH').length === 2 && host.of('DBIRTH', 'press').length >= 2, { timeoutMs: 10_000 });
       expect(bdSeqOf(host.of('NBIRTH')[1])).toBe(first);
