@@ -10,6 +10,7 @@ import type { GatewayView } from '../../service/src/cli/fleet-view.js';
 import { openBuffer, tempDir } from '../buffer/helpers.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { cliPath } from '../helpers/service.js';
+import { encode } from '../../service/src/uplink/sparkplug/payload.js';
 import { waitFor } from '../helpers/wait.js';
 import { control, quietLog } from '../uplink/helpers.js';
 
@@ -84,6 +85,18 @@ describe('backworks fleet', () => {
     const usage = await fleet('cmd', 'ping');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('exactly one of --gateway SITE/ID, --site SITE or --all');
+  }, 60_000);
+
+  it('status reads Sparkplug births too: a node reborn while it watches shows its NBIRTH metrics', async () => {
+    const watching = fleet('status', '--json', '--wait', '4s');
+    await new Promise((r) => setTimeout(r, 1000));
+    const asker = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await asker.publishAsync('spBv1.0/plant/NCMD/gw-2', encode({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] }), { qos: 0 });
+    await asker.endAsync();
+    const { stdout } = await watching;
+    const gw2 = (JSON.parse(stdout) as { gateways: GatewayView[] }).gateways.find((g) => g.name === 'plant/gw-2')!;
+    expect(gw2.via.sort()).toEqual(['backworks', 'sparkplug']);
+    expect(gw2).toMatchObject({ state: 'online', version: '0.1.0-test', health: 'healthy', backlog: 0 });
   }, 60_000);
 
   it('rebirth asks a Sparkplug node for a new birth and waits for it', async () => {

@@ -245,7 +245,8 @@ export class SparkplugNode {
     for (const { device } of this.options.buffer.devices()) this.deviceBirth(device);
     this.born = true;
     this.births++;
-    this.drain.reset();
+    // No rewind on a rebirth: DDATA already handed to the connection precede the NBIRTH on the wire
+    // and carry the seqs of the old birth; a new connection has rewound the drain already (onClose).
     this.drain.pump();
   }
 
