@@ -112,6 +112,8 @@ const PATTERN_WORDS: Record<string, string> = {
   [NAME_PATTERN]: 'a name of letters, digits, _, . and - that starts with a letter or digit',
   [PACK_PATTERN]: 'INDUSTRY/NAME in lower case, such as manufacturing/modbus',
   '^/': 'a path that starts with /, such as /readings',
+  '^[^/+#]+$': 'one MQTT topic level: no /, + or #',
+  '^[^+#$][^+#]*$': 'an MQTT topic prefix without + or # that does not start with $, such as backworks/_ops/',
 };
 
 /** `"port"`, or for an entry of a list `each entry of "methods"`: a list position means nothing to a technician. */

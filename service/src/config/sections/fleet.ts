@@ -34,7 +34,7 @@ export const FleetSchema = Type.Object({
   commands: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean({ default: true, description: 'false answers every cmd/{name} with an error' })),
     disabled: Type.Optional(Type.Array(Type.Union(FLEET_COMMANDS.map((c) => Type.Literal(c))), { uniqueItems: true, description: 'commands switched off' })),
-    response_prefixes: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: '^[^+#$]' }), { description: 'MQTT 5 response topics must start with one of these (e.g. "backworks/_ops/"); default: any topic name without wildcards' })),
+    response_prefixes: Type.Optional(Type.Array(Type.String({ pattern: '^[^+#$][^+#]*$' }), { description: 'MQTT 5 response topics must start with one of these (e.g. "backworks/_ops/"); default: any topic name without wildcards' })),
     rate_limit: Type.Optional(Type.Object({
       burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 20, description: 'commands one sender (its response topic) may send at once' })),
       per: Type.Optional(Duration('the time in which a sender\'s burst is refilled', '10s')),
