@@ -7,6 +7,7 @@ import { startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { registerMap, startSimServer } from '../packs/manufacturing/modbus/helpers.js';
+import { subscriber } from './helpers.js';
 import { SparkplugHost } from './sparkplug-host.js';
 
 /**
@@ -17,7 +18,7 @@ let broker: Broker;
 beforeAll(async () => { broker = await startMosquitto(); });
 afterAll(async () => { await broker.close(); });
 
-function config(dir: string, id: string, sparkplug: string, plugins?: string): string {
+function config(dir: string, id: string, sparkplug: string, plugins?: string, fleetExtra = ''): string {
   const file = path.join(dir, 'backworks.yaml');
   fs.writeFileSync(file, `
 state_dir: ./state
@@ -29,6 +30,7 @@ fleet:
   health_interval: 1s
   reconnect: {initial: 200ms, max: 1s}
   sparkplug: ${sparkplug}
+${fleetExtra}
 plugins:
 ${plugins ?? `  sim:
     type: builtin
@@ -193,4 +195,23 @@ describe('Sparkplug B edge node', () => {
       await plc.close();
     }
   }, 120_000);
+
+  it('with backworks_data: false sends readings only as Sparkplug DDATA; status stays on the backworks topics', async () => {
+    const dir = tempDir('bw-spb-only-');
+    const file = config(dir, 'gw-only', '{}', undefined, '  backworks_data: false');
+    const host = await SparkplugHost.connect(broker.url);
+    const sub = await subscriber(broker.url, 'backworks/plant/gw-only/#');
+    let service: RunningService | undefined;
+    try {
+      service = await startService(file);
+      await waitFor('DDATA', () => host.of('DDATA', 'press').length > 10, { timeoutMs: 20_000 });
+      await waitFor('the retained status', () => sub.messages.some((m) => m.topic === 'backworks/plant/gw-only/status'), { timeoutMs: 10_000 });
+      expect(sub.messages.filter((m) => m.topic.includes('/data/'))).toEqual([]);
+      expect(host.violations).toEqual([]);
+    } finally {
+      await service?.stop('SIGKILL');
+      await sub.close();
+      await host.close();
+    }
+  }, 60_000);
 });

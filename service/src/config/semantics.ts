@@ -83,6 +83,9 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
   if (config.fleet !== undefined && config.gateway === undefined) {
     issues.push(source.issue(['fleet'], '"fleet" needs "gateway: {id, site}": they name the MQTT topics backworks/{site}/{id}/', 'key'));
   }
+  if (config.fleet?.backworks_data === false && config.fleet.sparkplug === undefined) {
+    issues.push(source.issue(['fleet', 'backworks_data'], '"backworks_data: false" sends readings only to Sparkplug: add "sparkplug: {}" (or remove this line), or the readings go nowhere'));
+  }
   issues.push(...checkAddresses(config, source));
   return issues;
 }

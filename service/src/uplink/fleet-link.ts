@@ -43,7 +43,8 @@ export class FleetLink {
   /** The Sparkplug B edge node, when `fleet.sparkplug` is set (its own MQTT session). */
   readonly sparkplug: SparkplugNode | undefined;
   private readonly client: MqttClient;
-  private readonly drain: OutboxDrain;
+  /** The readings to data/{device}; none when `fleet.backworks_data: false` leaves them to Sparkplug. */
+  private readonly drain: OutboxDrain | undefined;
   private readonly policy: CommandPolicy;
   private readonly responsePrefixes: readonly string[];
   private readonly rateLimit: SenderRateLimit;
@@ -88,7 +89,7 @@ export class FleetLink {
       },
       discard: (ids) => { for (const id of ids) client.removeOutgoingMessage(id); },
     };
-    this.drain = new OutboxDrain(options.buffer, publisher, {
+    this.drain = fleet.backworks_data === false ? undefined : new OutboxDrain(options.buffer, publisher, {
       uplink: this.uplink,
       batchSize: fleet.batch_size ?? 1000,
       maxInflight: fleet.max_inflight ?? 16,
@@ -115,8 +116,7 @@ export class FleetLink {
       since: new Date(this.since).toISOString(),
       broker: this.options.fleet.mqtt.url,
       connects: this.connects,
-      acked_seq: this.drain.acked,
-      inflight: this.drain.inflightCount,
+      ...(this.drain ? { acked_seq: this.drain.acked, inflight: this.drain.inflightCount } : {}),
       commands_refused: { ...this.refused },
       ...(this.sparkplug ? { sparkplug: this.sparkplug.health() } : {}),
       ...(this.lastError && this.state !== 'online' ? { last_error: this.lastError } : {}),
@@ -133,7 +133,7 @@ export class FleetLink {
     await this.sparkplug?.stop();
     const wasOnline = this.client.connected;
     this.state = 'stopped';
-    this.drain.stop();
+    this.drain?.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     if (wasOnline) {
@@ -169,12 +169,12 @@ export class FleetLink {
       this.healthTimer.unref();
     }
     void this.publishHealth().catch(() => {});
-    this.drain.pump();
+    this.drain?.pump();
   }
 
   private onClose(): void {
     if (this.state === 'stopped') return;
-    this.drain.reset();
+    this.drain?.reset();
     if (this.state === 'online') {
       this.state = 'offline';
       this.since = Date.now();

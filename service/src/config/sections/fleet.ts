@@ -25,6 +25,7 @@ export const FleetSchema = Type.Object({
     initial: Type.Optional(Duration('first reconnect delay, doubled after each failed attempt', '500ms')),
     max: Type.Optional(Duration('longest reconnect delay', '30s')),
   }, { additionalProperties: false })),
+  backworks_data: Type.Optional(Type.Boolean({ default: true, description: 'false sends readings only as Sparkplug DDATA (needs fleet.sparkplug); status, health and commands stay on backworks/{site}/{id}/' })),
   sparkplug: Type.Optional(Type.Object({
     group_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'Sparkplug B group; default: gateway.site' })),
     edge_node_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'Sparkplug B edge node; default: gateway.id' })),
