@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import readline from 'node:readline';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -97,6 +98,28 @@ describe('backworks fleet', () => {
     const gw2 = (JSON.parse(stdout) as { gateways: GatewayView[] }).gateways.find((g) => g.name === 'plant/gw-2')!;
     expect(gw2.via.sort()).toEqual(['backworks', 'sparkplug']);
     expect(gw2).toMatchObject({ state: 'online', version: '0.1.0-test', health: 'healthy', backlog: 0 });
+  }, 60_000);
+
+  it('status --watch prints again when a gateway appears and goes, and ends on Ctrl-C', async () => {
+    const watch = spawn(process.execPath, [cliPath, 'fleet', 'status', '--watch', '--json', '--url', broker.url, '--wait', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const views: GatewayView[][] = [];
+    readline.createInterface({ input: watch.stdout! }).on('line', (line) => views.push((JSON.parse(line) as { gateways: GatewayView[] }).gateways));
+    const exited = new Promise<number | null>((resolve) => watch.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('the first view', () => views.length >= 1, { timeoutMs: 20_000 });
+      const late = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0, will: { topic: 'backworks/late/gw-x/status', payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
+      await late.publishAsync('backworks/late/gw-x/status', JSON.stringify({ state: 'online', version: '9.9.9' }), { qos: 1, retain: true });
+      await waitFor('the late gateway online', () => views.at(-1)!.some((g) => g.name === 'late/gw-x' && g.state === 'online'), { timeoutMs: 10_000 });
+      late.stream.destroy(); // gone without a goodbye: the broker publishes its will
+      await waitFor('the late gateway offline', () => views.at(-1)!.some((g) => g.name === 'late/gw-x' && g.state === 'offline'), { timeoutMs: 20_000 });
+      watch.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      watch.kill('SIGKILL');
+      const clear = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+      await clear.publishAsync('backworks/late/gw-x/status', '', { qos: 1, retain: true });
+      await clear.endAsync();
+    }
   }, 60_000);
 
   it('rebirth asks a Sparkplug node for a new birth and waits for it', async () => {
