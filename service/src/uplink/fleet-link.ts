@@ -14,7 +14,7 @@ import { OutboxDrain, type Publisher } from './outbox-drain.js';
 import { SenderRateLimit } from './rate-limit.js';
 import { responseTopicProblem, Topics } from './topics.js';
 import { FleetMetrics } from './metrics.js';
-import { SparkplugNode } from './sparkplug/node.js';
+import type { SparkplugNode } from './sparkplug/node.js';
 
 export interface FleetLinkOptions {
   gateway: GatewayIdentity;
@@ -41,7 +41,8 @@ export class FleetLink {
   readonly topics: Topics;
   readonly uplink: string;
   /** The Sparkplug B edge node, when `fleet.sparkplug` is set (its own MQTT session). */
-  readonly sparkplug: SparkplugNode | undefined;
+  private sparkplug: SparkplugNode | undefined;
+  private sparkplugLoading: Promise<void> | undefined;
   private readonly client: MqttClient;
   /** The readings to data/{device}; none when `fleet.backworks_data: false` leaves them to Sparkplug. */
   private readonly drain: OutboxDrain | undefined;
@@ -105,7 +106,12 @@ export class FleetLink {
     client.on('error', (err) => { this.lastError = err.message; });
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties ?? {}));
     options.metrics?.watch(this);
-    this.sparkplug = fleet.sparkplug ? new SparkplugNode({ ...options, audit: (name, answer) => this.audit(name, answer) }) : undefined;
+    // Loaded only when configured: its protobuf codec stays out of the memory of other gateways.
+    if (fleet.sparkplug) {
+      this.sparkplugLoading = import('./sparkplug/node.js').then(({ SparkplugNode }) => {
+        if (this.state !== 'stopped') this.sparkplug = new SparkplugNode({ ...options, audit: (name, answer) => this.audit(name, answer) });
+      });
+    }
   }
 
   /** The uplinks section of /health. */
@@ -130,9 +136,10 @@ export class FleetLink {
   /** Publishes the offline status, waits briefly for in-flight data, then disconnects. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    await this.sparkplug?.stop();
     const wasOnline = this.client.connected;
     this.state = 'stopped';
+    await this.sparkplugLoading;
+    await this.sparkplug?.stop();
     this.drain?.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
