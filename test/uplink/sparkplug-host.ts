@@ -89,7 +89,7 @@ export class SparkplugHost {
     if (parts[1] === 'STATE') return;
     const [, group, verb, node, device] = parts;
     let payload: UPayload;
-    try { payload = decode(bytes); } catch (err) { this.violate('tck-id-payloads-desc', `${topic}: not a Sparkplug B payload: ${(err as Error).message}`); return; }
+    try { payload = decode(bytes); } catch (err) { this.violate('tck-id-message-flow-edge-node-birth-publish-nbirth-payload', `${topic}: not a Sparkplug Google Protobuf payload: ${(err as Error).message}`); return; }
     const message: SeenMessage = { topic, verb, group, node, device, qos, retain, payload, at: Date.now() };
     this.messages.push(message);
     if (verb === 'NCMD' || verb === 'DCMD') return;
@@ -102,6 +102,8 @@ export class SparkplugHost {
     if (verb === 'NDEATH') {
       if (metrics.length !== 1 || metrics[0].name !== 'bdSeq') this.violate('tck-id-topics-ndeath-payload', `${topic}: NDEATH must carry only bdSeq, got ${metrics.map((m) => m.name).join(',')}`);
       if (seq !== undefined) this.violate('tck-id-topics-ndeath-seq', `${topic}: NDEATH carries seq ${seq}`);
+      if (qos !== 1) this.violate('tck-id-payloads-ndeath-will-message-qos', `${topic}: NDEATH with QoS ${qos}, must be 1`);
+      if (retain) this.violate('tck-id-message-flow-edge-node-birth-publish-will-message-will-retained', `${topic}: NDEATH retained`);
       const bdSeq = toNumber(metrics[0]?.value);
       if (track.bdSeq !== undefined && bdSeq !== track.bdSeq) this.violate('tck-id-payloads-ndeath-bdseq', `${topic}: NDEATH bdSeq ${bdSeq}, NBIRTH had ${track.bdSeq}`);
       track.lastDeathBdSeq = bdSeq;
@@ -109,10 +111,12 @@ export class SparkplugHost {
       track.devices.clear();
       return;
     }
-    if (qos !== 0) this.violate(`tck-id-payloads-${verb.toLowerCase()}-qos`, `${topic}: QoS ${qos}, must be 0`);
-    if (retain) this.violate(`tck-id-payloads-${verb.toLowerCase()}-retain`, `${topic}: retained, must not be`);
-    if (payload.timestamp === undefined || payload.timestamp === null) this.violate(`tck-id-payloads-${verb.toLowerCase()}-timestamp`, `${topic}: no timestamp`);
-    if (seq === undefined) { this.violate('tck-id-payloads-sequence-num-always-included', `${topic}: no seq`); return; }
+    const v = verb.toLowerCase();
+    // DDEATH's QoS and retain rule is one id of the topics chapter; the others have one each in the payloads chapter.
+    if (qos !== 0) this.violate(v === 'ddeath' ? 'tck-id-topics-ddeath-mqtt' : `tck-id-payloads-${v}-qos`, `${topic}: QoS ${qos}, must be 0`);
+    if (retain) this.violate(v === 'ddeath' ? 'tck-id-topics-ddeath-mqtt' : `tck-id-payloads-${v}-retain`, `${topic}: retained, must not be`);
+    if (payload.timestamp === undefined || payload.timestamp === null) this.violate(`tck-id-payloads-${v}-timestamp`, `${topic}: no timestamp`);
+    if (seq === undefined) { this.violate(v === 'ddeath' ? 'tck-id-payloads-ddeath-seq' : 'tck-id-payloads-sequence-num-always-included', `${topic}: no seq`); return; }
 
     if (verb === 'NBIRTH') {
       if (seq !== 0) this.violate('tck-id-topics-nbirth-seq-num', `${topic}: seq ${seq}, must be 0`);
