@@ -1,5 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { BackworksError } from '../errors.js';
+import { BackworksError, ERRORS, type ErrorSpec } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface ServerOptions {
@@ -37,7 +37,10 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
     const status = err instanceof BackworksError ? err.status : (err.statusCode ?? 500);
     const code = err instanceof BackworksError ? err.code
       : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BW_ERR_HTTP_BODY_TOO_LARGE' : err.code;
-    if (status >= 500) httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
+    const retryAfterS = err instanceof BackworksError ? (ERRORS[err.code] as ErrorSpec).retryAfterS : undefined;
+    // A plugin still starting is no failure of this request: the client is told when to come back.
+    if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
+    else if (status >= 500) httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
     void reply.code(status).send({ error: err.message, status, ...(code ? { code } : {}) });
   });
 

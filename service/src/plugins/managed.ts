@@ -105,6 +105,10 @@ export class ManagedPlugin {
   /** Why a call cannot go in now (failed, restarting, circuit open), or undefined. */
   private refusal(call: string): BackworksError | undefined {
     let reason: string | undefined;
+    if (this.state === 'starting') {
+      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+      return new BackworksError('BW_ERR_PLUGIN_STARTING', this.name);
+    }
     if (this.state !== 'running') reason = this.state === 'failed' ? `failed: ${this.failure}` : this.state;
     else {
       const availability = this.driver.availability?.();

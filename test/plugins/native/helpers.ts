@@ -11,6 +11,7 @@ export const libs = {
   faultyRust: path.join(repoRoot, 'target/release/libfaulty_rust.so'),
   abiMismatch: path.join(repoRoot, 'test/fixtures/plugins/abi-mismatch-c/target/libabi_mismatch_c.so'),
   notAPlugin: path.join(repoRoot, 'test/fixtures/plugins/not-a-plugin-c/target/libnot_a_plugin_c.so'),
+  initHang: path.join(repoRoot, 'test/fixtures/plugins/init-hang-c/target/libinit_hang_c.so'),
 };
 
 export interface Answer { status: number; ms: number; body: string }

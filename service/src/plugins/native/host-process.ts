@@ -38,6 +38,16 @@ export interface HostExit {
 }
 
 const READY_TIMEOUT_MS = 10_000;
+
+/** Every host of this service that has not exited yet. */
+const live = new Set<HostProcess>();
+
+/** Kills every plugin host still running (the service's last resort when a stop takes too long); returns how many. */
+export function killAllHosts(reason: string): number {
+  const hosts = [...live];
+  for (const host of hosts) host.kill(reason);
+  return hosts.length;
+}
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /**
@@ -74,6 +84,7 @@ export class HostProcess {
         ...(options.memoryBytes ? { BW_MEMORY_LIMIT: String(options.memoryBytes) } : {}),
       }),
     });
+    live.add(this);
     this.channel = this.child.stdio[3] as Duplex;
     this.channel.on('data', (chunk: Buffer) => {
       try {
@@ -91,6 +102,7 @@ export class HostProcess {
       this.child.on('error', (err) => { this.killReason ??= err.message; });
       this.child.on('exit', (code, signal) => {
         this.dead = true;
+        live.delete(this);
         clearInterval(this.watchdog);
         const exit: HostExit = { code, signal, ...(this.killReason ? { reason: this.killReason } : {}) };
         const why = describeExit(exit);

@@ -12,7 +12,7 @@ type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' |
 /** Heartbeats every 500ms; a host silent for 3s is hung (not merely busy: calls run on workers). */
 const HEARTBEAT_MS = 500;
 const HEARTBEAT_TIMEOUT_MS = 3_000;
-const MIN_INIT_MS = 30_000;
+const INIT_MS = 30_000;
 const SHUTDOWN_MS = 5_000;
 
 /**
@@ -23,6 +23,8 @@ const SHUTDOWN_MS = 5_000;
  */
 export class IsolatedDriver implements PluginDriver {
   private host?: HostProcess;
+  /** A host between spawn and the end of its initialize: shutdown ends it too. */
+  private pending?: HostProcess;
   private state: State = 'starting';
   private restarts = 0;
   private crashes: number[] = [];
@@ -54,13 +56,14 @@ export class IsolatedDriver implements PluginDriver {
         await this.startHost();
         return;
       } catch (err) {
+        if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped during initialize');
         if (!(err instanceof HostCrashed)) { this.state = 'failed'; throw err; }
         this.log.error({ err: err.message }, 'plugin host crashed during initialize');
         const delay = this.recordCrash(err.message, false);
         if (delay === undefined) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `quarantined after ${this.crashes.length} crashes: ${err.message}`);
         await new Promise((r) => setTimeout(r, delay));
         this.restarts++;
-        if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
+        if ((this.state as State) === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
       }
     }
   }
@@ -130,6 +133,7 @@ export class IsolatedDriver implements PluginDriver {
   async shutdown(): Promise<void> {
     this.state = 'stopped';
     clearTimeout(this.restartTimer);
+    this.pending?.kill('the plugin was stopped during initialize');
     if (this.host) await this.retire(this.host);
   }
 
@@ -166,7 +170,10 @@ export class IsolatedDriver implements PluginDriver {
       if (err instanceof BackworksError && err.code !== 'BW_ERR_NATIVE_HOST') throw err;
       throw new HostCrashed(err.message);
     });
-    const timer = setTimeout(() => host.kill('initialize missed its deadline'), Math.max(this.options.timeoutMs, MIN_INIT_MS));
+    this.pending = host;
+    if (this.state === 'stopped') host.kill('the plugin was stopped during initialize');
+    const initMs = this.options.initTimeoutMs ?? INIT_MS;
+    const timer = setTimeout(() => host.kill(`initialize missed its ${initMs}ms deadline (init_timeout)`), initMs);
     let result: CallResult;
     try {
       result = await host.call(Frame.INIT, [JSON.stringify(this.config ?? {})]);
@@ -174,7 +181,9 @@ export class IsolatedDriver implements PluginDriver {
       throw new HostCrashed(`during initialize: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
+      this.pending = undefined;
     }
+    if (this.state === 'stopped') { await this.retire(host); throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped'); }
     if (result.status < 0) {
       host.kill('initialize failed');
       throw answerToError(this.name, 'initialize', result.status, result.payload);

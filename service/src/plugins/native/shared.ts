@@ -6,6 +6,8 @@ export interface NativePluginOptions {
   path: string;
   isolation: 'process' | 'none';
   timeoutMs: number;
+  /** Deadline of initialize (`init_timeout`, default 30 s), also when a restarted host initializes again. */
+  initTimeoutMs?: number;
   limits: { memory?: number; concurrency?: number };
   restart: { backoffMs: number; maxBackoffMs: number; maxCrashes: number; windowMs: number };
   /** The host process runs here (the folder of backworks.yaml), so relative paths in the plugin's config mean what the file says. */

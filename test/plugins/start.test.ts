@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { authFetch, startService, type RunningService } from '../helpers/service.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+import { libs } from './native/helpers.js';
+
+/**
+ * The start of a gateway whose third-party C plugins cannot start: one built for another ABI
+ * major, one whose initialize never returns, one that exits in initialize. The real service, real
+ * compiled libraries, real plugin-host processes.
+ */
+
+const running: RunningService[] = [];
+afterEach(async () => { while (running.length) await running.pop()!.stop('SIGKILL'); });
+
+/** The issue's bound: the other endpoints are served within 2 s of the service's start. */
+const SERVING_WITHIN_MS = 2_000;
+
+function gatewayConfig(dir: string): string {
+  const file = path.join(dir, 'backworks.yaml');
+  fs.writeFileSync(file, `
+plugins:
+  healthy:
+    type: external
+    path: ${libs.faultyC}
+    config: { fault: none, marker: ${path.join(dir, 'healthy.count')} }
+  future-abi:
+    type: external
+    path: ${libs.abiMismatch}
+  hangs:
+    type: external
+    path: ${libs.initHang}
+    init_timeout: 4s
+  exits:
+    type: external
+    path: ${libs.faultyC}
+    config: { fault: exit_init, times: 1000, marker: ${path.join(dir, 'exits.count')} }
+    restart: { backoff: 100ms, max_crashes: 3 }
+endpoints:
+  ok: { path: /ok, plugin: healthy }
+  hang: { path: /hang, plugin: hangs }
+`);
+  return file;
+}
+
+describe('gateway start with plugins that cannot start', { timeout: 60_000 }, () => {
+  it('serves its other endpoints within 2 s while the others fail; /health names each reason', async () => {
+    const dir = tempDir();
+    const spawned = performance.now();
+    const service = await startService(gatewayConfig(dir), { listening: true });
+    running.push(service);
+
+    // From process spawn to the first 200 of the healthy plugin's endpoint.
+    const firstOk = await waitFor('the healthy endpoint to answer 200', async () => {
+      const res = await authFetch(`${service.url}/ok`);
+      return res.status === 200 ? performance.now() : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 10 });
+    const servingMs = firstOk - spawned;
+    console.log(`start: first 200 ${Math.round(servingMs)} ms after spawn`);
+    expect(servingMs).toBeLessThan(SERVING_WITHIN_MS);
+
+    // The plugin still in its initialize answers 503 starting, with when to come back.
+    const hang = await service.fetch('/hang');
+    expect(hang.status).toBe(503);
+    expect(hang.headers.get('retry-after')).toBe('1');
+    expect(await hang.json()).toMatchObject({ code: 'BW_ERR_PLUGIN_STARTING' });
+    const early = await (await service.fetch('/health')).json() as { plugins: Record<string, { state: string }> };
+    expect(early.plugins.hangs!.state).toBe('starting');
+    expect(service.logs.some((l) => l.msg === 'plugins settled')).toBe(false);
+
+    await waitFor('plugins settled', () => service.logs.find((l) => l.msg === 'plugins settled'), { timeoutMs: 30_000 });
+    const health = await service.fetch('/health');
+    expect(health.status).toBe(200); // no plugin is critical: degraded, still serving
+    const report = await health.json() as { status: string; plugins: Record<string, { state: string; message?: string }> };
+    expect(report.status).toBe('degraded');
+    expect(report.plugins.healthy).toMatchObject({ state: 'running' });
+    expect(report.plugins['future-abi']).toMatchObject({ state: 'failed' });
+    expect(report.plugins['future-abi']!.message).toMatch(/ABI/);
+    expect(report.plugins.hangs).toMatchObject({ state: 'failed', message: 'initialize did not finish within init_timeout (4s)' });
+    expect(report.plugins.exits).toMatchObject({ state: 'failed' });
+    expect(report.plugins.exits!.message).toMatch(/exited with code 1/);
+    const settled = service.logs.find((l) => l.msg === 'plugins settled')!;
+    expect(settled.running).toEqual(['healthy']);
+    expect(Object.keys(settled.failed as object).sort()).toEqual(['exits', 'future-abi', 'hangs']);
+
+    // A failed plugin answers 503 with its reason; the healthy one goes on.
+    const failed = await service.fetch('/hang');
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ code: 'BW_ERR_PLUGIN_UNAVAILABLE' });
+    expect((await service.fetch('/ok')).status).toBe(200);
+
+    // The hanging plugin's host was ended, not left behind.
+    const hosts = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+      try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(libs.initHang); } catch { return false; }
+    });
+    expect(hosts).toEqual([]);
+  });
+
+  it('answers /health 503 when a critical plugin fails, and runs the rest', async () => {
+    const dir = tempDir();
+    const file = gatewayConfig(dir);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('    path: ' + libs.abiMismatch, `    path: ${libs.abiMismatch}\n    critical: true`));
+    const service = await startService(file);
+    running.push(service);
+    const health = await service.fetch('/health');
+    expect(health.status).toBe(503);
+    expect((await health.json() as { plugins: Record<string, { state: string }> }).plugins['future-abi']).toMatchObject({ state: 'failed', critical: true });
+    expect((await service.fetch('/ok')).status).toBe(200);
+  });
+});
