@@ -78,7 +78,7 @@ export const ConfigSchema = Type.Object({
     interval: Optional(Duration('how often every plugin health check runs', '10s')),
   }, Strict)),
   plugin_discovery: Optional(Type.Object({
-    directories: Type.Array(Type.String(), { description: 'folders scanned for native plugin libraries' }),
+    directories: Type.Array(Type.String(), { description: 'folders (relative to this file) of native plugin libraries; an external plugin without path is the one whose descriptor has its name' }),
   }, Strict)),
   gateway: Optional(GatewayIdentitySchema),
   storage: Optional(StorageSchema),

@@ -73,7 +73,8 @@ export class HostProcess {
   private ready!: { resolve(): void; reject(e: Error): void };
 
   private constructor(private readonly options: HostProcessOptions) {
-    this.child = spawn(requireHostBinary(), [options.path], {
+    // `bw-plugin-host NAME PATH`: ps tells which host runs which plugin.
+    this.child = spawn(requireHostBinary(), [options.name, options.path], {
       detached: true, // own process group: a kill takes whatever the plugin forked too
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
