@@ -18,6 +18,13 @@ afterEach(async () => { while (running.length) await running.pop()!.stop('SIGKIL
 /** The issue's bound: the other endpoints are served within 2 s of the service's start. */
 const SERVING_WITHIN_MS = 2_000;
 
+/** Pids of the running processes whose command line names `library`. */
+function hostsOf(library: string): string[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(library); } catch { return false; }
+  });
+}
+
 function gatewayConfig(dir: string): string {
   const file = path.join(dir, 'backworks.yaml');
   fs.writeFileSync(file, `
@@ -92,10 +99,63 @@ describe('gateway start with plugins that cannot start', { timeout: 60_000 }, ()
     expect((await service.fetch('/ok')).status).toBe(200);
 
     // The hanging plugin's host was ended, not left behind.
-    const hosts = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
-      try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(libs.initHang); } catch { return false; }
-    });
-    expect(hosts).toEqual([]);
+    expect(hostsOf(libs.initHang)).toEqual([]);
+  });
+
+  it('stops at once on SIGTERM while a plugin is stuck in its initialize', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(file, `plugins:\n  hangs: { type: external, path: ${libs.initHang} }\n`);
+    const service = await startService(file, { listening: true });
+    running.push(service);
+    await waitFor('the host to be in its initialize', () => hostsOf(libs.initHang).length === 1);
+    const stopping = Date.now();
+    expect(await service.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(10_000); // not init_timeout's 30 s
+    expect(hostsOf(libs.initHang)).toEqual([]);
+  });
+
+  it('a reload starts a failed plugin again (its library was fixed) without refusing the file', async () => {
+    const dir = tempDir();
+    const library = path.join(dir, 'libplugin.so');
+    fs.copyFileSync(libs.abiMismatch, library);
+    const file = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(file, `plugins:
+  meter: { type: external, path: ./libplugin.so, config: { fault: none, marker: ${path.join(dir, 'count')} } }
+endpoints:
+  ok: { path: /ok, plugin: meter }
+`);
+    const service = await startService(file);
+    running.push(service);
+    const failed = (await (await service.fetch('/health')).json() as { plugins: Record<string, { state: string; message: string }> }).plugins.meter!;
+    expect(failed.state).toBe('failed');
+    expect(failed.message).toMatch(/backworks\.yaml:2:\d+: .*ABI/); // where, and why
+    fs.rmSync(library);
+    fs.copyFileSync(libs.faultyC, library); // a new file, as an install does
+    const reload = await service.fetch('/api/reload', { method: 'POST' });
+    expect(reload.status).toBe(200);
+    expect((await reload.json() as { plugins: { started: string[] } }).plugins.started).toEqual(['meter']);
+    expect((await service.fetch('/ok')).status).toBe(200);
+  });
+
+  it('holds every request off while a critical plugin with a before_request hook starts', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(file, `plugins:
+  guard: { type: external, path: ${libs.initHang}, critical: true, config: { delay_ms: 2500 } }
+  healthy: { type: external, path: ${libs.faultyC}, config: { fault: none, marker: ${path.join(dir, 'count')} } }
+endpoints:
+  ok: { path: /ok, plugin: healthy }
+`);
+    const service = await startService(file, { listening: true });
+    running.push(service);
+    // The healthy plugin is up long before the guard: its endpoint still waits for the guard's check.
+    await waitFor('the healthy plugin', () => service.logs.some((l) => l.msg === 'plugin running' && l.plugin === 'healthy'));
+    const held = await service.fetch('/ok');
+    expect(held.status).toBe(503);
+    expect(await held.json()).toMatchObject({ code: 'BW_ERR_PLUGIN_STARTING', error: 'plugin "guard" is starting; try again in a moment' });
+    await waitFor('plugins settled', () => service.logs.some((l) => l.msg === 'plugins settled'));
+    expect((await service.fetch('/ok')).status).toBe(200);
   });
 
   it('answers /health 503 when a critical plugin fails, and runs the rest', async () => {

@@ -10,6 +10,8 @@
  */
 export class LifecycleQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Jobs asked and not finished; 0: a job asked now begins at once. */
+  private unfinished = 0;
   /** Jobs asked but not begun, by key. */
   private readonly waiting = new Map<string, Promise<unknown>>();
   private closed = false;
@@ -18,13 +20,19 @@ export class LifecycleQueue {
   run<T>(key: string, job: () => Promise<T>): Promise<T> {
     const joined = this.waiting.get(key);
     if (joined) return joined as Promise<T>;
-    if (this.closed) return Promise.reject(new Error(`the gateway is stopping; ${key} not done`));
-    const result = this.tail.catch(() => undefined).then(() => {
+    if (this.closed) return Promise.reject(stopping(key));
+    const begin = async (): Promise<T> => {
       this.waiting.delete(key);
-      if (this.closed && key !== CLOSE) throw new Error(`the gateway is stopping; ${key} not done`);
-      return job();
-    });
-    this.waiting.set(key, result);
+      try {
+        if (this.closed && key !== CLOSE) throw stopping(key);
+        return await job();
+      } finally {
+        this.unfinished--;
+      }
+    };
+    const idle = this.unfinished++ === 0;
+    const result = idle ? begin() : this.tail.catch(() => undefined).then(begin);
+    if (!idle) this.waiting.set(key, result);
     this.tail = result;
     return result;
   }
@@ -41,3 +49,7 @@ export class LifecycleQueue {
 }
 
 const CLOSE = 'shutdown';
+
+function stopping(key: string): Error {
+  return new Error(`the gateway is stopping; ${key} not done`);
+}

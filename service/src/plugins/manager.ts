@@ -130,9 +130,9 @@ export class PluginManager {
    * Applies a new `plugins:` section without a restart. Unchanged plugins are not touched. A changed
    * plugin starts anew beside the old one, must come up healthy, takes over, and only then is the old
    * instance drained and shut down (see takeOver for one that cannot start beside it; when the new
-   * one is unhealthy the old config keeps running). New plugins start; removed ones are drained and
-   * shut down. `force` replaces the named plugins even when
-   * their config is unchanged (a restart on request).
+   * one is unhealthy the old config keeps running). New plugins, and failed ones, start; removed
+   * ones are drained and shut down. `force` replaces the named plugins even when their config is
+   * unchanged (a restart on request). Runs in the lifecycle queue.
    */
   reconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set(), findings?: PluginFindings): Promise<ReconcileReport> {
     return this.lifecycle.run(`reconcile ${++this.reconciles}`, () => this.applyReconcile(next, force, findings));
@@ -147,13 +147,15 @@ export class PluginManager {
     for (const [name, entry] of Object.entries(next)) {
       if (entry.enabled === false) continue;
       const running = this.current.get(name);
-      if (running && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
+      // A failed plugin is tried again: its library or its device may have been fixed since.
+      if (running && running.state !== 'failed' && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
         order.set(name, running);
         report.kept.push(name);
         continue;
       }
-      if (!running) {
+      if (!running || running.state === 'failed') {
         order.set(name, await this.create(name, entry));
+        if (running) retired.push(running);
         this.entries.set(name, entry);
         report.started.push(name);
         continue;
