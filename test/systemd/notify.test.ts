@@ -76,6 +76,9 @@ endpoints:
     // HTTP answers at once; systemd hears READY=1 only after the stuck plugin failed.
     expect((await authFetch(`${service.url}/health`)).status).toBe(200);
     expect(receiver.messages.some((m) => m.fields.READY === '1')).toBe(false);
+    // Meanwhile systemd hears what the start waits for, and gives it more time.
+    const starting = await receiver.next((f) => f.EXTEND_TIMEOUT_USEC !== undefined);
+    expect(starting.fields).toMatchObject({ EXTEND_TIMEOUT_USEC: '30000000', STATUS: 'starting: waiting for hangs' });
     const ready = await receiver.next((f) => f.READY === '1');
     const settled = await waitFor('the settled line', () => service!.logs.find((l) => l.msg === 'plugins settled'));
     expect(settled.failed).toEqual({ hangs: 'initialize did not finish within init_timeout (2s)' });

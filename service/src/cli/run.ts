@@ -62,6 +62,7 @@ export function registerRunCommand(program: Command): void {
       });
       // Last, once every plugin is running or failed: systemd may send SIGTERM or SIGHUP the
       // moment it hears READY=1.
+      systemd.starting();
       void gateway.settled.then(() => { if (!stopping) systemd.ready(); });
     });
 }
