@@ -136,6 +136,14 @@ endpoints:
     expect(reload.status).toBe(200);
     expect((await reload.json() as { plugins: { started: string[] } }).plugins.started).toEqual(['meter']);
     expect((await service.fetch('/ok')).status).toBe(200);
+
+    // A change to a library the checks refuse leaves the running instance alone.
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('./libplugin.so', libs.abiMismatch));
+    const refused = await service.fetch('/api/reload', { method: 'POST' });
+    expect(refused.status).toBe(200);
+    const report = (await refused.json() as { plugins: { refused: Array<{ name: string; reason: string }> } }).plugins;
+    expect(report.refused).toEqual([{ name: 'meter', reason: expect.stringMatching(/ABI/) }]);
+    expect((await service.fetch('/ok')).status).toBe(200);
   });
 
   it('holds every request off while a critical plugin with a before_request hook starts', async () => {

@@ -183,6 +183,12 @@ export class PluginManager {
    * config is started again. A bad edit then costs that plugin a restart, never its service.
    */
   private async takeOver(name: string, running: ManagedPlugin, entry: PluginConfig): Promise<{ plugin: ManagedPlugin; refused?: string; oldRetired: boolean }> {
+    // The new entry's library or config is refused by the checks: the old instance stays untouched.
+    const problem = this.findings.problems?.get(name);
+    if (problem !== undefined) {
+      this.options.log.error({ plugin: name, reason: problem }, 'the changed plugin does not pass its checks: the old config keeps running');
+      return { plugin: running, refused: problem, oldRetired: false };
+    }
     const beside = await this.create(name, entry);
     if (await this.comesUp(beside) === undefined) return { plugin: beside, oldRetired: false };
     await this.retire(beside);
