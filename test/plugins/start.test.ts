@@ -115,6 +115,22 @@ describe('gateway start with plugins that cannot start', { timeout: 60_000 }, ()
     expect(hostsOf(libs.initHang)).toEqual([]);
   });
 
+  it('stops within 10 s on SIGTERM when a plugin never returns from shutdown', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(file, `plugins:\n  stuck: { type: external, path: ${libs.initHang}, config: { delay_ms: 0, hang_shutdown: true } }\n`);
+    const service = await startService(file);
+    running.push(service);
+    expect(service.logs.find((l) => l.msg === 'plugins settled')!.running).toEqual(['stuck']);
+    const stopping = Date.now();
+    expect(await service.stop('SIGTERM')).toBe(0);
+    const stopMs = Date.now() - stopping;
+    console.log(`start: SIGTERM with a plugin stuck in shutdown: exit after ${stopMs} ms`);
+    expect(stopMs).toBeLessThan(10_000);
+    expect(service.logs.some((l) => l.msg === 'stopped')).toBe(true);
+    expect(hostsOf(libs.initHang)).toEqual([]);
+  });
+
   it('a reload starts a failed plugin again (its library was fixed) without refusing the file', async () => {
     const dir = tempDir();
     const library = path.join(dir, 'libplugin.so');
