@@ -1,4 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { answeredStatus } from '../../../sdk/typescript/index.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -37,7 +38,9 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
     const status = err instanceof BackworksError ? err.status : (err.statusCode ?? 500);
     const code = err instanceof BackworksError ? err.code
       : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BW_ERR_HTTP_BODY_TOO_LARGE' : err.code;
-    if (status >= 500) httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
+    // A plugin's own answer and a buffer refusing on a full disk are not failures of this request's
+    // handling: the buffer logs its state once per change, not once per refused request.
+    if (status >= 500 && answeredStatus(err) === undefined && code !== 'BW_ERR_BUFFER_REFUSED') httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
     void reply.code(status).send({ error: err.message, status, ...(code ? { code } : {}) });
   });
 

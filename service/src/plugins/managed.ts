@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { PluginHealth } from '../../../sdk/typescript/index.js';
+import { answeredStatus, type PluginHealth } from '../../../sdk/typescript/index.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -29,10 +29,16 @@ export interface PluginStatus {
   details?: Record<string, unknown>;
 }
 
-/** Errors a plugin throws on purpose to answer a client (4xx) say nothing about the plugin's health. */
-function isClientError(err: unknown): boolean {
-  const status = (err as { statusCode?: number }).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
+/**
+ * Whether an error a call ended with means the plugin failed, which the circuit breaker counts (the
+ * contract of sdk/c/backworks_plugin.h, STATUS CODES). A status the plugin chose (4xx, 5xx but 500)
+ * is its answer; so is the host refusing what it handed over (the buffer on a full disk): neither
+ * says anything about the plugin's health.
+ */
+function isPluginFailure(err: unknown): boolean {
+  if (answeredStatus(err) !== undefined) return false;
+  if (err instanceof BackworksError) return err.status >= 500 && err.code !== 'BW_ERR_BUFFER_REFUSED';
+  return true;
 }
 
 /**
@@ -118,14 +124,15 @@ export class ManagedPlugin {
 
   /**
    * Books a finished call: latency, in-flight count, breaker. With an error (the 4th argument),
-   * returns the error the caller sees. A plugin's own 4xx answer is a success for the breaker.
+   * returns the error the caller sees. A plugin's own answer (see isPluginFailure) is a success
+   * for the breaker and reaches the caller as it is.
    */
   private settle(call: string, started: number, duration: { observe(s: number): void }, ...failure: [unknown, number] | []): unknown {
     duration.observe((performance.now() - started) / 1000);
     if (--this.inflight === 0) this.drained?.();
     if (failure.length === 0) { this.breaker.success(); return undefined; }
     const [err, timeoutMs] = failure;
-    if (isClientError(err)) { this.breaker.success(); return err; }
+    if (!isPluginFailure(err)) { this.breaker.success(); return err; }
     this.breaker.failure();
     if (err instanceof DeadlineExceeded) {
       this.metrics.pluginErrors.labels(this.name, call, 'timeout').inc();
