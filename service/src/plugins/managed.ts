@@ -25,6 +25,10 @@ export interface PluginStatus {
   breaker: CircuitBreaker['state'];
   consecutive_failures: number;
   restarts: number;
+  /** A quarantined native plugin's next probe (ISO time). */
+  next_probe_at?: string;
+  /** Why a native plugin's host last stopped. */
+  last_reason?: string;
   message?: string;
   details?: Record<string, unknown>;
 }
@@ -114,7 +118,7 @@ export class ManagedPlugin {
     if (this.state !== 'running') reason = this.state === 'failed' ? `failed: ${this.failure}` : this.state;
     else {
       const availability = this.driver.availability?.();
-      if (availability && !availability.available) reason = availability.state;
+      if (availability && !availability.available) reason = availability.message ?? availability.state;
       else if (!this.breaker.allow()) reason = `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`;
     }
     if (reason === undefined) return undefined;
@@ -193,6 +197,8 @@ export class ManagedPlugin {
       breaker: this.breaker.state,
       consecutive_failures: this.breaker.consecutiveFailures,
       restarts,
+      ...(availability?.nextProbeAt ? { next_probe_at: new Date(availability.nextProbeAt).toISOString() } : {}),
+      ...(availability?.lastReason ? { last_reason: availability.lastReason } : {}),
       ...(message ? { message } : {}),
       ...(this.lastHealth.details ? { details: this.lastHealth.details } : {}),
     };
