@@ -77,10 +77,20 @@ export interface HostContext {
   readonly configDir: string;
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
   /**
-   * Hands readings to the buffer's next group commit. The promise resolves once they are committed:
-   * a poller may ignore it; a plugin that acknowledges a sender (HTTP 2xx) awaits it first.
+   * Hands readings to the buffer's next group commit (a poller's readings). The promise resolves
+   * once they are committed; a poller may ignore it. When the disk refuses, the readings wait in
+   * memory and are retried (the promise rejects, but they may still be stored later): do not tell
+   * a sender "refused" from it, use emitAcknowledged.
    */
   emit(readings: Reading[]): Promise<void>;
+  /**
+   * Readings a sender waits for (an HTTP 2xx, a protocol ACK): resolves once they are committed;
+   * rejects (BW_ERR_BUFFER_REFUSED, status 503: a full or read-only disk) and then nothing of them
+   * is stored, ever, so the sender may retry without storing them twice. A refusal is the host's
+   * answer, not a failure of the plugin: rethrown from processEndpointData it answers 503 and does
+   * not count against the plugin's circuit breaker.
+   */
+  emitAcknowledged(readings: Reading[]): Promise<void>;
   /**
    * Stores a document and resolves only after the buffer has committed it, so the caller may
    * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
