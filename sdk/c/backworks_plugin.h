@@ -61,12 +61,46 @@
  * parameter) is given to the host, which frees it with the plugin's own `free` call once it has
  * copied it; a result the host allocates is freed with the host's bw_host_free.
  *
- * STATUS CODES
+ * STATUS CODES AND THE ERROR CONTRACT
  *
  * Calls return a bw_type_status. BW_OK is success; BW_NONE means "not mine" (the seed's None);
- * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL). An error
- * value between -599 and -400 also chooses the HTTP status the client sees (-404 answers 404);
- * BW_ERR (-1) and every other negative value answer 500.
+ * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL).
+ *
+ * One rule decides what the client sees and what the circuit breaker counts. It is the same
+ * whichever way the plugin runs (in a plugin host, in the service, or as a TypeScript plugin):
+ *
+ *   the plugin returns           the client sees                          the breaker counts
+ *   -400..-599, except -500      that HTTP status: -404 answers 404,      nothing: the plugin
+ *                                -503 answers 503, -502 answers 502,      answered on purpose
+ *                                with {"error": message, "status": N}
+ *   -500, BW_ERR (-1), or any    500 BW_ERR_PLUGIN_FAILED with the        a failure
+ *   other negative value         message
+ *   no answer within `timeout`   504 BW_ERR_PLUGIN_TIMEOUT (an isolated   a failure
+ *                                plugin's host is killed and restarted)
+ *   its host process dies        503 BW_ERR_PLUGIN_UNAVAILABLE            a failure (and a crash,
+ *                                                                         see QUARANTINE)
+ *
+ * So a plugin says "my upstream is down" with -503 and stays trusted; it says "I am broken" with
+ * BW_ERR. A call refused because the plugin is unavailable (restarting, quarantined, circuit open)
+ * answers 503 BW_ERR_PLUGIN_UNAVAILABLE without calling it. A before_request hook of a `critical`
+ * plugin that returns an answer status rejects the request with that status; a failure there
+ * rejects it with 502 BW_ERR_PLUGIN_HOOK_REJECTED; a non-critical plugin's hook error is logged and
+ * the request goes on.
+ *
+ * The SDKs follow the same table. Rust: PluginError::BadRequest 400, NotFound 404, Unsupported
+ * 501, Unavailable 503, Timeout 504, Status(n, _) n (400..599) are answers; Internal, InvalidConfig,
+ * Host, Panic and Other return BW_ERR. TypeScript: a thrown PluginError with a statusCode other
+ * than 500 (PluginError.badRequest(), .notFound(), .unavailable(), .timeout(), new PluginError(m,
+ * 409)) is an answer; any other thrown error is a failure.
+ *
+ * QUARANTINE
+ *
+ * An isolated plugin whose host dies is restarted with exponential backoff (`restart.backoff` up to
+ * `restart.max_backoff`, with jitter). After `restart.max_crashes` crashes within `restart.window`
+ * (a crash in initialize counts too) it is quarantined: no restart until a probe, one start, after
+ * `restart.max_backoff`. A probe that comes up healthy ends the quarantine; a probe that crashes or
+ * fails to initialize doubles the quarantine time (at most one hour) and is the only start of that
+ * period. /health shows the state, the next probe's time and the last reason.
  */
 #ifndef BACKWORKS_PLUGIN_H
 #define BACKWORKS_PLUGIN_H

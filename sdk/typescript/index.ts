@@ -77,10 +77,20 @@ export interface HostContext {
   readonly configDir: string;
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
   /**
-   * Hands readings to the buffer's next group commit. The promise resolves once they are committed:
-   * a poller may ignore it; a plugin that acknowledges a sender (HTTP 2xx) awaits it first.
+   * Hands readings to the buffer's next group commit (a poller's readings). The promise resolves
+   * once they are committed; a poller may ignore it. When the disk refuses, the readings wait in
+   * memory and are retried (the promise rejects, but they may still be stored later): do not tell
+   * a sender "refused" from it, use emitAcknowledged.
    */
   emit(readings: Reading[]): Promise<void>;
+  /**
+   * Readings a sender waits for (an HTTP 2xx, a protocol ACK): resolves once they are committed;
+   * rejects (BW_ERR_BUFFER_REFUSED, status 503: a full or read-only disk) and then nothing of them
+   * is stored, ever, so the sender may retry without storing them twice. A refusal is the host's
+   * answer, not a failure of the plugin: rethrown from processEndpointData it answers 503 and does
+   * not count against the plugin's circuit breaker.
+   */
+  emitAcknowledged(readings: Reading[]): Promise<void>;
   /**
    * Stores a document and resolves only after the buffer has committed it, so the caller may
    * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
@@ -148,12 +158,39 @@ export interface PluginResponse {
  */
 export type EndpointAnswer = string | null | undefined;
 
-/** An error a plugin throws to choose the HTTP status (default 500). */
+/**
+ * An error a plugin throws to answer with an HTTP status. The contract (sdk/c/backworks_plugin.h,
+ * STATUS CODES): a status from 400 to 599 other than 500 is the plugin's answer, passed to the
+ * client as it is and not counted against the plugin's circuit breaker; 500 (the default) and any
+ * other error thrown mean the plugin failed: 500 BW_ERR_PLUGIN_FAILED, counted by the breaker.
+ */
 export class PluginError extends Error {
   constructor(message: string, readonly statusCode = 500) {
     super(message);
     this.name = 'PluginError';
   }
+
+  /** 400: the caller sent something the plugin cannot accept. */
+  static badRequest(message: string): PluginError { return new PluginError(message, 400); }
+  /** 404: the thing asked for does not exist. */
+  static notFound(message: string): PluginError { return new PluginError(message, 404); }
+  /** 501: the plugin does not implement this. */
+  static unsupported(message: string): PluginError { return new PluginError(message, 501); }
+  /** 503: a device or upstream the plugin needs is down (the plugin itself is fine). */
+  static unavailable(message: string): PluginError { return new PluginError(message, 503); }
+  /** 504: a device or upstream the plugin waited for did not answer in time. */
+  static timeout(message: string): PluginError { return new PluginError(message, 504); }
+  /** 500: the plugin itself failed (counted by the circuit breaker). */
+  static internal(message: string): PluginError { return new PluginError(message, 500); }
+}
+
+/**
+ * The HTTP status a plugin chose with an error it threw or returned (see PluginError), or
+ * undefined when the error means the plugin failed.
+ */
+export function answeredStatus(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status <= 599 && status !== 500 ? status : undefined;
 }
 
 export interface BackworksPlugin {

@@ -44,7 +44,8 @@ class HttpIngest implements BackworksPlugin {
       throw new PluginError(`Content-Type must be application/json, got "${type}"; send -H 'content-type: application/json'`, 415);
     }
     const readings = this.parse(data);
-    await this.host.emit(readings);
+    // Stored exactly when this resolves: a 503 (full disk) means nothing of the request is stored.
+    await this.host.emitAcknowledged(readings);
     this.accepted += readings.length;
     this.lastAt = Date.now();
     return JSON.stringify({ accepted: readings.length });

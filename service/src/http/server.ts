@@ -1,4 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { answeredStatus } from '../../../sdk/typescript/index.js';
 import { BackworksError, ERRORS, type ErrorSpec } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -39,8 +40,10 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
       : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BW_ERR_HTTP_BODY_TOO_LARGE' : err.code;
     const retryAfterS = err instanceof BackworksError ? (ERRORS[err.code] as ErrorSpec).retryAfterS : undefined;
     // A plugin still starting is no failure of this request: the client is told when to come back.
+    // A plugin's own answer and a buffer refusing on a full disk are not failures of this request's
+    // handling either: the buffer logs its state once per change, not once per refused request.
     if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
-    else if (status >= 500) httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
+    else if (status >= 500 && answeredStatus(err) === undefined && code !== 'BW_ERR_BUFFER_REFUSED') httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
     void reply.code(status).send({ error: err.message, status, ...(code ? { code } : {}) });
   });
 

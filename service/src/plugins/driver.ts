@@ -23,6 +23,10 @@ export interface DriverAvailability {
   state: string;
   restarts: number;
   message?: string;
+  /** When a quarantined plugin's probe starts (ms since the epoch). */
+  nextProbeAt?: number;
+  /** Why the plugin last stopped (crash, missed deadline, failed probe). */
+  lastReason?: string;
 }
 
 /**

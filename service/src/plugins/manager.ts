@@ -346,6 +346,11 @@ export class PluginManager {
         emitted.inc(readings.length);
         return services.emit(pluginName, readings);
       },
+      emitAcknowledged: (pluginName: string, readings: Reading[]) => {
+        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
+        emitted.inc(readings.length);
+        return services.emitAcknowledged(pluginName, readings);
+      },
     };
   }
 

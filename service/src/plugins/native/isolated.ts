@@ -15,11 +15,19 @@ const HEARTBEAT_TIMEOUT_MS = 3_000;
 const INIT_MS = 30_000;
 const SHUTDOWN_MS = 5_000;
 
+/** A failed probe doubles the quarantine, up to this. */
+const MAX_QUARANTINE_MS = 60 * 60_000;
+
 /**
  * A native plugin in its own plugin-host process. Performs calls over the host's channel and
  * supervises the process: a crash, a missed deadline (abandon) or a missed heartbeat ends the host;
- * it is restarted with exponential backoff and jitter and re-initialized with the same config;
- * `maxCrashes` crashes within `windowMs` quarantine it until a probe restart after `maxBackoffMs`.
+ * it is restarted with exponential backoff and jitter and re-initialized with the same config.
+ *
+ * Quarantine (the header's QUARANTINE): `maxCrashes` crashes within `windowMs` (in initialize or
+ * later) stop the restarts. After `maxBackoffMs` one probe start is made: a host that then stays up
+ * for `windowMs` ends the quarantine; a probe that fails, or a host that dies within `windowMs` of
+ * its probe, doubles the quarantine time (up to an hour) and waits for the next probe. So a plugin
+ * that crashes on every start gets at most `maxCrashes` starts, then one per quarantine period.
  */
 export class IsolatedDriver implements PluginDriver {
   private host?: HostProcess;
@@ -33,6 +41,11 @@ export class IsolatedDriver implements PluginDriver {
   private context?: HostContext;
   private restartTimer?: NodeJS.Timeout;
   private readonly concurrency: number;
+  /** The current quarantine period; 0 while not quarantined. */
+  private quarantineMs = 0;
+  private nextProbeAt?: number;
+  /** When the last probe started: a crash within windowMs of it is a failed probe. */
+  private probeStartedAt?: number;
 
   constructor(
     private readonly name: string,
@@ -45,8 +58,9 @@ export class IsolatedDriver implements PluginDriver {
 
   /**
    * Starts the host and initializes the plugin. A crash during initialize is treated like any
-   * crash (restart with backoff); this resolves once an attempt succeeds and rejects when the
-   * plugin reports an error or ends up quarantined.
+   * crash (restart with backoff); this resolves once an attempt succeeds, or once the plugin is
+   * quarantined (its probe is scheduled; calls answer 503 meanwhile), and rejects when the plugin
+   * reports an error in initialize.
    */
   async initialize(config: unknown, host: HostContext): Promise<void> {
     this.config = config;
@@ -59,8 +73,8 @@ export class IsolatedDriver implements PluginDriver {
         if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped during initialize');
         if (!(err instanceof HostCrashed)) { this.state = 'failed'; throw err; }
         this.log.error({ err: err.message }, 'plugin host crashed during initialize');
-        const delay = this.recordCrash(err.message, false);
-        if (delay === undefined) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `quarantined after ${this.crashes.length} crashes: ${err.message}`);
+        const delay = this.recordCrash(err.message);
+        if (delay === undefined) return; // quarantined: the probe is scheduled
         await new Promise((r) => setTimeout(r, delay));
         this.restarts++;
         if ((this.state as State) === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
@@ -71,11 +85,14 @@ export class IsolatedDriver implements PluginDriver {
   availability(): DriverAvailability {
     // 'starting': the manager checks availability before calling initialize itself.
     const available = this.state === 'starting' || (this.state === 'running' && this.host?.alive === true);
+    const probing = this.state === 'quarantined' && this.nextProbeAt !== undefined;
     return {
       available,
       state: this.state,
       restarts: this.restarts,
-      ...(!available && this.lastExit ? { message: `${this.state}: ${this.lastExit}` } : {}),
+      ...(!available && this.lastExit ? { message: probing ? `${this.state} until ${new Date(this.nextProbeAt!).toISOString()}: ${this.lastExit}` : `${this.state}: ${this.lastExit}` } : {}),
+      ...(probing ? { nextProbeAt: this.nextProbeAt } : {}),
+      ...(this.lastExit ? { lastReason: this.lastExit } : {}),
     };
   }
 
@@ -197,25 +214,45 @@ export class IsolatedDriver implements PluginDriver {
     if (host !== this.host || this.state === 'stopped') return;
     const why = describeExit(exit);
     this.log.error({ pid: host.pid, exit: why }, 'plugin host died');
+    if (this.probeStartedAt !== undefined && Date.now() - this.probeStartedAt < this.options.restart.windowMs) {
+      this.failedProbe(why);
+      return;
+    }
     const delay = this.recordCrash(why);
     if (delay !== undefined) this.scheduleRestart(delay);
   }
 
-  /** Counts a crash; returns the delay before the next restart (the quarantine period if quarantined). */
-  private recordCrash(why: string, probeLater = true): number | undefined {
+  /**
+   * Counts a crash; returns the delay before the next restart, or undefined once `maxCrashes`
+   * within the window quarantined the plugin (its probe is then scheduled).
+   */
+  private recordCrash(why: string): number | undefined {
     const now = Date.now();
     this.lastExit = why;
     this.crashes = [...this.crashes.filter((t) => now - t < this.options.restart.windowMs), now];
     const { backoffMs, maxBackoffMs, maxCrashes } = this.options.restart;
     if (this.crashes.length >= maxCrashes) {
-      this.state = 'quarantined';
-      this.log.error({ crashes: this.crashes.length, probe_in_ms: maxBackoffMs }, 'plugin quarantined');
-      if (probeLater) this.scheduleRestart(maxBackoffMs);
+      this.quarantine(maxBackoffMs, `${this.crashes.length} crashes within ${this.options.restart.windowMs}ms`);
       return undefined;
     }
     this.state = 'restarting';
     const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** (this.crashes.length - 1));
     return Math.round(exponential * (0.5 + Math.random() * 0.5)); // jitter: restarts of many plugins spread out
+  }
+
+  /** The probe failed (or its host died within the window): the next one waits twice as long. */
+  private failedProbe(why: string): void {
+    this.lastExit = why;
+    this.quarantine(Math.min(MAX_QUARANTINE_MS, Math.max(this.quarantineMs, this.options.restart.maxBackoffMs) * 2), 'the probe failed');
+  }
+
+  private quarantine(periodMs: number, because: string): void {
+    this.state = 'quarantined';
+    this.quarantineMs = periodMs;
+    this.probeStartedAt = undefined;
+    this.nextProbeAt = Date.now() + periodMs;
+    this.log.error({ because, reason: this.lastExit, probe_in_ms: periodMs, next_probe_at: new Date(this.nextProbeAt).toISOString() }, 'plugin quarantined');
+    this.scheduleRestart(periodMs);
   }
 
   private scheduleRestart(delay: number): void {
@@ -228,16 +265,31 @@ export class IsolatedDriver implements PluginDriver {
     if (this.state === 'stopped') return;
     const probe = this.state === 'quarantined';
     this.restarts++;
+    if (probe) this.nextProbeAt = undefined;
     try {
       await this.startHost();
       this.log.info({ restarts: this.restarts, probe }, 'plugin host restarted');
-      if (probe) this.crashes = [];
+      if (probe) this.onProbeUp();
     } catch (err) {
       this.log.error({ err: (err as Error).message, probe }, 'plugin host restart failed');
-      if (probe) { this.scheduleRestart(this.options.restart.maxBackoffMs); return; }
+      if (probe) { this.failedProbe((err as Error).message); return; }
       const delay = this.recordCrash((err as Error).message);
       if (delay !== undefined) this.scheduleRestart(delay);
     }
+  }
+
+  /** The probe is up: it ends the quarantine once it has stayed up for the window. */
+  private onProbeUp(): void {
+    const started = Date.now();
+    this.probeStartedAt = started;
+    const timer = setTimeout(() => {
+      if (this.probeStartedAt !== started || this.state !== 'running') return;
+      this.probeStartedAt = undefined;
+      this.quarantineMs = 0;
+      this.crashes = [];
+      this.log.info({}, 'plugin out of quarantine');
+    }, this.options.restart.windowMs);
+    timer.unref();
   }
 
   /** Asks the host to shut the plugin down; kills it if it does not within SHUTDOWN_MS. */

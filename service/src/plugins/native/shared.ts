@@ -1,4 +1,5 @@
 import { PluginError } from '../../../../sdk/typescript/index.js';
+import { Status } from './protocol.js';
 
 /** What the manager passes to openNativePlugin (sizes in bytes, durations in ms). */
 export interface NativePluginOptions {
@@ -15,11 +16,12 @@ export interface NativePluginOptions {
 }
 
 /**
- * A negative bw_type_status as the error the client sees: -400..-599 choose the HTTP status,
- * anything else is 500. The plugin's message is kept.
+ * A negative bw_type_status as the error the client sees (sdk/c/backworks_plugin.h, STATUS CODES):
+ * -400..-599 choose the HTTP status; BW_ERR_UNSUPPORTED (a call the plugin lacks) is 501; anything
+ * else is 500, a failure. The plugin's message is kept.
  */
 export function answerToError(plugin: string, call: string, status: number, message: string | null): PluginError {
-  const http = status <= -400 && status >= -599 ? -status : 500;
+  const http = status <= -400 && status >= -599 ? -status : status === Status.UNSUPPORTED ? 501 : 500;
   return new PluginError(message ?? `${plugin} returned status ${status} from ${call}`, http);
 }
 
