@@ -29,6 +29,7 @@ ${extra}
 endpoints:
   hl7-parse: {path: /hl7/parse, methods: [POST], plugin: hl7-fhir}
   hl7-fhir: {path: /hl7/fhir, methods: [POST], plugin: hl7-fhir}
+  hl7-documents: {path: "/hl7/documents/:status", methods: [GET], plugin: hl7-fhir}
 `);
   return file;
 }

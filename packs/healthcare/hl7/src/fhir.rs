@@ -9,11 +9,31 @@ use serde_json::{json, Map, Value};
 
 use crate::ack::Problem;
 use crate::clock;
-use crate::intake::{Checked, Kind};
+use crate::intake::Checked;
 use crate::message::{Message, Segment};
 
 mod adt;
 mod oru;
+
+/// The message types mapped to FHIR, each by its own step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// ADT^A01 admit, A04 register, A08 update: Patient and Encounter.
+    Adt(&'static str),
+    /// ORU^R01: Patient, Observations and DiagnosticReports.
+    Result,
+}
+
+const ADT_EVENTS: &[&str] = &["A01", "A04", "A08"];
+
+/// The mapping for MSH-9 `code`^`event`, if there is one.
+pub fn kind_of(code: &str, event: &str) -> Option<Kind> {
+    match (code, event) {
+        ("ADT", e) => ADT_EVENTS.iter().find(|&&known| known == e).map(|&known| Kind::Adt(known)),
+        ("ORU", "R01") => Some(Kind::Result),
+        _ => None,
+    }
+}
 
 /// Options of the mapping.
 #[derive(Debug, Clone)]
@@ -141,9 +161,32 @@ fn encode(value: &str) -> String {
 /// What `to_bundle` would refuse, and the same first refusal, without building the Bundle: the
 /// ACK path needs the verdict, not the Bundle (the uplink builds it from the stored message).
 /// It walks the segments in the order `to_bundle` does; a unit test holds the two together.
-pub fn check(m: &Message, checked: &Checked, options: &MapOptions) -> Result<(), Problem> {
-    if checked.kind != Kind::OruR01 {
-        return Ok(()); // Patient and Encounter have no fallible field
+pub fn check(m: &Message, checked: &Checked, options: &MapOptions) -> Result<Kind, Problem> {
+    let Some(kind) = checked.kind else {
+        return Err(Problem::new(200, format!("no FHIR mapping for {}", checked.message_type()), Some(("MSH", 1, 9))));
+    };
+    let Some(pid) = m.segment("PID") else {
+        return Err(Problem::new(100, "the message has no PID segment", Some(("PID", 1, 0))));
+    };
+    if m.repetitions(pid.raw(3)).iter().all(|rep| m.component(rep, 1).is_empty()) {
+        return Err(Problem::new(101, "PID-3 (patient identifier list) is empty", Some(("PID", 1, 3))));
+    }
+    match kind {
+        Kind::Adt(_) if m.segment("PV1").is_none() => {
+            return Err(Problem::new(100, "an ADT message needs a PV1 segment", Some(("PV1", 1, 0))));
+        }
+        Kind::Result if m.segment("OBR").is_none() => {
+            return Err(Problem::new(100, "an ORU^R01 message needs an OBR segment", Some(("OBR", 1, 0))));
+        }
+        Kind::Result => {
+            // OBX before any OBR has no order to belong to.
+            if let Some(first_obx) = m.segments.iter().position(|s| s.id == "OBX") {
+                if !m.segments[..first_obx].iter().any(|s| s.id == "OBR") {
+                    return Err(Problem::new(100, "OBX before any OBR", Some(("OBX", 1, 0))));
+                }
+            }
+        }
+        Kind::Adt(_) => return Ok(kind), // Patient and Encounter have no fallible field
     }
     let mapper = Mapper { m, checked, options };
     let segments = &m.segments;
@@ -164,15 +207,16 @@ pub fn check(m: &Message, checked: &Checked, options: &MapOptions) -> Result<(),
         }
         mapper.report_code(obr)?;
     }
-    Ok(())
+    Ok(kind)
 }
 
 /// The transaction Bundle for a checked message.
 pub fn to_bundle(m: &Message, checked: &Checked, options: &MapOptions) -> Result<Value, Problem> {
+    let kind = check(m, checked, options)?;
     let mapper = Mapper { m, checked, options };
     let seed = format!("{}|{}", checked.sender, checked.control_id);
     let url = |what: &str| format!("urn:uuid:{}", stable_uuid(&format!("{seed}|{what}")));
-    let pid = m.segment("PID").expect("intake::check requires PID");
+    let pid = m.segment("PID").expect("check requires PID");
     let patient_url = url("Patient");
     let (patient, patient_key) = mapper.patient(pid);
     let mut entries = Vec::new();
@@ -184,7 +228,7 @@ pub fn to_bundle(m: &Message, checked: &Checked, options: &MapOptions) -> Result
     let mut refs = Map::new();
     refs.insert("subject".into(), json!({"reference": patient_url}));
     if let Some(pv1) = m.segment("PV1") {
-        let event = match checked.kind { Kind::Adt(e) => e, Kind::OruR01 => "R01" };
+        let event = match kind { Kind::Adt(e) => e, Kind::Result => "R01" };
         let encounter_url = url("Encounter");
         let (encounter, visit) = mapper.encounter(pv1, event, &patient_url);
         let request = match visit {
@@ -192,12 +236,12 @@ pub fn to_bundle(m: &Message, checked: &Checked, options: &MapOptions) -> Result
             None => ("POST", "Encounter".to_owned()),
         };
         // An ORU's PV1 only gives context: its Encounter is referenced, not re-stated as admitted.
-        if matches!(checked.kind, Kind::Adt(_)) || request.0 == "PUT" {
+        if matches!(kind, Kind::Adt(_)) || request.0 == "PUT" {
             entries.push(entry(&encounter_url, encounter, request.0, request.1));
             refs.insert("encounter".into(), json!({"reference": encounter_url}));
         }
     }
-    if checked.kind == Kind::OruR01 {
+    if kind == Kind::Result {
         let mut obr_seq = 0;
         let mut obx_seq = 0;
         let mut i = 0;
@@ -276,7 +320,11 @@ mod tests {
         };
         let (mut compared, mut refused) = (0, 0);
         for entry in std::fs::read_dir(&dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap().replace("\r\n", "\r").replace('\n', "\r");
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("hl7") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap().replace("\r\n", "\r").replace('\n', "\r");
             let segments: Vec<&str> = text.split('\r').collect();
             let mut variants = vec![text.clone()];
             for (n, seg) in segments.iter().enumerate() {
