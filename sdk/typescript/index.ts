@@ -32,6 +32,9 @@ export interface InboundDocument {
   body: string;
   /** Free-form metadata stored beside the body (sender, control numbers, ...). */
   meta?: Record<string, unknown>;
+  /** Status the document is stored with (default "received", which outboxes pick up): a plugin
+   *  that keeps a document it will not process (refused, not mapped) says so in the same commit. */
+  status?: string;
 }
 
 /** Documents and plugin state committed together: one transaction, all or nothing. */

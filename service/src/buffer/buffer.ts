@@ -279,6 +279,10 @@ export class DataBuffer implements HostServices {
     return this.documents.withStatus(status, afterId, limit);
   }
 
+  documentCounts(): Array<{ plugin: string; type: string; status: string; n: number }> {
+    return this.documents.counts();
+  }
+
   // ---- health and stats ------------------------------------------------------------------------------
 
   get rowCount(): number {
