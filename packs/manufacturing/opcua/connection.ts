@@ -196,6 +196,10 @@ export class ServerConnection {
       if (/timed? ?out/i.test((err as Error).message) || name === 'BadTimeout') {
         throw new PluginError(`writing ${pointName} (${p.node}): OPC UA server "${this.config.name}" did not answer within ${this.config.request_timeout ?? '10s'}`, 504);
       }
+      if (/connection break|BadConnectionClosed|BadSecureChannelClosed/i.test((err as Error).message)) {
+        this.supervisor.recycle('the connection broke during a write');
+        throw new PluginError(`writing ${pointName} (${p.node}): OPC UA server "${this.config.name}" did not answer (the connection broke; the write may or may not have been applied)`, 504);
+      }
       if (SESSION_GONE.has(name)) {
         this.supervisor.recycle(`a write answered ${name}`);
         throw new PluginError(`writing ${pointName}: OPC UA server "${this.config.name}" lost the session (${name}); retry once it is connected`, 503);

@@ -113,7 +113,6 @@ export class SessionSupervisor {
       keepSessionAlive: true,
       requestedSessionTimeout: Math.max(60_000, requestTimeout * 6),
       defaultTransactionTimeout: requestTimeout,
-      transportTimeout: requestTimeout,
       // maxRetry 0: node-opcua never reconnects on its own; a lost connection ends this client.
       connectionStrategy: { maxRetry: 0, initialDelay: FIRST_DELAY_MS, maxDelay: FIRST_DELAY_MS },
     });
