@@ -123,6 +123,10 @@ describe('healthcare/hl7 in the running service', () => {
     const metrics = await (await authFetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/backworks_buffer_documents\{plugin="hl7-fhir",type="hl7v2",status="not_mapped"\} [1-9]/);
     expect((await authFetch(`${service.url}/hl7/documents/bogus`)).status).toBe(400);
+    const parsed = await post(`${service.url}/hl7/parse`, kept[0]![0]);
+    expect(parsed.json).toMatchObject({ accepted: true, mapped: false, not_mapped: 'no FHIR mapping for ZZZ^Z01', message_type: 'ZZZ^Z01' });
+    expect((await post(`${service.url}/hl7/parse`, message('2.5', 'MAP-1'))).json).toMatchObject({ accepted: true, mapped: true });
+    expect((await post(`${service.url}/hl7/fhir`, kept[0]![0])).json.error).toContain('no FHIR mapping for ZZZ^Z01');
   });
 
   it('a control id reused for other content is a conflict: kept, answered AE 205, and its own resend is not stored again', async () => {
@@ -138,6 +142,7 @@ describe('healthcare/hl7 in the running service', () => {
       expect(msa(ack)).toEqual(['AE', 'SAME-1']);
       expect(ack).toMatch(/ERR\|\|MSH\^1\^10\|205\^Duplicate key identifier\^HL70357\|E\|\|\|\|conflict: control id SAME-1 from SRC FAC was already received with other content/);
     }
+    expect(service.logs.some((l) => /conflict from .*control id SAME-1 .*kept with status conflict/.test(String(l.msg)))).toBe(true);
     client.send(client.frame(first.replace(/\r/g, '\r\n'))); // the same message saved on another OS: a resend
     expect(msa(await client.ack())).toEqual(['AA', 'SAME-1']);
     client.close();
@@ -268,11 +273,13 @@ describe('healthcare/hl7 accept: and reject: lists', () => {
       return text.includes('"refused_kept":1') && text;
     });
     expect(plugin).toContain('"rejected":3');
+    // The refusal no one was told of is in the log, with its reason.
+    expect(service.logs.some((l) => /refused SRC\|FAC\|P-5 .*under NE\/NE.*kept as document \d+ with status refused: message type SIU\^S12 is not accepted/.test(String(l.msg)))).toBe(true);
   });
 });
 
 describe('healthcare/hl7 faults and uplink', () => {
-  it('SIGKILL between commit and ACK: the resend after restart is acknowledged and stored exactly once', async () => {
+  it('SIGKILL between commit and ACK: the resend after restart is acknowledged and stored exactly once, other content under its id is a conflict', async () => {
     const dir = tempDir('bw-hl7-kill-');
     const mllpPort = await freePort();
     // ack_delay holds the ACK back after the commit, so the kill lands in that window for sure.
@@ -297,8 +304,11 @@ describe('healthcare/hl7 faults and uplink', () => {
       }
       again!.send(again!.frame(text));
       expect(msa(await again!.ack())).toEqual(['AA', 'KILL-ME-1']);
+      // The restarted gateway also knows the content: other content under that id is a conflict.
+      again!.send(again!.frame(message('2.5.1', 'KILL-ME-1', 'PID|1||999^^^H^MR||Other^Al\rPV1|1|I')));
+      expect(msa(await again!.ack())).toEqual(['AE', 'KILL-ME-1']);
       again!.close();
-      expect(countDocuments(dir)).toBe(1);
+      expect(countDocuments(dir)).toBe(2);
     } finally {
       await service.stop();
     }

@@ -120,7 +120,7 @@ impl Dedup {
                 inner.entries.remove(key);
             }
         }
-        if matches!(stored, Some(_) if keep) {
+        if stored.is_some() && keep {
             inner.order.push_back((now, key.to_owned(), hash));
         }
         while let Some((at, _, _)) = inner.order.front() {

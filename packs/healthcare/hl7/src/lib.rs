@@ -123,50 +123,32 @@ impl Intake {
         }
         let key = format!("{}|{}", checked.sender, checked.control_id);
         let hash = dedup::content_hash(&text);
-        let mut document = json!({
-            "type": "hl7v2",
-            "body": text,
-            "status": verdict.status,
-            "meta": {
-                "dedup_key": key,
-                "content_hash": format!("{hash:016x}"),
-                "message_type": checked.message_type(),
-                "version": checked.version,
-                "control_id": checked.control_id,
-                "sender": checked.sender,
-                "peer": peer.to_string(),
-            }
-        });
-        if let Some(reason) = &verdict.reason {
-            document["meta"]["reason"] = json!(reason);
-        }
         if let Some(queue) = &self.unsafe_queue {
             // UNSAFE mode: the ACK leaves before the commit; a crash loses what is queued.
+            let document = document(&text, &checked, &verdict, &key, hash, peer);
             let _ = queue.lock().unwrap_or_else(|e| e.into_inner()).send(document);
             counted(&self.counters.stored);
             return ack::answers(&echo, verdict.outcome, verdict.problem.as_ref(), true);
         }
-        let mut verdict = verdict;
-        match self.dedup.begin(&key, hash) {
+        let verdict = match self.dedup.begin(&key, hash) {
             Begin::Resend { id, status } => {
                 counted(&self.counters.duplicates);
                 self.host.log(LogLevel::Info, &format!("resend of {key} (document {id}, {status}) answered as before, not stored twice"));
-                let outcome = match status.as_str() {
+                let (outcome, problem) = match status.as_str() {
                     STATUS_CONFLICT => (Outcome::Error, Some(conflict_problem(&checked, id))),
                     STATUS_REFUSED => (verdict.outcome, verdict.problem),
                     _ => (Outcome::Accepted, None),
                 };
-                return ack::answers(&echo, outcome.0, outcome.1.as_ref(), true);
+                return ack::answers(&echo, outcome, problem.as_ref(), true);
             }
             Begin::Fresh { conflict_with: Some(first) } if verdict.outcome != Outcome::Rejected => {
                 let problem = conflict_problem(&checked, first);
                 self.host.warn(&format!("conflict from {peer}: {}; kept with status conflict", problem.text));
-                document["status"] = json!(STATUS_CONFLICT);
-                document["meta"]["reason"] = json!(problem.text);
-                verdict = Verdict { status: STATUS_CONFLICT, outcome: Outcome::Error, problem: Some(problem), reason: None };
+                Verdict { status: STATUS_CONFLICT, outcome: Outcome::Error, reason: Some(problem.text.clone()), problem: Some(problem) }
             }
-            Begin::Fresh { .. } => {}
-        }
+            Begin::Fresh { .. } => verdict,
+        };
+        let document = document(&text, &checked, &verdict, &key, hash, peer);
         match self.group.store(document, &|docs| self.host.commit(docs, &[])) {
             Ok(id) => {
                 self.dedup.finish(&key, hash, Some((id, verdict.status)));
@@ -230,6 +212,29 @@ impl Intake {
             }
         }
     }
+}
+
+/// The buffer document of a message: its text, the status it is kept with and why, and what
+/// finds it again (the resend key and content hash a restart rebuilds the resend check from).
+fn document(text: &str, checked: &intake::Checked, verdict: &Verdict, key: &str, hash: u64, peer: &SocketAddr) -> Value {
+    let mut document = json!({
+        "type": "hl7v2",
+        "body": text,
+        "status": verdict.status,
+        "meta": {
+            "dedup_key": key,
+            "content_hash": format!("{hash:016x}"),
+            "message_type": checked.message_type(),
+            "version": checked.version,
+            "control_id": checked.control_id,
+            "sender": checked.sender,
+            "peer": peer.to_string(),
+        }
+    });
+    if let Some(reason) = &verdict.reason {
+        document["meta"]["reason"] = json!(reason);
+    }
+    document
 }
 
 /// ERR 205 for a control id reused with other content.

@@ -23,7 +23,7 @@ pub(super) fn base64(bytes: &[u8]) -> String {
 }
 
 fn is_base64(text: &str) -> bool {
-    !text.is_empty() && text.len() % 4 == 0 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    !text.is_empty() && text.len().is_multiple_of(4) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
 }
 
 impl<'m, 'a> Mapper<'m, 'a> {
