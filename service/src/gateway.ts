@@ -129,7 +129,7 @@ export class Gateway {
    * Applies the config file again without a restart (SIGHUP, `backworks reload`, the MQTT reload
    * command, the file watch). An invalid file is refused with its issues and the running config
    * stays; unchanged plugins are not touched; endpoints are swapped without dropping requests.
-   * Concurrent reloads share one run.
+   * Runs in the lifecycle queue: reloads asked while one waits there are that one reload.
    */
   reload(): Promise<ReloadResult> {
     return this.manager.lifecycle.run('reload', () => this.applyReload());
