@@ -129,7 +129,7 @@ export class Gateway {
    * Applies the config file again without a restart (SIGHUP, `backworks reload`, the MQTT reload
    * command, the file watch). An invalid file is refused with its issues and the running config
    * stays; unchanged plugins are not touched; endpoints are swapped without dropping requests.
-   * Concurrent reloads share one run.
+   * Runs in the lifecycle queue: reloads asked while one waits there are that one reload.
    */
   reload(): Promise<ReloadResult> {
     return this.manager.lifecycle.run('reload', () => this.applyReload());
@@ -215,9 +215,13 @@ export class Gateway {
   /** Stops taking requests, then shuts plugins down (in reverse order), then closes storage. */
   async stop(): Promise<void> {
     this.watcher?.close();
+    this.manager.endStarts();
     await this.fleet?.stop();
     await this.controlPlane.stop();
-    await this.http.close();
+    // A request in flight when the server closes keeps its keep-alive connection open after its
+    // answer, until the client's keep-alive ends (72 s in fastify): close each one as it goes idle.
+    const idle = setInterval(() => (this.http.server as { closeIdleConnections?: () => void }).closeIdleConnections?.(), 100);
+    await this.http.close().finally(() => clearInterval(idle));
     await this.manager.stop();
     this.buffer.close();
   }

@@ -115,6 +115,23 @@ describe('gateway start with plugins that cannot start', { timeout: 60_000 }, ()
     expect(hostsOf(libs.initHang)).toEqual([]);
   });
 
+  it('stops at once on SIGTERM during a reload whose new plugin is stuck in initialize', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(file, `plugins:\n  healthy: { type: external, path: ${libs.faultyC}, config: { fault: none, marker: ${path.join(dir, 'count')} } }\n`);
+    const service = await startService(file);
+    running.push(service);
+    fs.appendFileSync(file, `  hangs: { type: external, path: ${libs.initHang} }\n`);
+    const reload = service.fetch('/api/reload', { method: 'POST' }).catch((err: Error) => err);
+    await waitFor('the new plugin to be in its initialize', () => hostsOf(libs.initHang).length === 1);
+    const stopping = Date.now();
+    expect(await service.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(10_000); // not init_timeout's 30 s
+    await reload;
+    expect(hostsOf(libs.initHang)).toEqual([]);
+    expect(hostsOf(libs.faultyC)).toEqual([]);
+  });
+
   it('stops within 10 s on SIGTERM when a plugin never returns from shutdown', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'backworks.yaml');

@@ -30,7 +30,7 @@ export function registerRunCommand(program: Command): void {
         log.warn({ dir: loaded.dir, err: (err as Error).message }, 'cannot work in the folder of the configuration; relative paths in plugin configs may not resolve');
       }
       const { linkToSystemd } = await import('../systemd/link.js');
-      const HostProcessModule = await import('../plugins/native/host-process.js');
+      const { killAllHosts } = await import('../plugins/native/host-process.js');
       const gateway = await Gateway.start(loaded, { log, port: opts.port, host: opts.host });
       const systemd = linkToSystemd(gateway, log);
 
@@ -42,7 +42,6 @@ export function registerRunCommand(program: Command): void {
         log.info({ signal, budget_ms: STOP_BUDGET_MS }, 'stopping');
         // Whatever a plugin does, the service is gone before systemd's TimeoutStopSec (60 s).
         setTimeout(() => {
-          const { killAllHosts } = HostProcessModule;
           log.error({ budget_ms: STOP_BUDGET_MS, hosts: killAllHosts('the service did not stop within its budget') }, 'stop budget spent: plugin hosts killed, exiting');
           process.exit(1);
         }, STOP_BUDGET_MS).unref();

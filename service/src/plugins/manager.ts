@@ -432,14 +432,23 @@ export class PluginManager {
   }
 
   /**
+   * The first step of a stop, before HTTP drains: plugins in their initialize are ended now (a
+   * reload waiting for one would hold its request, and so the drain, until init_timeout), and none
+   * starts any more.
+   */
+  endStarts(): void {
+    this.stopping = true;
+    for (const driver of this.initializing) void settleWithin(driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+  }
+
+  /**
    * Shuts every plugin down, in reverse order, each within a deadline: the last lifecycle job.
    * It waits for the job in progress (whose instances it then stops too); plugins still in their
    * initialize are ended at once, jobs not yet begun are refused.
    */
   stop(): Promise<void> {
     clearInterval(this.healthTimer);
-    this.stopping = true;
-    for (const driver of this.initializing) void settleWithin(driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+    this.endStarts();
     return this.lifecycle.close(async () => {
       for (const plugin of [...this.current.values()].reverse()) await this.shutdown(plugin);
     });
