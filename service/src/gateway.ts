@@ -118,8 +118,9 @@ export class Gateway {
       const statuses = gateway.manager.statuses();
       options.log.info({
         ms: Date.now() - started,
-        running: statuses.filter((p) => p.state !== 'failed').map((p) => p.name),
-        failed: Object.fromEntries(statuses.filter((p) => p.state === 'failed').map((p) => [p.name, p.message])),
+        running: statuses.filter((p) => p.state === 'running').map((p) => p.name),
+        // Failed, or quarantined after crashing in initialize (it is probed later): not serving now.
+        failed: Object.fromEntries(statuses.filter((p) => p.state !== 'running').map((p) => [p.name, p.message])),
       }, 'plugins settled');
     });
     return gateway;

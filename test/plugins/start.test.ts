@@ -86,7 +86,7 @@ describe('gateway start with plugins that cannot start', { timeout: 60_000 }, ()
     expect(report.plugins['future-abi']).toMatchObject({ state: 'failed' });
     expect(report.plugins['future-abi']!.message).toMatch(/ABI/);
     expect(report.plugins.hangs).toMatchObject({ state: 'failed', message: 'initialize did not finish within init_timeout (4s)' });
-    expect(report.plugins.exits).toMatchObject({ state: 'failed' });
+    expect(report.plugins.exits).toMatchObject({ state: 'quarantined' });
     expect(report.plugins.exits!.message).toMatch(/exited with code 1/);
     const settled = service.logs.find((l) => l.msg === 'plugins settled')!;
     expect(settled.running).toEqual(['healthy']);
