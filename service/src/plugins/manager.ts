@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, DurableBatch, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -8,7 +8,7 @@ import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openBuiltinPlugin } from './builtin.js';
-import type { PluginDriver } from './driver.js';
+import { bodyBytes, type PluginDriver } from './driver.js';
 import { createHostContext, type HostServices } from './host-context.js';
 import { ManagedPlugin, type PluginStatus } from './managed.js';
 import { runAfterResponse, runBeforeRequest } from './hooks.js';
@@ -284,7 +284,7 @@ export class PluginManager {
   }
 
   /** The seed's call to one named plugin. */
-  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
   }
 
@@ -293,19 +293,19 @@ export class PluginManager {
    * `started`: the caller's clock reading, shared with the plugin's latency (see ManagedPlugin.run).
    */
   callThen(name: string, request: PluginRequest, timeoutMs: number | undefined,
-    onValue: (answer: string | null | undefined) => void, onError: (err: unknown) => void, started?: number): void {
+    onValue: (answer: EndpointAnswer) => void, onError: (err: unknown) => void, started?: number): void {
     const plugin = this.current.get(name);
     if (!plugin) { onError(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured')); return; }
-    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, request.body, request),
+    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request),
       timeoutMs ?? plugin.settings.timeoutMs, onValue, onError, started);
   }
 
   /** The seed's chain: plugins asked in declared order; the first answer that is not None wins. */
-  async chain(request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  async chain(request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     for (const plugin of this.current.values()) {
       if (!plugin.has('endpoint') || plugin.state !== 'running') continue;
       const answer = await plugin.invoke('process_endpoint_data',
-        () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+        () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request), timeoutMs);
       if (answer !== null && answer !== undefined) return answer;
     }
     return null;

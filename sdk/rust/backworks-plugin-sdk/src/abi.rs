@@ -1,4 +1,4 @@
-//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.1, mirrored member for member.
+//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.2, mirrored member for member.
 //!
 //! Plugin authors never need this module: [`export_plugin!`](crate::export_plugin) generates
 //! everything. It is public so that tools (and the SDK's own tests) can read a descriptor.
@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 /// `BW_ABI_MAJOR`: the host refuses a plugin whose major differs.
 pub const BW_ABI_MAJOR: u16 = 1;
 /// `BW_ABI_MINOR`: the host accepts plugins with an older minor.
-pub const BW_ABI_MINOR: u16 = 1;
+pub const BW_ABI_MINOR: u16 = 2;
 
 /// `bw_type_status`: `BW_OK`, `BW_NONE`, or a negative error.
 pub type bw_type_status = i32;
@@ -111,6 +111,31 @@ pub type bw_on_process_endpoint_data = unsafe extern "C" fn(
     data: *const c_char,
     out: *mut *mut c_char,
 ) -> bw_type_status;
+
+/// `bw_type_endpoint_reply` (1.2): what `process_endpoint_data_v2` answers, owned by the host.
+#[repr(C)]
+pub struct bw_type_endpoint_reply {
+    /// `sizeof(bw_type_endpoint_reply)` as the host was built.
+    pub struct_size: u32,
+    /// 1.2; 0 answers 200.
+    pub http_status: i32,
+    /// 1.2; freed by the host with the plugin's `free`.
+    pub content_type_plugin_ptr: *mut c_char,
+    /// 1.2; `body_len` bytes, freed by the host with the plugin's `free`.
+    pub body_plugin_ptr: *mut c_char,
+    /// 1.2
+    pub body_len: usize,
+}
+
+/// `bw_on_process_endpoint_data_v2` (1.2): the body as bytes, the answer in `reply`.
+pub type bw_on_process_endpoint_data_v2 = unsafe extern "C" fn(
+    instance: InstancePtr,
+    endpoint: *const c_char,
+    method: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    reply: *mut bw_type_endpoint_reply,
+) -> bw_type_status;
 /// `bw_on_before_request`.
 pub type bw_on_before_request =
     unsafe extern "C" fn(instance: InstancePtr, request_json: *const c_char, out: *mut *mut c_char) -> bw_type_status;
@@ -163,6 +188,8 @@ pub struct bw_type_calls {
     pub destroy: Option<bw_on_instance>,
     /// 1.0
     pub free: Option<bw_on_free>,
+    /// 1.2
+    pub process_endpoint_data_v2: Option<bw_on_process_endpoint_data_v2>,
 }
 
 /// `bw_type_descriptor`: static in the plugin and immutable.

@@ -1,11 +1,11 @@
-import type { DocumentQuery, DurableBatch, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Frame, HostCall, Status } from './protocol.js';
-import { answerToError, applyChanges, type NativePluginOptions } from './shared.js';
+import { answerToError, applyChanges, hookJson, toReply, type NativePluginOptions } from './shared.js';
 
 type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
 
@@ -93,23 +93,28 @@ export class IsolatedDriver implements PluginDriver {
     };
   }
 
-  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
-    const { status, payload } = await this.call(Frame.ENDPOINT, [endpoint, method, data]);
+  /** The body goes as bytes, its length in the frame's status field; a 1.2 plugin answers with a REPLY. */
+  async processEndpointData(endpoint: string, method: string, data: Buffer): Promise<EndpointAnswer> {
+    const { status, payload, reply } = await this.call(Frame.ENDPOINT, [endpoint, method, data], data.length);
     if (status === Status.NONE) return null;
+    if (reply) {
+      if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, reply.body.length ? reply.body.toString('utf8') : null);
+      return toReply(this.name, reply.httpStatus, reply.contentType, reply.body);
+    }
     if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, payload);
     return payload ?? '';
   }
 
   async beforeRequest(request: PluginRequest): Promise<void> {
     if (!this.metadata.capabilities.includes('before_request')) return;
-    const { status, payload } = await this.call(Frame.BEFORE, [JSON.stringify(request)]);
+    const { status, payload } = await this.call(Frame.BEFORE, [hookJson(request)]);
     if (status < 0) throw answerToError(this.name, 'before_request', status, payload);
     applyChanges(request, payload);
   }
 
   async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
     if (!this.metadata.capabilities.includes('after_response')) return;
-    const { status, payload } = await this.call(Frame.AFTER, [JSON.stringify(request), JSON.stringify(response)]);
+    const { status, payload } = await this.call(Frame.AFTER, [hookJson(request), hookJson(response)]);
     if (status < 0) throw answerToError(this.name, 'after_response', status, payload);
     applyChanges(response, payload);
   }
@@ -155,13 +160,13 @@ export class IsolatedDriver implements PluginDriver {
     return this.host?.alive ? this.host.pid : undefined;
   }
 
-  private async call(type: number, args: string[]): Promise<CallResult> {
+  private async call(type: number, args: Array<string | Buffer>, frameStatus = 0): Promise<CallResult> {
     const host = this.host;
     if (this.state !== 'running' || !host?.alive) {
       throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.lastExit ? `${this.state}: ${this.lastExit}` : this.state);
     }
     if (host.inFlight >= this.concurrency) throw new BackworksError('BW_ERR_NATIVE_BUSY', this.name, this.concurrency);
-    return host.call(type, args);
+    return host.call(type, args, frameStatus);
   }
 
   /** Spawns a host, initializes it with the saved config and makes it the current one. */
