@@ -341,8 +341,13 @@ typedef bw_type_status (*bw_on_process_endpoint_data)(bw_type_instance_plugin_pt
  *   content_type  NULL: JSON-looking bodies are sent as application/json, others as text/plain;
  *                 or a media type such as "application/octet-stream" or "text/csv".
  *   body, body_len  the answer's bytes (NULs allowed); on an error return, the message (UTF-8).
+ *                 Either allocated (body_plugin_ptr), or, when body_len <= body_host_capacity,
+ *                 copied into the host's body_host_ptr with body_plugin_ptr left NULL: no
+ *                 allocation and no free call, the cheapest answer for the usual small body.
  * OWNERSHIP: the struct is the host's, valid for the call. `content_type_plugin_ptr` and
  * `body_plugin_ptr` are allocated by the plugin and freed by the host with `free`, each on its own.
+ * `body_host_ptr` is the host's, writable for `body_host_capacity` bytes during the call (the
+ * host may give none: NULL and 0).
  */
 typedef struct bw_type_endpoint_reply {
   uint32_t struct_size;            /* sizeof(bw_type_endpoint_reply) as the host was built */
@@ -350,6 +355,8 @@ typedef struct bw_type_endpoint_reply {
   char *content_type_plugin_ptr;   /* 1.2 */
   char *body_plugin_ptr;           /* 1.2 */
   size_t body_len;                 /* 1.2 */
+  uint8_t *body_host_ptr;          /* 1.2; set by the host */
+  size_t body_host_capacity;       /* 1.2; set by the host */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_endpoint_reply;
 

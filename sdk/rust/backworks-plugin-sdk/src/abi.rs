@@ -125,6 +125,10 @@ pub struct bw_type_endpoint_reply {
     pub body_plugin_ptr: *mut c_char,
     /// 1.2
     pub body_len: usize,
+    /// 1.2; the host's space for a small body (no allocation, no free), or NULL.
+    pub body_host_ptr: *mut u8,
+    /// 1.2; bytes writable at `body_host_ptr`.
+    pub body_host_capacity: usize,
 }
 
 /// `bw_on_process_endpoint_data_v2` (1.2): the body as bytes, the answer in `reply`.

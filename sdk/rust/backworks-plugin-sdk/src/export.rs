@@ -184,6 +184,18 @@ unsafe extern "C" fn process<T: BackworksPlugin>(
     })
 }
 
+/// Puts an answer's bytes in the host's space when they fit (no allocation, no free), else hands
+/// out a block.
+fn put_body(reply: &mut bw_type_endpoint_reply, body: &[u8]) {
+    reply.body_len = body.len();
+    if !reply.body_host_ptr.is_null() && body.len() <= reply.body_host_capacity {
+        // SAFETY: the host keeps body_host_capacity bytes writable at body_host_ptr for the call.
+        unsafe { std::ptr::copy_nonoverlapping(body.as_ptr(), reply.body_host_ptr, body.len()) };
+    } else {
+        reply.body_plugin_ptr = hand_out(body);
+    }
+}
+
 unsafe extern "C" fn process_v2<T: BackworksPlugin>(
     instance: InstancePtr,
     endpoint: *const c_char,
@@ -215,15 +227,12 @@ unsafe extern "C" fn process_v2<T: BackworksPlugin>(
             if let Some(content_type) = answer.content_type {
                 reply.content_type_plugin_ptr = into_c_string(content_type);
             }
-            reply.body_plugin_ptr = hand_out(&answer.body);
-            reply.body_len = answer.body.len();
+            put_body(reply, &answer.body);
             BW_OK
         }
         Ok(None) => BW_NONE,
         Err(error) => {
-            let message = error.to_string();
-            reply.body_plugin_ptr = hand_out(message.as_bytes());
-            reply.body_len = message.len();
+            put_body(reply, error.to_string().as_bytes());
             error_status(&error)
         }
     }

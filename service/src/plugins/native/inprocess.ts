@@ -36,6 +36,7 @@ const abi = (() => {
     }),
     endpointReply: koffi.struct('bw_type_endpoint_reply', {
       struct_size: 'uint32_t', http_status: 'int32_t', content_type: 'void *', body: 'void *', body_len: 'size_t',
+      body_host: 'void *', body_host_capacity: 'size_t',
     }),
     descriptor: koffi.struct('bw_type_descriptor', {
       struct_size: 'uint32_t', abi_major: 'uint16_t', abi_minor: 'uint16_t',
@@ -61,6 +62,8 @@ const abi = (() => {
     // Copies an answer's bytes from its address (a pointer-sized integer, as for `free`) into a
     // Buffer: no pointer object and no view of plugin memory per call.
     memcpy: koffi.load(null as unknown as string).func(`void *memcpy(void *dst, ${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} src, size_t n)`) as Fn,
+    /** memcpy(dst, 0, 0) answers dst: the address of a Buffer, as an integer. */
+    memcpyAddress: koffi.load(null as unknown as string).func(`${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} memcpy(void *dst, ${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} src, size_t n)`) as Fn,
   };
 })();
 
@@ -71,7 +74,12 @@ const REPLY = {
   contentType: koffi.offsetof(abi.endpointReply, 'content_type'),
   body: koffi.offsetof(abi.endpointReply, 'body'),
   bodyLen: koffi.offsetof(abi.endpointReply, 'body_len'),
+  bodyHost: koffi.offsetof(abi.endpointReply, 'body_host'),
+  bodyHostCapacity: koffi.offsetof(abi.endpointReply, 'body_host_capacity'),
 };
+/** The replies' body_host_ptr: off the V8 heap, so its address never changes. */
+const REPLY_SPACE = Buffer.allocUnsafeSlow(16384);
+const REPLY_SPACE_ADDRESS = abi.memcpyAddress(REPLY_SPACE, 0, 0) as bigint | number;
 /** `data` is never NULL, even for an empty body. */
 const ONE_BYTE = Buffer.alloc(1);
 const NO_BYTES = Buffer.alloc(0);
@@ -96,7 +104,7 @@ export class InProcessDriver implements PluginDriver {
   private readonly outAddress: ArrayLike<bigint | number> = POINTER_BITS === 64
     ? new BigUint64Array(this.out.buffer, this.out.byteOffset, 1) : new Uint32Array(this.out.buffer, this.out.byteOffset, 1);
   /** The bw_type_endpoint_reply of process_endpoint_data_v2, reused by every call (they are synchronous). */
-  private readonly reply = Buffer.alloc(koffi.sizeof(abi.endpointReply));
+  private readonly reply = newReply();
 
   constructor(private readonly name: string, readonly metadata: NativeMetadata, private readonly log: Logger) {
     const lib = koffi.load(metadata.path);
@@ -152,8 +160,7 @@ export class InProcessDriver implements PluginDriver {
   private processBytes(endpoint: string, method: string, data: Buffer): EndpointAnswer {
     if (!this.instance) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'not initialized');
     const reply = this.reply;
-    reply.fill(0);
-    reply.writeUInt32LE(reply.length, 0);
+    reply.fill(0, 4, REPLY.bodyHost);
     const status = this.fns.process_endpoint_data_v2!(this.instance, endpoint, method, data.length ? data : ONE_BYTE, data.length, reply) as number;
     const httpStatus = reply.readInt32LE(4);
     const contentType = this.takeString(REPLY.contentType);
@@ -174,7 +181,7 @@ export class InProcessDriver implements PluginDriver {
 
   private takeBytes(offset: number, length: number): Buffer {
     const address = this.addressAt(offset);
-    if (!address) return NO_BYTES;
+    if (!address) return length === 0 ? NO_BYTES : length <= REPLY_SPACE.length ? Buffer.from(REPLY_SPACE.subarray(0, length)) : NO_BYTES;
     let bytes = NO_BYTES;
     if (length > 0) {
       bytes = Buffer.allocUnsafe(length);
@@ -263,4 +270,18 @@ export class InProcessDriver implements PluginDriver {
       return Status.ERR;
     }
   }
+}
+
+/** A bw_type_endpoint_reply with its size and the host's body space set (the rest is zeroed per call). */
+function newReply(): Buffer {
+  const reply = Buffer.alloc(koffi.sizeof(abi.endpointReply));
+  reply.writeUInt32LE(reply.length, 0);
+  if (POINTER_BITS === 64) {
+    reply.writeBigUInt64LE(BigInt(REPLY_SPACE_ADDRESS), REPLY.bodyHost);
+    reply.writeBigUInt64LE(BigInt(REPLY_SPACE.length), REPLY.bodyHostCapacity);
+  } else {
+    reply.writeUInt32LE(Number(REPLY_SPACE_ADDRESS), REPLY.bodyHost);
+    reply.writeUInt32LE(REPLY_SPACE.length, REPLY.bodyHostCapacity);
+  }
+  return reply;
 }

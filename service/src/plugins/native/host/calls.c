@@ -58,7 +58,8 @@ static void run_endpoint_v2(job *j) {
   size_t room = (size_t)(j->payload + j->len - body);
   size_t body_len = j->status >= 0 && (size_t)j->status < room ? (size_t)j->status : strnlen(body, room);
   static const uint8_t empty[1];
-  bw_type_endpoint_reply reply = {.struct_size = sizeof reply};
+  static __thread uint8_t space[16384]; /* the reply's body_host_ptr: a small answer needs no malloc */
+  bw_type_endpoint_reply reply = {.struct_size = sizeof reply, .body_host_ptr = space, .body_host_capacity = sizeof space};
   int32_t status = calls->process_endpoint_data_v2(instance, arg(j, 0), arg(j, 1), body_len ? (const uint8_t *)body : empty,
                                                    body_len, &reply);
   buf b = {0};
@@ -67,7 +68,9 @@ static void run_endpoint_v2(job *j) {
   buf_add(&b, (const char *)http, 4);
   if (reply.content_type_plugin_ptr) buf_str(&b, reply.content_type_plugin_ptr);
   buf_add(&b, "", 1);
-  if (reply.body_plugin_ptr && reply.body_len) buf_add(&b, reply.body_plugin_ptr, reply.body_len);
+  const char *answer = reply.body_plugin_ptr ? reply.body_plugin_ptr
+                       : reply.body_len <= sizeof space ? (const char *)space : NULL;
+  if (answer && reply.body_len) buf_add(&b, answer, reply.body_len);
   send_frame(F_REPLY, j->id, status, b.data, b.len);
   free(b.data);
   if (reply.content_type_plugin_ptr) calls->free(reply.content_type_plugin_ptr);
