@@ -179,7 +179,7 @@ typedef void *bw_type_context_host_ptr;
  * In a plugin-host process (`isolation: process`, the default) every function is available, from
  * call threads and plugin threads alike. Inside the service (`isolation: none`) the calls that
  * must wait for the service (emit_durable, state_get, state_set, commit, documents_query,
- * document_set_status) return BW_ERR_UNSUPPORTED: the
+ * document_set_status, emit_acknowledged) return BW_ERR_UNSUPPORTED: the
  * service's event loop cannot answer a thread that blocks it. Plugins that need them (connectors
  * acknowledging a sender) should document that they require `isolation: process`.
  * ------------------------------------------------------------------------------------------- */
@@ -267,6 +267,22 @@ typedef bw_type_status (*bw_host_documents_query)(bw_type_context_host_ptr ctx, 
 typedef bw_type_status (*bw_host_document_set_status)(bw_type_context_host_ptr ctx, int64_t id, const char *status);
 
 /*
+ * Hands readings to the buffer and returns only once they are committed (1.2): the back-pressure
+ * a connector needs before it acknowledges its sender (an HTTP 2xx, a protocol ACK). Blocks the
+ * calling thread. `readings_json` is what bw_host_emit takes.
+ * Returns BW_OK once committed. On -503 the disk refused them (full or read-only): NOTHING of them
+ * is stored, now or later, so answer the sender "not stored, retry"; returning -503 from
+ * process_endpoint_data passes that to an HTTP client without counting against the plugin. -400:
+ * the readings are invalid (the message says which). BW_ERR_UNSUPPORTED with `isolation: none`.
+ * On error `*out_error_host_ptr` may hold a message.
+ * Unlike bw_host_emit, whose readings wait in memory and are retried when the disk refuses.
+ * OWNERSHIP: `readings_json` is borrowed. `*out_error_host_ptr` belongs to the host: free it with
+ * bw_host_free.
+ */
+typedef bw_type_status (*bw_host_emit_acknowledged)(bw_type_context_host_ptr ctx, const char *readings_json,
+                                                    char **out_error_host_ptr);
+
+/*
  * Frees a string the host returned through an out parameter. NULL is ignored.
  * OWNERSHIP: takes `ptr_host_ptr`.
  */
@@ -287,6 +303,7 @@ typedef struct bw_type_host_api {
   bw_host_commit commit;             /* 1.1; emit_durable + state_set in one transaction */
   bw_host_documents_query documents_query;         /* 1.1; read back this plugin's documents */
   bw_host_document_set_status document_set_status; /* 1.1; mark a document delivered, dead, ... */
+  bw_host_emit_acknowledged emit_acknowledged;     /* 1.2; emit, returning once committed or refused */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_host_api;
 

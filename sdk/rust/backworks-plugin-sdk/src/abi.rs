@@ -69,6 +69,9 @@ pub type bw_host_documents_query =
 /// `bw_host_document_set_status` (1.1).
 pub type bw_host_document_set_status =
     unsafe extern "C" fn(ctx: ContextPtr, id: i64, status: *const c_char) -> bw_type_status;
+/// `bw_host_emit_acknowledged` (1.2).
+pub type bw_host_emit_acknowledged =
+    unsafe extern "C" fn(ctx: ContextPtr, readings_json: *const c_char, out_error_host_ptr: *mut *mut c_char) -> bw_type_status;
 /// `bw_host_free`.
 pub type bw_host_free = unsafe extern "C" fn(ptr_host_ptr: *mut c_void);
 
@@ -95,6 +98,8 @@ pub struct bw_type_host_api {
     pub documents_query: Option<bw_host_documents_query>,
     /// 1.1; beyond `struct_size` in an older host's table.
     pub document_set_status: Option<bw_host_document_set_status>,
+    /// 1.2
+    pub emit_acknowledged: Option<bw_host_emit_acknowledged>,
 }
 
 /// `bw_on_create`.

@@ -333,6 +333,8 @@ export class IsolatedDriver implements PluginDriver {
         const found = await context.setDocumentStatus(Number(args[0]), args[1] ?? '');
         return [found ? Status.OK : Status.NONE, ''];
       }
+      case HostCall.EMIT_ACKNOWLEDGED:
+        return emitAcknowledged(context, args[0] ?? '');
       default:
         return [Status.ERR, `unknown host call ${kind}`];
     }
@@ -340,6 +342,27 @@ export class IsolatedDriver implements PluginDriver {
 }
 
 class HostCrashed extends Error {}
+
+/**
+ * bw_host_emit_acknowledged (ABI 1.2): -503 when the buffer refused the readings (nothing stored),
+ * -400 when they are not valid readings; the header's STATUS CODES let the plugin pass either on.
+ */
+async function emitAcknowledged(context: HostContext, json: string): Promise<[number, string]> {
+  let readings: Reading[];
+  try {
+    const parsed = JSON.parse(json) as Reading | Reading[];
+    readings = Array.isArray(parsed) ? parsed : [parsed];
+  } catch (err) {
+    return [-400, `readings are not JSON: ${(err as Error).message}`];
+  }
+  try {
+    await context.emitAcknowledged(readings);
+    return [Status.OK, ''];
+  } catch (err) {
+    const refused = (err as { status?: number }).status === 503;
+    return [refused ? -503 : err instanceof TypeError ? -400 : Status.ERR, (err as Error).message];
+  }
+}
 
 /**
  * bw_host_commit (ABI 1.1): the batch goes to the buffer as one commit — one transaction, all or

@@ -15,7 +15,7 @@ export const Frame = {
 } as const;
 
 /** What a HOST_CALL frame asks for (in its status field). */
-export const HostCall = { EMIT_DURABLE: 1, STATE_GET: 2, STATE_SET: 3, COMMIT: 4, DOCUMENTS_QUERY: 5, DOCUMENT_STATUS: 6 } as const;
+export const HostCall = { EMIT_DURABLE: 1, STATE_GET: 2, STATE_SET: 3, COMMIT: 4, DOCUMENTS_QUERY: 5, DOCUMENT_STATUS: 6, EMIT_ACKNOWLEDGED: 7 } as const;
 
 /** bw_type_status values of the header. */
 export const Status = { OK: 0, NONE: 1, ERR: -1, UNSUPPORTED: -2, HOST_GONE: -3 } as const;

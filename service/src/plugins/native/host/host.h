@@ -23,7 +23,7 @@ enum frame_type {
   F_REPLY = 71, /* an endpoint answer of process_endpoint_data_v2: i32 http status | content type NUL | body */
 };
 enum host_call_kind {
-  HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4, HC_DOCUMENTS_QUERY = 5, HC_DOCUMENT_STATUS = 6
+  HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4, HC_DOCUMENTS_QUERY = 5, HC_DOCUMENT_STATUS = 6, HC_EMIT_ACKNOWLEDGED = 7
 };
 
 #define HEADER_SIZE 9 /* type, id, status: what follows the length */
