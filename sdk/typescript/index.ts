@@ -144,22 +144,36 @@ export interface PluginRequest {
   params: Record<string, string>;
   query: Record<string, string | string[]>;
   headers: Record<string, string | string[] | undefined>;
-  /** The raw body as text ("" when there is none). */
-  body: string;
+  /**
+   * The body's bytes exactly as sent (empty when there is none): binary payloads, NUL bytes and
+   * bytes that are not UTF-8 are kept. `body.toString()` reads it as UTF-8 text. A hook may replace
+   * it with other bytes or a string.
+   */
+  body: Buffer | string;
 }
 
 /** The response after_response hooks see; they may change `headers` and `body`. */
 export interface PluginResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
+}
+
+/** An answer that chooses its status and content type, and may be bytes (ABI 1.2's reply). */
+export interface EndpointReply {
+  /** 200 to 599; default 200. An error status is better thrown as a PluginError (see there). */
+  status?: number;
+  /** e.g. "application/octet-stream"; default: application/json for JSON-looking text, else text/plain. */
+  contentType?: string;
+  body: string | Buffer;
 }
 
 /**
- * What process_endpoint_data answers: a string body (JSON is sent as application/json), or
- * null/undefined for "not mine" so the next plugin in the chain is asked (the seed's `None`).
+ * What process_endpoint_data answers: a string body (JSON is sent as application/json), an
+ * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (the
+ * seed's `None`).
  */
-export type EndpointAnswer = string | null | undefined;
+export type EndpointAnswer = string | EndpointReply | null | undefined;
 
 /**
  * An error a plugin throws to answer with an HTTP status. The contract (sdk/c/backworks_plugin.h,
@@ -204,8 +218,11 @@ export interface BackworksPlugin {
   readonly configSchema?: Record<string, unknown>;
 
   initialize(config: unknown, host: HostContext): void | Promise<void>;
-  /** Answers an endpoint call. `endpoint` is the request path; `data` the raw body. */
-  processEndpointData?(endpoint: string, method: string, data: string, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
+  /**
+   * Answers an endpoint call. `endpoint` is the request path; `data` the body's bytes as sent
+   * (`data.toString()` for UTF-8 text, `JSON.parse(data.toString())` for JSON).
+   */
+  processEndpointData?(endpoint: string, method: string, data: Buffer, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
   /** Runs before every configured endpoint, in declared plugin order. Throw to reject. */
   beforeRequest?(request: PluginRequest): void | Promise<void>;
   /** Runs after every configured endpoint, in reverse declared order. */

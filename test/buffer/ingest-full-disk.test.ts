@@ -1,6 +1,6 @@
 /**
- * Back-pressure on a full disk, end to end: the real service with general/http-ingest and its
- * buffer on a small tmpfs (needs root, as in CI's container). Every reading posted is counted: each
+ * Back-pressure on a full disk, end to end: the real service with general/http-ingest, a native
+ * C plugin using bw_host_emit_acknowledged, and the buffer on a small tmpfs (needs root, as in CI's container). Every reading posted is counted: each
  * one answered 2xx is stored exactly once, each one answered 503 is never stored, even after space
  * comes back; the refusals do not open the plugin's breaker, are logged once (not per request), and
  * ingest answers 2xx again within a second of space coming back.
@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
+import { libs } from '../plugins/native/helpers.js';
 
 const PER_REQUEST = 50;
 
@@ -31,11 +32,16 @@ describe('http-ingest on a disk that fills up', () => {
     type: builtin
     pack: general/http-ingest
     failure_threshold: 2
+  native:
+    type: external
+    path: ${libs.contractC}
+    failure_threshold: 2
 storage:
   path: ${path.join(mountPoint, 'buffer.db')}
   flush_interval: 10ms
 endpoints:
   ingest: { path: /ingest, methods: [POST], plugin: ingest }
+  native-ingest: { path: /native/ingest, methods: [POST], plugin: native }
 `);
     service = await startService(file, { timeoutMs: 30_000 });
   }, 40_000);
@@ -46,12 +52,19 @@ endpoints:
     fs.rmSync(mountPoint, { recursive: true, force: true });
   });
 
-  /** Posts PER_REQUEST readings with the next unique values; returns the status and the values. */
+  let posts = 0;
+  const refusedBy = { ts: 0, native: 0 };
+  /**
+   * Posts PER_REQUEST readings with the next unique values, to the TypeScript ingest pack and to a
+   * native C plugin (bw_host_emit_acknowledged) in turn; returns the status and the values.
+   */
   async function post(): Promise<{ status: number; values: number[] }> {
     const values = Array.from({ length: PER_REQUEST }, () => next++);
     const body = JSON.stringify(values.map((value) => ({ device: 'meter-1', point: 'energy', value, ts: started + value })));
-    const res = await service!.fetch('/ingest', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const native = posts++ % 2 === 1;
+    const res = await service!.fetch(native ? '/native/ingest' : '/ingest', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     await res.text();
+    if (res.status === 503) refusedBy[native ? 'native' : 'ts']++;
     return { status: res.status, values };
   }
 
@@ -74,9 +87,12 @@ endpoints:
       refusals += statuses.filter((s) => s === 503).length;
     }
     expect(refusals).toBeGreaterThanOrEqual(60);
+    expect(refusedBy.ts).toBeGreaterThanOrEqual(20);
+    expect(refusedBy.native).toBeGreaterThanOrEqual(20);
 
     const health = await (await service!.fetch('/health')).json() as { plugins: Record<string, { breaker: string; status: string }>; buffer?: { disk: string } };
     expect(health.plugins.ingest).toMatchObject({ breaker: 'closed' });
+    expect(health.plugins.native).toMatchObject({ breaker: 'closed' });
 
     // Space comes back: the next request is stored.
     fs.rmSync(filler);

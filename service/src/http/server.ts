@@ -11,7 +11,7 @@ export interface ServerOptions {
 }
 
 /**
- * The fastify instance with what every route shares: bodies kept as raw text (plugins parse what
+ * The fastify instance with what every route shares: bodies kept as raw bytes (plugins parse what
  * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
  */
 export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyInstance {
@@ -32,7 +32,8 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
   const app = (https ? Fastify({ ...options, https } as FastifyServerOptions) : Fastify(options)) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Bytes, not text: a binary body, a NUL or a byte that is not UTF-8 reaches the plugin as sent.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: FastifyError | BackworksError, request, reply) => {
     const status = err instanceof BackworksError ? err.status : (err.statusCode ?? 500);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, DurableBatch, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { PluginFindings } from '../config/load.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
@@ -9,7 +9,7 @@ import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openBuiltinPlugin } from './builtin.js';
-import type { PluginDriver } from './driver.js';
+import { bodyBytes, type PluginDriver } from './driver.js';
 import { createHostContext, type HostServices } from './host-context.js';
 import { ManagedPlugin, type PluginStatus } from './managed.js';
 import { runAfterResponse, runBeforeRequest } from './hooks.js';
@@ -370,7 +370,7 @@ export class PluginManager {
   }
 
   /** The seed's call to one named plugin. */
-  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
   }
 
@@ -379,10 +379,10 @@ export class PluginManager {
    * `started`: the caller's clock reading, shared with the plugin's latency (see ManagedPlugin.run).
    */
   callThen(name: string, request: PluginRequest, timeoutMs: number | undefined,
-    onValue: (answer: string | null | undefined) => void, onError: (err: unknown) => void, started?: number): void {
+    onValue: (answer: EndpointAnswer) => void, onError: (err: unknown) => void, started?: number): void {
     const plugin = this.current.get(name);
     if (!plugin) { onError(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured')); return; }
-    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, request.body, request),
+    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request),
       timeoutMs ?? plugin.settings.timeoutMs, onValue, onError, started);
   }
 
@@ -390,13 +390,13 @@ export class PluginManager {
    * The seed's chain: plugins asked in declared order; the first answer that is not None wins.
    * While a plugin is still starting, "no answer" is not known yet: 503 starting, not 404.
    */
-  async chain(request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  async chain(request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     let starting: string | undefined;
     for (const plugin of this.current.values()) {
       if (plugin.state === 'starting') starting ??= plugin.name;
       if (!plugin.has('endpoint') || plugin.state !== 'running') continue;
       const answer = await plugin.invoke('process_endpoint_data',
-        () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+        () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request), timeoutMs);
       if (answer !== null && answer !== undefined) return answer;
     }
     if (starting !== undefined) throw new BackworksError('BW_ERR_PLUGIN_STARTING', starting);

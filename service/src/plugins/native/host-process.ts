@@ -5,7 +5,7 @@ import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { requireHostBinary, hostEnvironment } from './host-binary.js';
 import { nativeError, toMetadata, type NativeMetadata, type RawDescriptor } from './inspect.js';
-import { encodeFrame, Frame, FrameReader, payloadStrings, type DecodedFrame } from './protocol.js';
+import { decodeReply, encodeFrame, Frame, FrameReader, payloadStrings, type DecodedFrame, type DecodedReply } from './protocol.js';
 
 export interface HostProcessOptions {
   name: string;
@@ -28,6 +28,8 @@ export interface HostProcessOptions {
 export interface CallResult {
   status: number;
   payload: string | null;
+  /** The answer of process_endpoint_data_v2 (a REPLY frame), bytes as sent. */
+  reply?: DecodedReply;
 }
 
 export interface HostExit {
@@ -146,12 +148,13 @@ export class HostProcess {
     return this.calls.size;
   }
 
-  call(type: number, args: readonly string[]): Promise<CallResult> {
+  /** `status`: the frame's status field (an ENDPOINT frame's body length). */
+  call(type: number, args: ReadonlyArray<string | Buffer>, status = 0): Promise<CallResult> {
     if (this.dead) return Promise.reject(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.options.name, 'host not running'));
     const id = this.nextId++ >>> 0;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
-      this.send(encodeFrame(type, id, 0, args));
+      this.send(encodeFrame(type, id, status, args));
     });
   }
 
@@ -195,6 +198,13 @@ export class HostProcess {
         if (!call) return;
         this.calls.delete(frame.id);
         call.resolve({ status: frame.status, payload: frame.payload.length ? frame.payload.toString('utf8') : null });
+        return;
+      }
+      case Frame.REPLY: {
+        const call = this.calls.get(frame.id);
+        if (!call) return;
+        this.calls.delete(frame.id);
+        call.resolve({ status: frame.status, payload: null, reply: decodeReply(frame.payload) });
         return;
       }
       case Frame.HEARTBEAT:

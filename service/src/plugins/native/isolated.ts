@@ -1,11 +1,11 @@
-import type { DocumentQuery, DurableBatch, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Frame, HostCall, Status } from './protocol.js';
-import { answerToError, applyChanges, type NativePluginOptions } from './shared.js';
+import { answerToError, applyChanges, hookJson, toReply, type NativePluginOptions } from './shared.js';
 
 type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
 
@@ -96,23 +96,28 @@ export class IsolatedDriver implements PluginDriver {
     };
   }
 
-  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
-    const { status, payload } = await this.call(Frame.ENDPOINT, [endpoint, method, data]);
+  /** The body goes as bytes, its length in the frame's status field; a 1.2 plugin answers with a REPLY. */
+  async processEndpointData(endpoint: string, method: string, data: Buffer): Promise<EndpointAnswer> {
+    const { status, payload, reply } = await this.call(Frame.ENDPOINT, [endpoint, method, data], data.length);
     if (status === Status.NONE) return null;
+    if (reply) {
+      if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, reply.body.length ? reply.body.toString('utf8') : null);
+      return toReply(this.name, reply.httpStatus, reply.contentType, reply.body);
+    }
     if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, payload);
     return payload ?? '';
   }
 
   async beforeRequest(request: PluginRequest): Promise<void> {
     if (!this.metadata.capabilities.includes('before_request')) return;
-    const { status, payload } = await this.call(Frame.BEFORE, [JSON.stringify(request)]);
+    const { status, payload } = await this.call(Frame.BEFORE, [hookJson(request)]);
     if (status < 0) throw answerToError(this.name, 'before_request', status, payload);
     applyChanges(request, payload);
   }
 
   async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
     if (!this.metadata.capabilities.includes('after_response')) return;
-    const { status, payload } = await this.call(Frame.AFTER, [JSON.stringify(request), JSON.stringify(response)]);
+    const { status, payload } = await this.call(Frame.AFTER, [hookJson(request), hookJson(response)]);
     if (status < 0) throw answerToError(this.name, 'after_response', status, payload);
     applyChanges(response, payload);
   }
@@ -159,13 +164,13 @@ export class IsolatedDriver implements PluginDriver {
     return this.host?.alive ? this.host.pid : undefined;
   }
 
-  private async call(type: number, args: string[]): Promise<CallResult> {
+  private async call(type: number, args: Array<string | Buffer>, frameStatus = 0): Promise<CallResult> {
     const host = this.host;
     if (this.state !== 'running' || !host?.alive) {
       throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.lastExit ? `${this.state}: ${this.lastExit}` : this.state);
     }
     if (host.inFlight >= this.concurrency) throw new BackworksError('BW_ERR_NATIVE_BUSY', this.name, this.concurrency);
-    return host.call(type, args);
+    return host.call(type, args, frameStatus);
   }
 
   /** Spawns a host, initializes it with the saved config and makes it the current one. */
@@ -337,6 +342,8 @@ export class IsolatedDriver implements PluginDriver {
         const found = await context.setDocumentStatus(Number(args[0]), args[1] ?? '');
         return [found ? Status.OK : Status.NONE, ''];
       }
+      case HostCall.EMIT_ACKNOWLEDGED:
+        return emitAcknowledged(context, args[0] ?? '');
       default:
         return [Status.ERR, `unknown host call ${kind}`];
     }
@@ -344,6 +351,27 @@ export class IsolatedDriver implements PluginDriver {
 }
 
 class HostCrashed extends Error {}
+
+/**
+ * bw_host_emit_acknowledged (ABI 1.2): -503 when the buffer refused the readings (nothing stored),
+ * -400 when they are not valid readings; the header's STATUS CODES let the plugin pass either on.
+ */
+async function emitAcknowledged(context: HostContext, json: string): Promise<[number, string]> {
+  let readings: Reading[];
+  try {
+    const parsed = JSON.parse(json) as Reading | Reading[];
+    readings = Array.isArray(parsed) ? parsed : [parsed];
+  } catch (err) {
+    return [-400, `readings are not JSON: ${(err as Error).message}`];
+  }
+  try {
+    await context.emitAcknowledged(readings);
+    return [Status.OK, ''];
+  } catch (err) {
+    const refused = (err as { status?: number }).status === 503;
+    return [refused ? -503 : err instanceof TypeError ? -400 : Status.ERR, (err as Error).message];
+  }
+}
 
 /**
  * bw_host_commit (ABI 1.1): the batch goes to the buffer as one commit — one transaction, all or

@@ -10,7 +10,9 @@
  * prctl(PR_SET_PDEATHSIG), so the host dies with the service even when the service is SIGKILLed.
  *
  * Frames (little-endian), both directions: u32 length of what follows | u8 type | u32 id |
- * i32 status | payload. Multi-string payloads are NUL-terminated strings back to back. The types
+ * i32 status | payload. Multi-string payloads are NUL-terminated strings back to back; an ENDPOINT
+ * frame's last string is the body as bytes, its length in the status field, and a plugin with
+ * process_endpoint_data_v2 (ABI 1.2) answers it with a REPLY frame (calls.c). The types
  * are mirrored in ../protocol.ts. stdout and stderr are left to the plugin: the service turns
  * them into log lines tagged with the plugin's name.
  *
