@@ -161,6 +161,17 @@ export async function startPymodbus(kind: 'tcp' | 'rtu', where: string | number,
     child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`pymodbus exited with ${code}: ${err}`)); });
   });
+  // pymodbus' TCP server says ready before serve_forever() binds: wait until it accepts
+  if (kind === 'tcp') {
+    for (let i = 0; i < 200; i++) {
+      const accepted = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(Number(where), '127.0.0.1', () => { socket.destroy(); resolve(true); });
+        socket.once('error', () => resolve(false));
+      });
+      if (accepted) break;
+      await sleep(25);
+    }
+  }
   return {
     stderr: () => err,
     stop: () => new Promise<void>((resolve) => {
