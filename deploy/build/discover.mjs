@@ -30,5 +30,16 @@ export function discoverNative(root, roots) {
   return { crates, cFolders };
 }
 
+/** Every Rust crate below the given roots, libraries and plugins alike (for `cargo test`). */
+export function discoverCrates(root, roots) {
+  const crates = [];
+  for (const base of roots) {
+    for (const [dir, entries] of walk(path.join(root, base))) {
+      if (entries.some((e) => e.isFile() && e.name === 'Cargo.toml')) crates.push(dir);
+    }
+  }
+  return crates;
+}
+
 /** The .c files of a folder, in name order (one folder is one program or library). */
 export const cSources = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.c')).sort().map((n) => path.join(dir, n));

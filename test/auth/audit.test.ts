@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { AuditLog } from '../../service/src/buffer/audit.js';
 import { DataBuffer } from '../../service/src/buffer/buffer.js';
 import { startService, type RunningService } from '../helpers/service.js';
 import { tempDir, writeTemp } from '../helpers/tmp.js';
@@ -72,5 +74,23 @@ describe('audit retention', () => {
     buffer.maintain();
     expect(buffer.audit.rows().map((r) => r.id)).toEqual([2]);
     buffer.close();
+  });
+});
+
+describe('an audit row the disk refuses', () => {
+  it('is counted, not thrown: the request it records already happened', () => {
+    const file = path.join(tempDir(), 'buffer.db');
+    new DataBuffer({ file, maxBytes: 1024 ** 3, maxAgeMs: 60_000, durability: 'normal' }).close();
+    const db = new Database(file);
+    const audit = new AuditLog(db);
+    const row = { ts: Date.now(), who: 'x', role: 'admin', via: 'bearer', source: '127.0.0.1', method: 'POST', route: '/api/reload', status: 200, outcome: 'ok' as const };
+    expect(audit.record(row)).toBe(true);
+    db.pragma('query_only = ON'); // SQLite refuses every write from here, as on a read-only disk
+    expect(audit.record(row)).toBe(false);
+    expect(audit.record(row)).toBe(false);
+    expect(audit.unwritten).toBe(2);
+    db.pragma('query_only = OFF');
+    expect(audit.rows().length).toBe(1);
+    db.close();
   });
 });

@@ -118,6 +118,17 @@ describe('fleet link', () => {
     expect(by('c-7')).toEqual({ ok: true, command: 'health', result: { status: 'healthy', plugins: {} } });
     expect(by('c-8')).toEqual({ ok: true, command: 'config', result: { fleet: { mqtt: { password: '[redacted]' } } } });
     expect(by('c-9')).toMatchObject({ ok: false, error: { code: 'BW_ERR_FLEET_BAD_COMMAND', message: 'command "ping": the payload must be a JSON object (or empty), got "not json"' } });
+    // The audit trail holds the commands that change the gateway and the refused ones, not the reads.
+    const host = new URL(broker.url).host;
+    const rows = buffer.audit.rows().map(({ route, status, outcome, who, via, source, method }) => ({ route, status, outcome, who, via, source, method }));
+    const fleet = { who: 'fleet', via: 'mqtt', source: host, method: 'MQTT' };
+    expect(rows.sort((a, b) => a.route.localeCompare(b.route) || a.status - b.status)).toEqual([
+      { ...fleet, route: 'cmd/ping', status: 400, outcome: 'failed' },
+      { ...fleet, route: 'cmd/plugin-restart', status: 200, outcome: 'ok' },
+      { ...fleet, route: 'cmd/plugin-restart', status: 500, outcome: 'failed' },
+      { ...fleet, route: 'cmd/reload', status: 403, outcome: 'denied' },
+      { ...fleet, route: 'cmd/self-destruct', status: 404, outcome: 'failed' },
+    ]);
   });
 
   it('can switch every command off', async () => {

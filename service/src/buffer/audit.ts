@@ -23,14 +23,26 @@ export interface AuditRow extends AuditEntry { id: number }
 export class AuditLog {
   private readonly insert: Statement;
   private readonly page: Statement;
+  /** Rows the disk refused since the start (backworks_audit_rows_unwritten). */
+  unwritten = 0;
 
   constructor(db: Database) {
     this.insert = db.prepare('INSERT INTO audit (ts, who, role, via, source, method, route, status, outcome) VALUES (@ts, @who, @role, @via, @source, @method, @route, @status, @outcome)');
     this.page = db.prepare('SELECT id, ts, who, role, via, source, method, route, status, outcome FROM audit WHERE id > ? ORDER BY id LIMIT ?');
   }
 
-  record(entry: AuditEntry): void {
-    this.insert.run(entry);
+  /**
+   * Writes the row; false when the disk refused it. The request it records already happened, so a
+   * refusal is counted rather than thrown, and the caller puts the entry in the journal instead.
+   */
+  record(entry: AuditEntry): boolean {
+    try {
+      this.insert.run(entry);
+      return true;
+    } catch {
+      this.unwritten++;
+      return false;
+    }
   }
 
   /** Rows after `afterId`, oldest first. */

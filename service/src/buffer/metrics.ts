@@ -27,6 +27,12 @@ export function registerBufferMetrics(registry: Registry, buffer: DataBuffer): v
   buffer.dropListener = (kind, reason, n) => dropped.labels(kind, reason).inc(n);
 
   new Gauge({
+    name: 'backworks_audit_rows_unwritten',
+    help: 'Audit rows the disk refused since the start (each is in the journal instead)',
+    registers: [registry],
+    collect() { this.set(buffer.audit.unwritten); },
+  });
+  new Gauge({
     name: 'backworks_buffer_rows',
     help: 'Readings held in the buffer',
     registers: [registry],

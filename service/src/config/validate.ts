@@ -6,12 +6,24 @@ import { ConfigSchema, NAME_PATTERN, PACK_PATTERN } from './schema.js';
 import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
+import { hostProblem, parseHostPort } from '../../../sdk/typescript/address.js';
 
 /** Shared with deploy/build/config-validator.mjs, which compiles the config schema at build time. */
 export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false, verbose: true } as const;
 export const PRECOMPILED_FILE = 'config-validator.cjs';
 
 const ajv = new Ajv(AJV_OPTIONS);
+
+/**
+ * Formats a plugin's JSON Schema can give an address, so that a native plugin's host and
+ * host:port keys are checked as the TypeScript packs check theirs: `"format": "host"` (a host name
+ * or IP address) and `"format": "host-port"` ("host" or "host:port").
+ */
+const ADDRESS_FORMATS: Record<string, (text: string) => string | undefined> = {
+  host: hostProblem,
+  'host-port': (text) => { const parsed = parseHostPort(text, 0); return 'problem' in parsed ? parsed.problem : undefined; },
+};
+for (const [name, problem] of Object.entries(ADDRESS_FORMATS)) ajv.addFormat(name, { type: 'string', validate: (text: string) => problem(text) === undefined });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** The config schema's validator from the build when there is one (dist/), else compiled here (sources). */
@@ -81,6 +93,11 @@ function describe(e: ErrorObject, source: YamlSource, base: ConfigPath): ConfigI
       return source.issue(path, Number(p.limit) === 1 ? `${name} must not be empty` : `${name} must be at least ${String(p.limit)} characters`);
     case 'maxLength':
       return source.issue(path, `${name} must be at most ${String(p.limit)} characters`);
+    case 'format': {
+      const problem = ADDRESS_FORMATS[String(p.format)]?.(String(e.data));
+      if (problem) return source.issue(path, problem);
+      return source.issue(path, `${name} must be ${article(String(p.format))}, got ${show(source, path)}`);
+    }
     case 'propertyNames':
       return source.issue([...path, String(p.propertyName)], `invalid name "${String(p.propertyName)}": ${PATTERN_WORDS[NAME_PATTERN]}`, 'key');
     default:

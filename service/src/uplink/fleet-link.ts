@@ -1,11 +1,13 @@
 import os from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { AuditEntry } from '../buffer/audit.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import type { FleetConfig } from '../config/sections/fleet.js';
 import type { GatewayIdentity } from '../config/sections/gateway.js';
 import { parseDuration } from '../config/units.js';
+import { ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
-import { runCommand, type CommandPolicy } from './commands.js';
+import { runCommand, type CommandAnswer, type CommandPolicy } from './commands.js';
 import { connectOptions } from './connect-options.js';
 import type { GatewayControl } from './control.js';
 import { OutboxDrain, type Publisher } from './outbox-drain.js';
@@ -191,6 +193,7 @@ export class FleetLink {
       startedAt: this.startedAt,
     }).then((answer) => {
       this.options.metrics?.commands.labels(name.slice(0, 40), answer.ok ? 'ok' : 'error').inc();
+      this.audit(name, answer);
       if (!responseTopic) {
         this.options.log.warn({ command: name }, 'fleet: command without a response topic; the answer has nowhere to go');
         return;
@@ -200,6 +203,23 @@ export class FleetLink {
         properties: { correlationData, contentType: 'application/json' },
       });
     });
+  }
+
+  /**
+   * A command that changes the gateway, or one refused, is an audit row like its HTTP twin. The
+   * broker authenticated the sender; the gateway knows only its own link, so `who` is "fleet" and
+   * `source` the broker.
+   */
+  private audit(name: string, answer: CommandAnswer): void {
+    if (answer.ok && !STATE_CHANGING.has(name)) return;
+    const code = answer.ok ? undefined : answer.error.code;
+    const status = code === undefined ? 200 : (ERRORS as Record<string, { status: number }>)[code]?.status ?? 500;
+    const entry: AuditEntry = {
+      ts: Date.now(), who: 'fleet', role: null, via: 'mqtt', source: brokerHost(this.options.fleet.mqtt.url),
+      method: 'MQTT', route: `cmd/${name.slice(0, 80)}`, status,
+      outcome: status < 400 ? 'ok' : status === 403 ? 'denied' : 'failed',
+    };
+    if (!this.options.buffer.audit.record(entry)) this.options.log.error({ audit: entry }, 'audit row not written: the disk refused it; the entry is in this line');
   }
 
   private statusPayload(state: 'online' | 'offline', since: number): string {
@@ -225,4 +245,10 @@ export class FleetLink {
       versions: { backworks: this.options.version, node: process.versions.node, sqlite: this.options.buffer.sqliteVersion },
     };
   }
+}
+
+const STATE_CHANGING = new Set(['reload', 'plugin-restart']);
+
+function brokerHost(url: string): string | null {
+  try { return new URL(url).host; } catch { return null; }
 }

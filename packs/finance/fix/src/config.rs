@@ -199,7 +199,7 @@ pub fn schema() -> Value {
         "target_comp_id": {"type": "string"},
         "begin_string": {"enum": ["FIX.4.2", "FIX.4.4"], "default": "FIX.4.4"},
         "role": {"enum": ["acceptor", "initiator"], "default": "acceptor"},
-        "host": {"type": "string", "description": "Acceptor: address to listen on (0.0.0.0). Initiator: the counterparty"},
+        "host": {"type": "string", "format": "host", "description": "Acceptor: address to listen on (0.0.0.0). Initiator: the counterparty"},
         "port": {"type": "integer", "minimum": 0, "maximum": 65535, "description": "0: any free port (acceptor; the port is shown in /health)"},
         "heartbeat_interval": {"type": ["string", "number"], "default": "30s"},
         "reset_on_logon": {"type": "boolean", "default": false},
