@@ -56,7 +56,11 @@ export interface Device {
   maxRegisters: number;
   maxBits: number;
   maxGap: number;
+  /** Unused coils/discrete inputs one request may read to merge two ranges. */
+  maxGapBits: number;
   report: 'change' | 'every_poll';
+  /** report: change — an unchanged value is emitted again (with a fresh ts) this often. */
+  reportEveryMs: number;
   /** Write with FC15/FC16 even for a single coil or register. */
   writeMultiple: boolean;
   /** Poll group name -> interval in ms. */
@@ -175,7 +179,9 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
     maxRegisters,
     maxBits: dc.max_bits ?? quirks.max_bits ?? 2000,
     maxGap: dc.max_gap ?? 0,
+    maxGapBits: dc.max_gap_bits ?? dc.max_gap ?? 0,
     report: dc.report ?? 'change',
+    reportEveryMs: parseDuration(dc.report_every ?? '1m'),
     writeMultiple: dc.write_multiple ?? quirks.write_multiple ?? false,
     groups,
     points: [],

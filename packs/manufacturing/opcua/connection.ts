@@ -209,19 +209,21 @@ export class ServerConnection {
   }
 
   /** Health from the same map the readings come from. */
-  status(): { healthy: boolean; connected: boolean; details: Record<string, unknown> } {
+  status(): { connected: boolean; stale: string[]; details: Record<string, unknown> } {
     const bad: Record<string, string> = {};
+    const stale: string[] = [];
     const counts: Record<string, number> = { good: 0, uncertain: 0, stale: 0, bad: 0, waiting: 0 };
     for (const p of this.config.points) {
       const s = this.points.get(p.name);
       if (!s) { counts.waiting++; continue; }
       counts[s.quality]++;
       if (s.quality === 'bad' && s.status) bad[p.name] = s.status;
+      if (s.quality === 'stale') stale.push(p.name);
     }
     const connected = this.supervisor.state === 'connected';
     return {
       connected,
-      healthy: connected && counts.bad === 0,
+      stale,
       details: {
         endpoint: this.config.endpoint,
         state: this.supervisor.state,

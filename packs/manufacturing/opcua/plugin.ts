@@ -41,17 +41,21 @@ export class OpcuaPlugin implements BackworksPlugin {
     const details: Record<string, unknown> = {};
     const down: string[] = [];
     const badPoints: string[] = [];
+    const stalePoints: string[] = [];
     for (const [name, c] of this.connections) {
       const s = c.status();
       details[name] = s.details;
-      if (!s.connected) down.push(name);
+      if (!s.connected) { down.push(name); continue; }
       for (const [point, status] of Object.entries((s.details.bad ?? {}) as Record<string, string>)) badPoints.push(`${name}/${point} ${status}`);
+      // connected again, but a point has no fresh value yet: the data says stale, so does health
+      for (const point of s.stale) stalePoints.push(`${name}/${point}`);
     }
     const total = this.connections.size;
     if (down.length === total) return { status: 'unhealthy', message: `${total} of ${total} server(s) not connected`, details };
     const problems = [
       ...(down.length ? [`${down.length} of ${total} server(s) not connected (${down.join(', ')})`] : []),
       ...(badPoints.length ? [`${badPoints.length} point(s) bad: ${badPoints.join(', ')}`] : []),
+      ...(stalePoints.length ? [`${stalePoints.length} point(s) stale: ${stalePoints.join(', ')}`] : []),
     ];
     if (problems.length) return { status: 'degraded', message: problems.join('; '), details };
     return { status: 'healthy', message: `${total} server(s) connected`, details };

@@ -83,6 +83,7 @@ export class SessionSupervisor {
       let established = false;
       try {
         const reason = await this.connectAndHold(() => { established = true; failures = 0; });
+        if (this.closed) break;
         this.note('warn', `OPC UA server ${this.config.name}: ${reason}; reconnecting`);
       } catch (err) {
         if (this.closed) break;

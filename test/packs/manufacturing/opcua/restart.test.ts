@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import createOpcua from '../../../../packs/manufacturing/opcua/index.js';
 import { startService, type RunningService } from '../../../helpers/service.js';
-import { writeTemp } from '../../../helpers/tmp.js';
-import { freePort } from '../modbus/helpers.js';
+import { tempDir, writeTemp } from '../../../helpers/tmp.js';
+import { collectingHost, freePort } from '../modbus/helpers.js';
 import { startStandin, type Standin } from './standin.js';
 
 /**
@@ -158,5 +159,29 @@ describe('manufacturing/opcua: the server restarts, forgets, freezes', { timeout
     const stopMs = Date.now() - stopAt;
     console.log(`SIGTERM: the gateway exited with ${code} in ${stopMs} ms`);
     expect(code).toBe(0);
+  });
+
+  it('recovers a SignAndEncrypt session when the server comes back with a new certificate', async () => {
+    const port = await freePort();
+    let server = await startStandin(port);
+    cleanups.push(() => server.signal('SIGKILL'));
+    const host = Object.assign(collectingHost(), { stateDir: tempDir('bw-opcua-cert-') });
+    const plugin = createOpcua();
+    await plugin.initialize({ servers: [{
+      name: 'press', endpoint: server.endpoint, security_mode: 'SignAndEncrypt', security_policy: 'Basic256Sha256',
+      username: 'operator', password: 'secret', publishing_interval: '100ms', reconnect_max: '1s',
+      points: [{ name: 'counter', node: 'ns=1;s=Press.Counter', sampling_interval: '100ms' }],
+    }] }, host);
+    cleanups.push(() => plugin.shutdown!());
+    await host.until(() => host.last('press', 'counter')?.quality === 'good', 30_000, 'a value over SignAndEncrypt');
+    await server.signal('SIGKILL');
+    await host.until(() => host.last('press', 'counter')?.quality === 'stale', 10_000, 'stale');
+    const before = server.certificate;
+    server = await startStandin(port); // a fresh PKI folder: a new server certificate
+    expect(server.certificate).not.toBe(before);
+    const upAt = Date.now();
+    await host.until(() => host.readings.filter((r) => r.point === 'counter' && r.quality === 'good' && r.ts! >= upAt).length >= 2, 30_000, 'good values from the new certificate');
+    console.log(`new server certificate: good values ${Date.now() - upAt} ms after the server listened`);
+    expect((await plugin.healthCheck!()).status).toBe('healthy');
   });
 });

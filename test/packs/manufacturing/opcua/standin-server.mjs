@@ -4,15 +4,19 @@
 // forget every session while the connection stays up. Debian bookworm packages no other OPC UA
 // server (no python3-opcua / asyncua, no open62541) and PyPI is unreachable from here.
 //
-//   node standin-server.mjs --port 4840 [--transfer]
-// prints {"listening":PORT} once it accepts connections.
+//   node standin-server.mjs --port 4840 --pki DIR [--transfer]
+// prints {"listening":PORT} once it accepts connections. Its certificate lives in DIR: a new DIR
+// is a new certificate, as a PLC replaced or re-flashed presents. Users: anonymous, operator/secret.
 import {
-  DataType, OPCUAServer, ServiceFault, StatusCodes, Variant, VariantArrayType, coerceExpandedNodeId, resolveNodeId,
+  DataType, OPCUACertificateManager, OPCUAServer, ServiceFault, StatusCodes, Variant, VariantArrayType,
+  coerceExpandedNodeId, resolveNodeId,
 } from 'node-opcua';
+import { createHash } from 'node:crypto';
 
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf('--port') + 1]);
 const transfer = args.includes('--transfer');
+const pki = args[args.indexOf('--pki') + 1];
 
 const words = (n) => { const u = BigInt.asUintN(64, BigInt(n)); return [Number(u >> 32n), Number(u & 0xffffffffn)]; };
 
@@ -41,7 +45,12 @@ const TYPES = [
   ['LocalizedText', { text: 'hello', locale: 'en' }, [{ text: 'a' }, { text: 'b', locale: 'de' }]],
 ];
 
-const server = new OPCUAServer({ port, hostname: '127.0.0.1', allowAnonymous: true, maxConnectionsPerEndpoint: 50 });
+const serverCertificateManager = new OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: true });
+await serverCertificateManager.initialize();
+const server = new OPCUAServer({
+  port, hostname: '127.0.0.1', allowAnonymous: true, maxConnectionsPerEndpoint: 50, serverCertificateManager,
+  userManager: { isValidUser: (user, password) => user === 'operator' && password === 'secret' },
+});
 if (!transfer) {
   // Embedded servers often lack the service; node-opcua's client then loops on Republish.
   server._on_TransferSubscriptionsRequest = (message, channel) => {
@@ -100,4 +109,5 @@ process.on('SIGUSR1', () => {
 });
 process.on('SIGTERM', () => { void server.shutdown(0).then(() => process.exit(0)); });
 await server.start();
-process.stdout.write(`${JSON.stringify({ listening: port, transfer })}\n`);
+const certificate = createHash('sha256').update(server.getCertificate()).digest('hex');
+process.stdout.write(`${JSON.stringify({ listening: port, transfer, certificate })}\n`);
