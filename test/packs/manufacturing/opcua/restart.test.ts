@@ -133,7 +133,9 @@ describe('manufacturing/opcua: the server restarts, forgets, freezes', { timeout
       expect((await points(service)).counter.quality).toBe('good');
       figures.push({ round, signal, transfer, recoveryMs: goodAt - upAt, outageCpuPercent, secondHalfCpuPercent, healthLagMs: Math.max(0, healthyAt - goodAt) });
     }
-    console.log(`opcua restart rounds (publishing ${PUBLISHING_MS} ms, reconnect_max ${RECONNECT_MAX_MS} ms):\n${figures.map((f) => JSON.stringify(f)).join('\n')}`);
+    // the issue's bound: 2 × publishing interval + the longest back-off (reconnect_max + 20 % jitter); logged, not asserted
+    const boundMs = 2 * PUBLISHING_MS + RECONNECT_MAX_MS * 1.2;
+    console.log(`opcua restart rounds (publishing ${PUBLISHING_MS} ms, reconnect_max ${RECONNECT_MAX_MS} ms, bound ${boundMs} ms; ${figures.filter((f) => f.recoveryMs <= boundMs).length} of 10 within):\n${figures.map((f) => JSON.stringify(f)).join('\n')}`);
 
     // a server that forgets every session behind the same connection
     // (node-opcua's session repairs itself inside the transaction that answered BadSessionIdInvalid
