@@ -103,6 +103,12 @@ describe('manufacturing/opcua: the server restarts, forgets, freezes', { timeout
     await recovered(service, 0, 30_000);
     await until('health healthy', async () => (await opcuaHealth(service)).status === 'healthy', 10_000);
 
+    // the gateway's CPU while connected, for comparison with the outages below
+    const idleCpu0 = cpuSeconds(pid);
+    const idleAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    console.log(`connected, before the first restart: the gateway used ${Math.round(((cpuSeconds(pid) - idleCpu0) / ((Date.now() - idleAt) / 1000)) * 1000) / 10} % of a core`);
+
     const figures: Array<{ round: number; signal: string; transfer: boolean; recoveryMs: number; outageCpuPercent: number; secondHalfCpuPercent: number; healthLagMs: number }> = [];
     for (let round = 0; round < 10; round++) {
       const signal: NodeJS.Signals = round % 2 ? 'SIGTERM' : 'SIGKILL';
