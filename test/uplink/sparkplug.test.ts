@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toNumber } from '../../service/src/uplink/sparkplug/payload.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
@@ -189,6 +190,17 @@ describe('Sparkplug B edge node', () => {
       await plc.close();
       await waitFor('DDEATH of the PLC', () => host.of('DDEATH', 'press-plc').length === 1, { timeoutMs: 20_000 });
       expect(host.violations).toEqual([]);
+
+      // The write, the refused write and the refused reboot are audit rows, like their HTTP twins.
+      await service.stop('SIGTERM');
+      const db = new Database(path.join(dir, 'state', 'buffer.db'), { readonly: true });
+      const rows = db.prepare("SELECT route, status, outcome, who, via FROM audit WHERE route LIKE 'cmd/sparkplug/%' ORDER BY id").all();
+      db.close();
+      expect(rows).toEqual([
+        { route: 'cmd/sparkplug/DCMD', status: 200, outcome: 'ok', who: 'fleet', via: 'mqtt' },
+        { route: 'cmd/sparkplug/DCMD', status: expect.any(Number), outcome: expect.stringMatching(/failed|denied/), who: 'fleet', via: 'mqtt' },
+        { route: 'cmd/sparkplug/Reboot', status: 403, outcome: 'denied', who: 'fleet', via: 'mqtt' },
+      ]);
     } finally {
       await service?.stop('SIGKILL');
       await host.close();
