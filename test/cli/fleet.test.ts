@@ -89,10 +89,15 @@ describe('backworks fleet', () => {
   }, 60_000);
 
   it('status reads Sparkplug births too: a node reborn while it watches shows its NBIRTH metrics', async () => {
-    const watching = fleet('status', '--json', '--wait', '4s');
-    await new Promise((r) => setTimeout(r, 1000));
+    let watched = false;
+    const watching = fleet('status', '--json', '--wait', '4s').finally(() => { watched = true; });
+    // Births are not retained: ask again until the watcher, which may take a while to start on a
+    // busy machine, has had the chance to subscribe and see one.
     const asker = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
-    await asker.publishAsync('spBv1.0/plant/NCMD/gw-2', encode({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] }), { qos: 0 });
+    while (!watched) {
+      await new Promise((r) => setTimeout(r, 500));
+      await asker.publishAsync('spBv1.0/plant/NCMD/gw-2', encode({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] }), { qos: 0 });
+    }
     await asker.endAsync();
     const { stdout } = await watching;
     const gw2 = (JSON.parse(stdout) as { gateways: GatewayView[] }).gateways.find((g) => g.name === 'plant/gw-2')!;

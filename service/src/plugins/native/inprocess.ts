@@ -230,7 +230,11 @@ export class InProcessDriver implements PluginDriver {
 
   async shutdown(): Promise<void> {
     if (!this.instance) return;
-    this.fns.shutdown?.(this.instance);
+    // On a worker thread, not the event loop: shutdown joins the plugin's threads, and one of them
+    // may be inside a host call (emit, log) that only the event loop can answer. Called here
+    // synchronously, the two would wait for each other forever.
+    const shutdown = this.fns.shutdown as (Fn & { async: (...args: unknown[]) => void }) | undefined;
+    if (shutdown) await new Promise<void>((resolve, reject) => shutdown.async(this.instance, (err: unknown) => (err ? reject(err) : resolve())));
     this.fns.destroy?.(this.instance);
     this.instance = null;
     for (const callback of this.callbacks.splice(0)) koffi.unregister(callback as never);
