@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,19 @@ let browser: BrowserContext;
 let page: Page;
 let configFile: string;
 
-const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `console-${name}.png`), fullPage: true });
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** A screenshot of the page as it is, and axe-core's serious and critical findings on it (none expected). */
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(artifacts, `console-${name}.png`), fullPage: true });
+  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') stays as it is.
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe.run();
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+  });
+  expect({ page: name, violations }).toEqual({ page: name, violations: [] });
+}
 const cell = (device: string, point: string) => page.locator(`[data-device="${device}"] [data-point="${point}"] [data-field="value"]`);
 /** Polls with margin: the page refreshes every 1-2 s and the CI box is loaded. */
 const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
@@ -171,6 +184,33 @@ describe('the console in Chromium', () => {
     await hello.waitFor();
     expect(await hello.textContent()).toContain('Restart hello');
     await shot('plugins');
+  });
+
+  it('works with the keyboard alone and at a phone\'s width', async () => {
+    // A fresh load (the session cookie keeps the user logged in), then only keys.
+    await page.click('nav a[href="#overview"]');
+    await page.reload();
+    await page.waitForSelector('#plugins-table');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('href'))).toBe('#devices');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-device="press-1"]');
+    expect(new URL(page.url()).hash).toBe('#devices');
+
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const name of ['overview', 'devices', 'config', 'logs', 'plugins']) {
+      await page.click(`nav a[href="#${name}"]`);
+      await page.waitForTimeout(300);
+      // Nothing wider than the screen but the tables' own scrolling boxes.
+      expect({ name, wider: await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth) }).toEqual({ name, wider: false });
+    }
+    await page.click('nav a[href="#overview"]');
+    await page.waitForSelector('#plugins-table');
+    await shot('phone');
+    await page.setViewportSize({ width: 1100, height: 900 });
   });
 
   it('says so when the connection to the gateway drops', async () => {

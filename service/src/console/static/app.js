@@ -60,6 +60,10 @@ function bytes(n) {
 const time = (ts) => (ts ? new Date(ts).toLocaleString() : '—');
 const value = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
 const word = (w) => h('span', { class: String(w) }, String(w));
+/** A table that may be wider than a phone scrolls in its own box, which the keyboard can reach. */
+function scroller(label, table) {
+  return h('div', { class: 'scroll', role: 'region', 'aria-label': label, tabindex: '0' }, table);
+}
 function dl(pairs) {
   return h('dl', {}, pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v ?? '—')]));
 }
@@ -206,7 +210,7 @@ function renderOverview() {
       ]) : h('p', { class: 'muted' }, 'No fleet link configured (fleet.mqtt).')),
     ),
     h('h2', {}, 'Plugins'),
-    h('div', { class: 'scroll' }, h('table', { id: 'plugins-table' },
+    scroller('Plugins', h('table', { id: 'plugins-table' },
       h('thead', {}, h('tr', {}, ['plugin', 'health', 'state', 'breaker', 'restarts', 'calls/s', 'last error'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, plugins.map((p) => h('tr', { 'data-plugin': p.name },
         h('th', { scope: 'row' }, p.name, p.critical ? ' (critical)' : ''),
@@ -250,7 +254,7 @@ function renderDevices(details) {
   if (!details.length) { root.replaceChildren(h('p', { class: 'muted' }, 'No device has sent a reading yet.')); return; }
   root.replaceChildren(...details.map(({ device, points }) => h('section', { 'data-device': device },
     h('h2', {}, device),
-    h('div', { class: 'scroll' }, h('table', {},
+    scroller(`Points of ${device}`, h('table', {},
       h('thead', {}, h('tr', {}, ['point', 'value', 'quality', 'age', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, Object.entries(points).map(([point, p]) => h('tr', { 'data-point': point },
         h('th', { scope: 'row' }, point),
@@ -287,7 +291,6 @@ function chart(readings, label) {
   const sy = (y) => H - 20 - ((y - y0) / (y1 - y0 || 1)) * (H - 40);
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
-  svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', `${label}: ${numeric.length} readings from ${y0} to ${y1}, ${time(x0)} to ${time(x1)}`);
@@ -414,7 +417,7 @@ async function pageLogs(page) {
   level.addEventListener('change', renderLogLines);
   page.append(h('h1', {}, 'Logs and events'),
     h('div', { class: 'filters' }, h('div', {}, h('label', { for: 'log-plugin' }, 'Plugin'), plugin), h('div', {}, h('label', { for: 'log-level' }, 'Level at least'), level)),
-    h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ['time', 'level', 'plugin', 'message'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', { id: 'log-lines' }))));
+    scroller('Log lines', h('table', {}, h('thead', {}, h('tr', {}, ['time', 'level', 'plugin', 'message'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', { id: 'log-lines' }))));
   try {
     const { lines } = await api('GET', '/api/logs?limit=1000&level=trace');
     const seen = new Set(state.logs.map((l) => l.id));
