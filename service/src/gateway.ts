@@ -97,6 +97,7 @@ export class Gateway {
       logRing: options.logRing,
       sessions: this.controlPlane.sessions,
       configFile: () => this.loaded.file,
+      documents: this.buffer,
       reload: () => this.reload(),
     });
     this.endpoints = new EndpointRoutes(this.http, { manager: this.manager, metrics: this.metrics, buffer: this.buffer });

@@ -178,6 +178,15 @@ describe('the console in Chromium', () => {
     await shot('config');
   });
 
+  it('lists the stored messages (none on the quickstart) with their search', async () => {
+    await page.click('nav a[href="#messages"]');
+    await poll(() => page.textContent('#doc-list')).toBe('No document matches.');
+    await page.fill('#doc-q', 'MSG00001');
+    await page.click('#doc-form button[type=submit]');
+    await poll(() => page.textContent('#doc-list')).toBe('No document matches.');
+    await shot('messages');
+  });
+
   it('lists the plugins with what their libraries say', async () => {
     await page.click('nav a[href="#plugins"]');
     const hello = page.locator('#plugin-list [data-plugin="hello"]');
@@ -201,7 +210,7 @@ describe('the console in Chromium', () => {
     expect(new URL(page.url()).hash).toBe('#devices');
 
     await page.setViewportSize({ width: 360, height: 740 });
-    for (const name of ['overview', 'devices', 'config', 'logs', 'plugins']) {
+    for (const name of ['overview', 'devices', 'messages', 'config', 'logs', 'plugins']) {
       await page.click(`nav a[href="#${name}"]`);
       await page.waitForTimeout(300);
       // Nothing wider than the screen but the tables' own scrolling boxes.

@@ -47,6 +47,9 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteRule>> = {
   'GET /console/:file': { role: 'open' },
   'GET /api/events': { role: 'viewer' },
   'GET /api/logs': { role: 'viewer' },
+  'GET /api/documents': { role: 'viewer' },
+  // A body may carry patient or order data: a technician's, as the config file is.
+  'GET /api/documents/:id': { role: 'technician' },
   'GET /api/config/file': { role: 'technician' },
   'POST /api/config/check': { role: 'technician', body: 'json' },
   'PUT /api/config/file': { role: 'technician', body: 'json' },

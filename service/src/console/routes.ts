@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BackworksError } from '../errors.js';
+import type { DataBuffer } from '../buffer/buffer.js';
 import type { ReloadResult } from '../gateway.js';
 import { packageRoot } from '../paths.js';
 import { sessionCookieOf, type Sessions } from '../auth/sessions.js';
@@ -16,6 +17,7 @@ export interface ConsoleDeps extends OverviewSource {
   logRing?: LogRing;
   sessions: Sessions;
   configFile(): string;
+  documents: Pick<DataBuffer, 'listDocuments' | 'document'>;
   reload(): Promise<ReloadResult>;
 }
 
@@ -58,6 +60,23 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     }
     if (level !== undefined && !LEVEL_ORDER.includes(level)) throw new BackworksError('BW_ERR_HTTP_BAD_REQUEST', `query parameter "level" must be one of ${LEVEL_ORDER.join(', ')}`);
     return { lines: deps.logRing?.query({ after: from, limit: n, plugin: plugin || undefined, level }) ?? [] };
+  });
+
+  app.get<{ Querystring: Record<string, string> }>('/api/documents', async (request) => {
+    const { plugin, status, q, before, limit } = request.query;
+    const n = limit === undefined ? 100 : Number(limit);
+    const until = before === undefined ? undefined : Number(before);
+    if (!Number.isInteger(n) || n < 1 || n > 1000 || (until !== undefined && (!Number.isInteger(until) || until < 1))) {
+      throw new BackworksError('BW_ERR_HTTP_BAD_REQUEST', 'query parameters: "limit" 1 to 1000, "before" a document id (1 or more)');
+    }
+    return { documents: deps.documents.listDocuments({ plugin: plugin || undefined, status: status || undefined, q: q || undefined, before: until, limit: n }) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/documents/:id', async (request, reply) => {
+    const id = Number(request.params.id);
+    const document = Number.isInteger(id) && id > 0 ? deps.documents.document(id) : undefined;
+    if (!document) return reply.code(404).send({ error: `no document ${request.params.id} in the buffer (it may have been dropped by storage.max_age or max_bytes)`, status: 404, code: 'BW_ERR_HTTP_NOT_FOUND' });
+    return document;
   });
 
   app.get('/api/config/file', async () => {

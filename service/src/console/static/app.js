@@ -158,7 +158,7 @@ function setLink(up) {
 
 // ---- pages ------------------------------------------------------------------------------------
 
-const pages = { overview: pageOverview, devices: pageDevices, config: pageConfig, logs: pageLogs, plugins: pagePlugins };
+const pages = { overview: pageOverview, devices: pageDevices, messages: pageMessages, config: pageConfig, logs: pageLogs, plugins: pagePlugins };
 const current = () => (location.hash.slice(1).split('/')[0] || 'overview');
 
 function route() {
@@ -437,6 +437,53 @@ function renderLogLines() {
     h('td', {}, new Date(l.time).toLocaleTimeString()),
     h('td', {}, h('span', { class: l.level === 'error' || l.level === 'fatal' ? 'bad' : l.level === 'warn' ? 'degraded' : '' }, l.level)),
     h('td', {}, l.plugin ?? ''), h('td', {}, l.msg, Object.keys(l.fields).length ? h('span', { class: 'muted' }, ` ${JSON.stringify(l.fields)}`) : ''))));
+}
+
+// Messages: the documents the packs stored (HL7, EDI, FIX), newest first, with status and reason.
+async function pageMessages(page) {
+  const q = h('input', { id: 'doc-q', type: 'search', placeholder: 'id or control number' });
+  const status = h('select', { id: 'doc-status' }, ['', 'received', 'stored', 'mapped', 'delivered', 'not_mapped', 'refused', 'conflict', 'dead_letter'].map((s) => h('option', { value: s }, s || 'any')));
+  const form = h('form', { class: 'filters', id: 'doc-form', role: 'search' },
+    h('div', {}, h('label', { for: 'doc-q' }, 'Search'), q),
+    h('div', {}, h('label', { for: 'doc-status' }, 'Status'), status),
+    h('button', { type: 'submit' }, 'Search'));
+  page.append(h('h1', {}, 'Messages'), form, h('div', { id: 'doc-list' }, 'Loading…'), h('div', { id: 'doc-detail' }));
+  const load = async () => {
+    const params = new URLSearchParams({ limit: '200' });
+    if (q.value.trim()) params.set('q', q.value.trim());
+    if (status.value) params.set('status', status.value);
+    const root = $('doc-list');
+    try {
+      const { documents } = await api('GET', `/api/documents?${params}`);
+      if (!documents.length) { root.replaceChildren(h('p', { class: 'muted' }, 'No document matches.')); return; }
+      root.replaceChildren(scroller('Documents', h('table', {},
+        h('thead', {}, h('tr', {}, ['id', 'plugin', 'type', 'status', 'reason', 'received'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, documents.map((d) => h('tr', { 'data-document': d.id },
+          h('th', { scope: 'row' }, can('technician') ? h('button', { type: 'button', class: 'small secondary', 'aria-label': `Show document ${d.id}`, onclick: () => showDocument(d.id) }, String(d.id)) : String(d.id)),
+          h('td', {}, d.plugin), h('td', {}, d.type), h('td', { 'data-field': 'status' }, word(d.status)),
+          h('td', {}, reasonOf(d.meta)), h('td', {}, time(d.received_at))))))));
+    } catch (err) { root.replaceChildren(h('p', { class: 'error' }, err.message)); }
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); void load(); });
+  await load();
+}
+
+function reasonOf(meta) {
+  if (!meta) return '';
+  for (const key of ['reason', 'error', 'message', 'detail']) if (typeof meta[key] === 'string') return meta[key];
+  return '';
+}
+
+async function showDocument(id) {
+  const area = $('doc-detail');
+  try {
+    const d = await api('GET', `/api/documents/${id}`);
+    area.replaceChildren(h('h2', {}, `Document ${d.id}: ${d.type} from ${d.plugin}`),
+      dl([['status', word(d.status)], ['received', time(d.received_at)], ['updated', time(d.updated_at)], ['reason', reasonOf(d.meta) || '—']]),
+      h('h3', {}, 'Meta'), h('pre', { tabindex: '0' }, JSON.stringify(d.meta, null, 2)),
+      h('h3', {}, 'Body'), h('pre', { tabindex: '0', id: 'doc-body' }, d.body.replace(/\r/g, '\n')));
+    area.scrollIntoView({ block: 'nearest' });
+  } catch (err) { area.replaceChildren(h('p', { class: 'error' }, err.message)); }
 }
 
 // Plugins: what each library says about itself, and a restart for a technician.
