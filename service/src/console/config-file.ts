@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../config/load.js';
-import type { ConfigIssue } from '../config/source.js';
+import { MAX_CONFIG_BYTES, type ConfigIssue } from '../config/source.js';
 import { exposureWarnings } from '../auth/exposure.js';
+import { BackworksError } from '../errors.js';
 
 export type CheckResult =
   | { valid: true; plugins: number; endpoints: number; warnings: string[] }
@@ -11,8 +12,8 @@ export type CheckResult =
 
 /**
  * The running config file, edited from the console. A candidate text is checked exactly as
- * `backworks check` checks a file (it is written beside the real one, so relative paths mean the
- * same folder), and applied by an atomic rename, the previous text kept as FILE.prev.
+ * `backworks check` checks the file (as if it were the file: relative paths mean its folder), and
+ * applied by an atomic rename, the previous text kept as FILE.prev.
  */
 export class ConfigFile {
   constructor(readonly file: string) {}
@@ -22,63 +23,55 @@ export class ConfigFile {
   }
 
   async check(text: string): Promise<CheckResult> {
-    const candidate = this.sibling('check');
-    fs.writeFileSync(candidate, text, { mode: 0o600 });
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+      return { valid: false, errors: [{ file: this.file, line: 1, column: 1, message: `the text is over ${MAX_CONFIG_BYTES} bytes, the most a configuration file may have` }] };
+    }
     try {
-      return await checkFile(candidate, this.file);
-    } finally {
-      fs.rmSync(candidate, { force: true });
+      const loaded = await loadConfig(this.file, { text });
+      return {
+        valid: true,
+        plugins: Object.keys(loaded.config.plugins ?? {}).length,
+        endpoints: Object.keys(loaded.config.endpoints ?? {}).length,
+        warnings: exposureWarnings(loaded.config),
+      };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return { valid: false, errors: err.issues };
     }
   }
 
-  /** Replaces the file with `text` (checked first); returns the check, and a function that puts the previous text back. */
+  /**
+   * Checks `text`, then replaces the file with it: written beside it, synced, renamed over it (a
+   * crash leaves the old file or the new one, never half of one). Returns the check, and a function
+   * that puts the previous text back.
+   */
   async write(text: string): Promise<{ check: CheckResult; restore?: () => void }> {
-    const candidate = this.sibling('new');
-    fs.writeFileSync(candidate, text, { mode: fileMode(this.file) });
-    let check: CheckResult;
+    const check = await this.check(text);
+    if (!check.valid) return { check };
+    const previous = this.read();
     try {
-      check = await checkFile(candidate, this.file);
+      this.replace(`${this.file}.prev`, previous);
+      this.replace(this.file, text);
     } catch (err) {
-      fs.rmSync(candidate, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+      throw new BackworksError('BW_ERR_CONFIG_READ_ONLY', path.dirname(this.file), code, this.file);
+    }
+    return { check, restore: () => this.replace(this.file, previous) };
+  }
+
+  private replace(target: string, text: string): void {
+    const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}`);
+    const mode = fileMode(this.file);
+    try {
+      const fd = fs.openSync(temporary, 'wx', mode);
+      try { fs.writeSync(fd, text); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+      fs.renameSync(temporary, target);
+    } catch (err) {
+      fs.rmSync(temporary, { force: true });
       throw err;
     }
-    if (!check.valid) { fs.rmSync(candidate, { force: true }); return { check }; }
-    const previous = this.read();
-    const prev = `${this.file}.prev`;
-    fs.writeFileSync(`${prev}.tmp`, previous, { mode: fileMode(this.file) });
-    fs.renameSync(`${prev}.tmp`, prev);
-    syncFile(candidate);
-    fs.renameSync(candidate, this.file);
-    syncDir(path.dirname(this.file));
-    return {
-      check,
-      restore: () => {
-        const back = this.sibling('restore');
-        fs.writeFileSync(back, previous, { mode: fileMode(this.file) });
-        fs.renameSync(back, this.file);
-        syncDir(path.dirname(this.file));
-      },
-    };
-  }
-
-  /** A hidden file beside the real one, on the same file system, so a rename is atomic. */
-  private sibling(kind: string): string {
-    return path.join(path.dirname(this.file), `.${path.basename(this.file)}.${kind}-${randomBytes(4).toString('hex')}`);
-  }
-}
-
-async function checkFile(candidate: string, shownAs: string): Promise<CheckResult> {
-  try {
-    const loaded = await loadConfig(candidate);
-    return {
-      valid: true,
-      plugins: Object.keys(loaded.config.plugins ?? {}).length,
-      endpoints: Object.keys(loaded.config.endpoints ?? {}).length,
-      warnings: exposureWarnings(loaded.config),
-    };
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    return { valid: false, errors: err.issues.map((i) => (i.file === candidate ? { ...i, file: shownAs } : i)) };
+    syncDir(path.dirname(target));
   }
 }
 
@@ -86,11 +79,9 @@ function fileMode(file: string): number {
   try { return fs.statSync(file).mode & 0o777; } catch { return 0o644; }
 }
 
-function syncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-}
-
 function syncDir(dir: string): void {
-  try { syncFile(dir); } catch { /* some file systems cannot sync a folder; the rename is still atomic */ }
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  } catch { /* some file systems cannot sync a folder; the rename is still atomic */ }
 }
