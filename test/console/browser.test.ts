@@ -172,6 +172,7 @@ describe('the console in Chromium', () => {
     await editor.fill(original.replace('max_batch: 500', 'max_batch: 250'));
     await page.click('#config-apply');
     await page.waitForSelector('#config-applied');
+    expect(await page.textContent('#config-applied')).toBe('Applied and reloaded (plugins replaced: ingest).');
     expect(fs.readFileSync(configFile, 'utf8')).toContain('max_batch: 250');
     expect(fs.readFileSync(`${configFile}.prev`, 'utf8')).toBe(original);
     await poll(() => page.textContent('#config-running')).toContain('"max_batch": 250');

@@ -387,7 +387,12 @@ async function configAction(kind, editor, result) {
     }
     const parts = [h('p', { class: 'ok' }, `Valid: ${check.plugins} plugins, ${check.endpoints} endpoints.`), ...check.warnings.map((w) => h('p', { class: 'warn' }, w))];
     if (reload) {
-      if (reload.ok) parts.push(h('p', { class: 'ok', id: 'config-applied' }, `Applied and reloaded.${reload.needsRestart.length ? ` Takes effect at the next restart: ${reload.needsRestart.join(', ')}.` : ''}`));
+      if (reload.ok) {
+        const p = reload.plugins;
+        const changed = [['started', p.started], ['replaced', p.replaced], ['removed', p.removed]].filter(([, names]) => names.length).map(([what, names]) => `${what}: ${names.join(', ')}`);
+        parts.push(h('p', { class: 'ok', id: 'config-applied' }, `Applied and reloaded${changed.length ? ` (plugins ${changed.join('; ')})` : ''}.${reload.needsRestart.length ? ` Takes effect at the next restart: ${reload.needsRestart.join(', ')}.` : ''}`));
+        for (const r of p.refused) parts.push(h('p', { class: 'error' }, `Plugin ${r.name} did not come up with the new config, its previous instance keeps running: ${r.reason}`));
+      }
       else parts.push(h('p', { class: 'error' }, 'The reload was refused: the previous file was put back and the running configuration stays.'),
         h('ul', {}, (reload.issues ?? []).map((i) => h('li', {}, `line ${i.line}, column ${i.column}: ${i.message}`))));
     }
