@@ -33,7 +33,8 @@ if (added.status !== 0) throw new Error(`user add failed: ${added.stderr}`);
 // The service runs under taskset when available: its pid is the node child of that process.
 const pid = Number(spawnSync('pgrep', ['-P', String(service.child.pid), '-f', 'cli.js run']).stdout.toString().trim()) || service.child.pid;
 
-await sleep(IDLE_MS);
+// Start-up garbage is collected within seconds; measure after it, as the footprint bench does.
+await sleep(3 * IDLE_MS);
 const idleBefore = await idleRss(pid);
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-bench-chromium-'));
