@@ -5,6 +5,7 @@ import { startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { backworks } from '../auth/cli.js';
 import { CredentialStore } from '../../service/src/auth/credentials.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
 
 /**
  * The API the console reads, as a script sees it: the live stream (and its end with the session),
@@ -153,5 +154,31 @@ describe('the config file', () => {
     expect((await service.fetch('/latest')).status).toBe(404);
     const { text } = (await (await service.fetch('/api/config/file')).json()) as { text: string };
     expect(text).toBe(next);
+  });
+});
+
+describe('the overview of a gateway with a fleet link', () => {
+  it('names the gateway and shows the broker link, the uplink backlog and the last delivery seen', async () => {
+    const broker = await startMosquitto();
+    const dir = tempDir('bw-console-fleet-');
+    const fleetFile = path.join(dir, 'backworks.yaml');
+    fs.writeFileSync(fleetFile, `gateway: {site: plant-7, id: line-3}
+fleet:
+  mqtt: {url: "${broker.url}", keepalive: 5s}
+${CONFIG}`);
+    const fleetService = await startService(fleetFile);
+    try {
+      const res = await fleetService.fetch('/api/events');
+      // The simulator emits every second and the link drains it: the acknowledged seq moves while watched.
+      const events = await readEvents(res, (e) => e.some((x) => x.event === 'overview' && (x.data as any).fleet?.last_delivery_ts));
+      const last = events.filter((e) => e.event === 'overview').at(-1)!.data as Record<string, any>;
+      expect(last.gateway).toEqual({ site: 'plant-7', id: 'line-3' });
+      expect(last.fleet).toMatchObject({ state: 'online', broker: broker.url });
+      expect(last.fleet.last_delivery_ts).toBeGreaterThan(Date.now() - 30_000);
+      expect(typeof last.buffer.pending.fleet).toBe('number');
+    } finally {
+      await fleetService.stop();
+      await broker.close();
+    }
   });
 });

@@ -16,6 +16,8 @@ export interface OverviewSource {
  */
 export class Overview {
   private previous: { at: number; calls: Map<string, number> } | undefined;
+  /** When the fleet link's acknowledged seq last moved, as seen by this stream (null: not since it started). */
+  private fleetAcked: { seq: unknown; at: number | null } | undefined;
 
   constructor(private readonly source: OverviewSource) {}
 
@@ -30,11 +32,17 @@ export class Overview {
     this.previous = { at: now, calls };
     const plugins = Object.fromEntries(Object.entries(health.plugins).map(([name, p]) => [name, { ...p, calls: calls.get(name) ?? 0, calls_per_s: rates[name] ?? 0 }]));
     const oldest = this.source.oldestReading();
+    const fleet = health.fleet as { acked_seq?: unknown } | undefined;
+    if (fleet) {
+      if (!this.fleetAcked) this.fleetAcked = { seq: fleet.acked_seq, at: null };
+      else if (fleet.acked_seq !== this.fleetAcked.seq) this.fleetAcked = { seq: fleet.acked_seq, at: now };
+    }
     return {
       ...health,
       ts: now,
       gateway: this.source.gateway,
       plugins,
+      ...(fleet ? { fleet: { ...fleet, last_delivery_ts: this.fleetAcked!.at } } : {}),
       ...(health.buffer ? { buffer: { ...(health.buffer as object), oldest_ts: oldest?.ts ?? null } } : {}),
     };
   }

@@ -44,12 +44,13 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   app.get('/console/', async (request, reply) => serveFile('index.html', request, reply));
   app.get<{ Params: { file: string } }>('/console/:file', async (request, reply) => serveFile(request.params.file, request, reply));
 
-  app.get('/api/events', (request, reply) => {
+  // No HEAD twin: a stream has no end to answer a HEAD with.
+  app.route({ method: 'GET', url: '/api/events', exposeHeadRoute: false, handler: (request, reply) => {
     const cookie = sessionCookieOf(request.headers.cookie);
     // A browser's stream ends with its session (logout, expiry); a token's when it disconnects.
     const stillValid = request.principal?.via === 'session' && cookie ? () => deps.sessions.find(cookie) !== undefined : () => true;
     live.add(request, reply, stillValid);
-  });
+  } });
 
   app.get<{ Querystring: Record<string, string> }>('/api/logs', async (request) => {
     const { after, limit, plugin, level } = request.query;

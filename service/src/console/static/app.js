@@ -206,6 +206,7 @@ function renderOverview() {
       h('div', { class: 'card' }, h('h2', {}, 'Fleet broker'), fleet ? dl([
         ['broker', fleet.broker], ['link', word(fleet.state)], ['since', time(Date.parse(fleet.since))],
         ['acknowledged seq', String(fleet.acked_seq)], ['in flight', String(fleet.inflight)],
+        ['last delivery', fleet.last_delivery_ts ? `${age(fleet.last_delivery_ts)} ago` : 'none since the console started watching'],
         ...(fleet.last_error ? [['last error', h('span', { class: 'error' }, fleet.last_error)]] : []),
       ]) : h('p', { class: 'muted' }, 'No fleet link configured (fleet.mqtt).')),
     ),
