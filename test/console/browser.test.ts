@@ -145,6 +145,9 @@ describe('the console in Chromium', () => {
     await poll(() => pluginField('hello', 'restarts').textContent()).toBe('1');
     await poll(() => pluginField('hello', 'state').textContent()).toBe('running');
     expect(await pluginField('machines', 'restarts').textContent()).toBe('0');
+    // Recovered, the plugin still shows what happened to it.
+    await poll(() => pluginField('hello', 'last-error').textContent()).toMatch(/^\d{1,2}:\d{2}:\d{2}.*: plugin host died \(exit .*SIGKILL/);
+    expect(await pluginField('machines', 'last-error').textContent()).toBe('');
     // The crash is in the log lines too, under the plugin's name.
     await page.click('nav a[href="#logs"]');
     await page.selectOption('#log-plugin', 'hello');

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LogLine, LogRing } from './log-ring.js';
+import type { LogLine } from './log-ring.js';
 import { Overview, type OverviewSource } from './overview.js';
 
 const TICK_MS = 1000;
@@ -19,7 +19,7 @@ export class LiveStream {
   private timer: NodeJS.Timeout | undefined;
   private stopLogs: (() => void) | undefined;
 
-  constructor(private readonly deps: OverviewSource & { logRing?: LogRing }) {
+  constructor(private readonly deps: OverviewSource) {
     this.overview = new Overview(deps);
   }
 

@@ -12,6 +12,7 @@ export interface LogLine {
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 export const LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+const WARN = LEVEL_ORDER.indexOf('warn');
 
 export interface LogFilter { after?: number; limit?: number; plugin?: string; level?: string }
 
@@ -50,6 +51,15 @@ export class LogRing {
     const min = level ? LEVEL_ORDER.indexOf(level) : 0;
     const found = this.lines.filter((l) => l.id > after && (!plugin || l.plugin === plugin) && LEVEL_ORDER.indexOf(l.level) >= min);
     return found.slice(-limit);
+  }
+
+  /** The newest warning or error of one plugin still in the ring. */
+  lastProblem(plugin: string): LogLine | undefined {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const line = this.lines[i];
+      if (line.plugin === plugin && LEVEL_ORDER.indexOf(line.level) >= WARN) return line;
+    }
+    return undefined;
   }
 
   /** Calls `listener` with every new line; returns the function that stops it. */

@@ -1,5 +1,6 @@
 import type { HealthReport } from '../health.js';
 import type { Metrics } from '../metrics.js';
+import type { LogRing } from './log-ring.js';
 
 export interface OverviewSource {
   health(): HealthReport;
@@ -7,6 +8,8 @@ export interface OverviewSource {
   metrics: Metrics;
   /** The oldest reading still in the buffer, if any. */
   oldestReading(): { ts: number; seq: number } | undefined;
+  /** The last log lines, for each plugin's last problem (kept after it recovered). */
+  logRing?: LogRing;
 }
 
 /**
@@ -30,7 +33,11 @@ export class Overview {
       for (const [plugin, total] of calls) rates[plugin] = Math.max(0, Math.round(((total - (this.previous.calls.get(plugin) ?? 0)) / seconds) * 10) / 10);
     }
     this.previous = { at: now, calls };
-    const plugins = Object.fromEntries(Object.entries(health.plugins).map(([name, p]) => [name, { ...p, calls: calls.get(name) ?? 0, calls_per_s: rates[name] ?? 0 }]));
+    const plugins = Object.fromEntries(Object.entries(health.plugins).map(([name, p]) => {
+      const problem = this.source.logRing?.lastProblem(name);
+      const last_problem = problem && { time: problem.time, level: problem.level, msg: problem.msg, ...(typeof problem.fields.err === 'string' ? { err: problem.fields.err } : {}), ...(problem.fields.exit !== undefined ? { exit: problem.fields.exit } : {}) };
+      return [name, { ...p, calls: calls.get(name) ?? 0, calls_per_s: rates[name] ?? 0, ...(last_problem ? { last_problem } : {}) }];
+    }));
     const oldest = this.source.oldestReading();
     const fleet = health.fleet as { acked_seq?: unknown } | undefined;
     if (fleet) {

@@ -220,7 +220,7 @@ function renderOverview() {
         h('td', { 'data-field': 'breaker' }, word(p.breaker)),
         h('td', { 'data-field': 'restarts' }, String(p.restarts)),
         h('td', {}, String(p.calls_per_s ?? 0)),
-        h('td', {}, p.status === 'healthy' ? '' : (p.message ?? ''))))),
+        h('td', { 'data-field': 'last-error' }, lastError(p))))),
     )),
     h('h2', {}, 'Uplinks'),
     pending.length
@@ -230,6 +230,15 @@ function renderOverview() {
       : h('p', { class: 'muted' }, 'No uplink yet.'),
     h('p', { class: 'muted' }, `Updated ${new Date(o.ts).toLocaleTimeString()}`),
   );
+}
+
+/** The plugin's message while it is unwell, else its last warning or error (with its time), if any. */
+function lastError(p) {
+  if (p.status !== 'healthy' && p.message) return p.message;
+  const last = p.last_problem;
+  if (!last) return '';
+  const detail = last.err ?? (last.exit !== undefined ? `exit ${typeof last.exit === 'string' ? last.exit : JSON.stringify(last.exit)}` : '');
+  return `${new Date(last.time).toLocaleTimeString()}: ${last.msg}${detail ? ` (${detail})` : ''}`;
 }
 
 // Devices: the latest value of every point, refreshed every 2 s while the page is open.
