@@ -22,6 +22,8 @@ let service: RunningService;
 let browser: BrowserContext;
 let page: Page;
 let configFile: string;
+/** Uncaught exceptions in the page and anything the page's CSP refused: none expected. */
+const scriptErrors: string[] = [];
 
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -66,6 +68,8 @@ endpoints:`));
   });
   page = browser.pages()[0] ?? await browser.newPage();
   page.setDefaultTimeout(20_000);
+  page.on('pageerror', (err) => scriptErrors.push(err.message));
+  page.on('console', (message) => { if (/Content Security Policy|Refused to/.test(message.text())) scriptErrors.push(message.text()); });
 }, 120_000);
 
 afterAll(async () => {
@@ -233,5 +237,6 @@ describe('the console in Chromium', () => {
     await page.waitForSelector('#link.down');
     expect(await page.textContent('#link')).toMatch(/^Disconnected from the gateway: reconnecting… The values shown are from /);
     await shot('disconnected');
+    expect(scriptErrors).toEqual([]);
   });
 });
