@@ -199,7 +199,9 @@ describe('the console in Chromium', () => {
     await page.click('nav a[href="#plugins"]');
     const hello = page.locator('#plugin-list [data-plugin="hello"]');
     await hello.waitFor();
-    expect(await hello.textContent()).toContain('Restart hello');
+    expect(await hello.textContent()).toMatch(/ABI\d+\.\d+/);
+    await hello.locator('button', { hasText: 'Restart hello' }).click();
+    await poll(() => hello.locator('[data-field="restart-result"]').textContent()).toMatch(/^Restarted hello at .*: a new instance took over\.$/);
     await shot('plugins');
   });
 

@@ -516,9 +516,22 @@ async function pagePlugins(page) {
         ...(p.message ? [['message', p.message]] : [])]),
       h('details', {}, h('summary', {}, 'Everything the gateway knows'), h('pre', {}, JSON.stringify(p, null, 2))),
       can('technician') ? h('button', { type: 'button', class: 'secondary', onclick: async (e) => {
-        e.target.disabled = true;
-        try { await api('POST', `/api/plugins/${encodeURIComponent(p.name)}/restart`); route(); } catch (err) { alert(err.message); e.target.disabled = false; }
-      } }, `Restart ${p.name}`) : null)));
+        const button = e.target;
+        const result = button.nextElementSibling;
+        button.disabled = true;
+        result.textContent = `Restarting ${p.name}…`;
+        try {
+          const report = await api('POST', `/api/plugins/${encodeURIComponent(p.name)}/restart`);
+          const refused = report.refused?.find((r) => r.name === p.name);
+          result.className = refused ? 'error' : 'ok';
+          result.textContent = refused ? `The new instance did not come up, the old one keeps running: ${refused.reason}` : `Restarted ${p.name} at ${new Date().toLocaleTimeString()}: a new instance took over.`;
+        } catch (err) {
+          result.className = 'error';
+          result.textContent = err.message;
+        }
+        button.disabled = false;
+      } }, `Restart ${p.name}`) : null,
+      h('p', { 'aria-live': 'polite', 'data-field': 'restart-result' }))));
   } catch (err) {
     root.replaceChildren(h('p', { class: 'error' }, err.message));
   }
