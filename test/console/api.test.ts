@@ -182,3 +182,40 @@ ${CONFIG}`);
     }
   });
 });
+
+describe('secrets written in the config file', () => {
+  it('are "[redacted]" in the editor\'s text and put back on apply; a "[redacted]" where the file has none is a mistake', async () => {
+    const broker = await startMosquitto({ users: { gw: 'broker-secret-value' } });
+    const dir = tempDir('bw-console-secret-');
+    const secretFile = path.join(dir, 'backworks.yaml');
+    const text = `gateway: {site: plant-7, id: line-3}
+fleet:
+  mqtt:
+    url: "${broker.url}"
+    username: gw
+    password: broker-secret-value   # the broker's account for this gateway
+${CONFIG}`;
+    fs.writeFileSync(secretFile, text);
+    const svc = await startService(secretFile);
+    try {
+      const { text: shown } = (await (await svc.fetch('/api/config/file')).json()) as { text: string };
+      expect(shown).toBe(text.replace('password: broker-secret-value', 'password: "[redacted]"'));
+      const put = (yaml: string) => svc.fetch('/api/config/file', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ yaml }) });
+
+      const edited = shown.replace('latest: { path: /latest', 'latest: { path: /now');
+      const res = await put(edited);
+      expect(res.status).toBe(200);
+      expect(fs.readFileSync(secretFile, 'utf8')).toBe(text.replace('latest: { path: /latest', 'latest: { path: /now'));
+      expect(fs.readFileSync(`${secretFile}.prev`, 'utf8')).toBe(text);
+
+      const misplaced = await put(edited.replace('username: gw', 'username: gw\n    token: "[redacted]"'));
+      expect(misplaced.status).toBe(422);
+      const { check } = (await misplaced.json()) as { check: { errors: Array<{ line: number; column: number; message: string }> } };
+      expect(check.errors).toEqual([{ file: secretFile, line: 6, column: 12, message: '"[redacted]" stands for the value the file has here, and it has none: write the secret itself, or ${VAR} to take it from the environment' }]);
+      expect(fs.readFileSync(secretFile, 'utf8')).not.toContain('token');
+    } finally {
+      await svc.stop();
+      await broker.close();
+    }
+  });
+});

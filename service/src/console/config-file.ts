@@ -5,13 +5,15 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { MAX_CONFIG_BYTES, type ConfigIssue } from '../config/source.js';
 import { exposureWarnings } from '../auth/exposure.js';
 import { BackworksError } from '../errors.js';
+import { redactText, restoreSecrets } from './config-secrets.js';
 
 export type CheckResult =
   | { valid: true; plugins: number; endpoints: number; warnings: string[] }
   | { valid: false; errors: ConfigIssue[] };
 
 /**
- * The running config file, edited from the console. A candidate text is checked exactly as
+ * The running config file, edited from the console. The editor gets it with its written secrets
+ * "[redacted]" and sends them back so (config-secrets.ts). A candidate text is checked exactly as
  * `backworks check` checks the file (as if it were the file: relative paths mean its folder), and
  * applied by an atomic rename, the previous text kept as FILE.prev.
  */
@@ -22,7 +24,23 @@ export class ConfigFile {
     return fs.readFileSync(this.file, 'utf8');
   }
 
-  async check(text: string): Promise<CheckResult> {
+  /** The text the editor shows: secrets written in the file are "[redacted]". */
+  readRedacted(): string {
+    return redactText(this.read());
+  }
+
+  /** Checks the editor's text, its "[redacted]" values being the file's. */
+  check(text: string): Promise<CheckResult> {
+    return this.prepare(text).then(({ check }) => check);
+  }
+
+  private async prepare(edited: string): Promise<{ check: CheckResult; text: string }> {
+    const { text, issues } = restoreSecrets(edited, this.file, this.read());
+    if (issues.length) return { check: { valid: false, errors: issues }, text };
+    return { check: await this.checkText(text), text };
+  }
+
+  private async checkText(text: string): Promise<CheckResult> {
     if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
       return { valid: false, errors: [{ file: this.file, line: 1, column: 1, message: `the text is over ${MAX_CONFIG_BYTES} bytes, the most a configuration file may have` }] };
     }
@@ -45,8 +63,8 @@ export class ConfigFile {
    * crash leaves the old file or the new one, never half of one). Returns the check, and a function
    * that puts the previous text back.
    */
-  async write(text: string): Promise<{ check: CheckResult; restore?: () => void }> {
-    const check = await this.check(text);
+  async write(edited: string): Promise<{ check: CheckResult; restore?: () => void }> {
+    const { check, text } = await this.prepare(edited);
     if (!check.valid) return { check };
     const previous = this.read();
     try {

@@ -82,7 +82,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
 
   app.get('/api/config/file', async () => {
     const config = new ConfigFile(deps.configFile());
-    return { file: config.file, text: config.read() };
+    return { file: config.file, text: config.readRedacted() };
   });
 
   app.post('/api/config/check', async (request) => new ConfigFile(deps.configFile()).check(yamlOf(request.body)));
