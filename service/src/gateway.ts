@@ -95,6 +95,7 @@ export class Gateway {
       metrics: this.metrics,
       oldestReading: () => { const row = this.buffer.readingsAfter(0, 1)[0]; return row && { seq: row[0], ts: row[5] }; },
       logRing: options.logRing,
+      log: options.log,
       sessions: this.controlPlane.sessions,
       configFile: () => this.loaded.file,
       documents: this.buffer,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BackworksError } from '../errors.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import type { ReloadResult } from '../gateway.js';
+import type { Logger } from '../log.js';
 import { packageRoot } from '../paths.js';
 import { sessionCookieOf, type Sessions } from '../auth/sessions.js';
 import { ConfigFile } from './config-file.js';
@@ -15,6 +16,7 @@ export const STATIC_DIR = path.join(packageRoot, 'service/src/console/static');
 
 export interface ConsoleDeps extends OverviewSource {
   logRing?: LogRing;
+  log: Logger;
   sessions: Sessions;
   configFile(): string;
   documents: Pick<DataBuffer, 'listDocuments' | 'document'>;
@@ -27,7 +29,14 @@ export interface ConsoleDeps extends OverviewSource {
  * lines, and checking and applying the config file. Roles: service/src/auth/route-roles.ts.
  */
 export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
-  const files = loadStaticFiles(STATIC_DIR);
+  let files: ReturnType<typeof loadStaticFiles>;
+  try {
+    files = loadStaticFiles(STATIC_DIR);
+  } catch (err) {
+    // A package without the page still runs the gateway; the API stays.
+    deps.log.error({ dir: STATIC_DIR, err: (err as Error).message }, 'the console\'s files cannot be read: /console/ answers 404');
+    files = new Map();
+  }
   const live = new LiveStream(deps);
   app.addHook('preClose', (done) => { live.close(); done(); });
 
