@@ -235,7 +235,8 @@ describe('the console in Chromium', () => {
   it('says so when the connection to the gateway drops', async () => {
     await page.click('nav a[href="#overview"]');
     await page.waitForSelector('#link.live');
-    await service.stop();
+    // A graceful stop ends the open stream: the service exits 0 without waiting for the browser.
+    expect(await service.stop()).toBe(0);
     await page.waitForSelector('#link.down');
     expect(await page.textContent('#link')).toMatch(/^Disconnected from the gateway: reconnecting… The values shown are from /);
     await shot('disconnected');

@@ -84,6 +84,10 @@ function showLogin(message = '') {
   $('link').textContent = '';
   $('login-error').textContent = message;
   $('login-user').focus();
+  // Until the first admin exists, /health (open) says where the one-time setup token is.
+  fetch('/health', { credentials: 'omit' }).then((r) => r.json()).then((health) => {
+    if (health.setup?.pending) $('login-hint').textContent = `No admin yet. On the box: backworks user add NAME --role admin (or POST /api/auth/setup with the token in ${health.setup.token_file}).`;
+  }).catch(() => {});
 }
 
 async function startSession(session) {
