@@ -98,6 +98,7 @@ export class Gateway {
       log: options.log,
       sessions: this.controlPlane.sessions,
       configFile: () => this.loaded.file,
+      config: () => this.loaded,
       documents: this.buffer,
       reload: () => this.reload(),
     });

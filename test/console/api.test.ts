@@ -115,6 +115,15 @@ describe('GET /api/logs', () => {
   });
 });
 
+describe('GET /api/plugins/:name/library', () => {
+  it('says a TypeScript pack has no library, and refuses a plugin that is not configured', async () => {
+    expect(await (await service.fetch('/api/plugins/machines/library')).json()).toEqual({ name: 'machines', type: 'builtin', pack: 'manufacturing/simulator' });
+    const missing = await service.fetch('/api/plugins/__proto__/library');
+    expect(missing.status).toBe(503);
+    expect(((await missing.json()) as { code: string }).code).toBe('BW_ERR_PLUGIN_UNAVAILABLE');
+  });
+});
+
 describe('the config file', () => {
   it('is checked as backworks check does, each mistake at its line and column of the real file', async () => {
     const viewerCheck = await fetch(`${service.url}/api/config/check`, { method: 'POST', headers: { authorization: `Bearer ${viewer}`, 'content-type': 'application/json' }, body: '{"yaml": ""}' });

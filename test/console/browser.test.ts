@@ -200,6 +200,10 @@ describe('the console in Chromium', () => {
     const hello = page.locator('#plugin-list [data-plugin="hello"]');
     await hello.waitFor();
     expect(await hello.textContent()).toMatch(/ABI\d+\.\d+/);
+    await hello.locator('button', { hasText: "Inspect hello's library" }).click();
+    await poll(() => hello.locator('[data-field="signature"]').textContent()).toBe('unsigned (no .sig file beside it)');
+    expect(await hello.locator('[data-field="library"]').textContent()).toContain(`file${libs.helloC}`);
+    expect(await hello.locator('[data-field="library"]').textContent()).toMatch(/descriptorhello-c? ?[\w.-]* [\d.]+, ABI \d+\.\d+/);
     await hello.locator('button', { hasText: 'Restart hello' }).click();
     await poll(() => hello.locator('[data-field="restart-result"]').textContent()).toMatch(/^Restarted hello at .*: a new instance took over\.$/);
     await shot('plugins');

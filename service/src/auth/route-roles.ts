@@ -47,6 +47,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteRule>> = {
   'GET /console/:file': { role: 'open' },
   'GET /api/events': { role: 'viewer' },
   'GET /api/logs': { role: 'viewer' },
+  'GET /api/plugins/:name/library': { role: 'viewer' },
   'GET /api/documents': { role: 'viewer' },
   // A body may carry patient or order data: a technician's, as the config file is.
   'GET /api/documents/:id': { role: 'technician' },

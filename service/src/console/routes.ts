@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BackworksError } from '../errors.js';
 import type { DataBuffer } from '../buffer/buffer.js';
+import type { BackworksConfig } from '../config/schema.js';
+import { describeLibrary } from './plugin-library.js';
 import type { ReloadResult } from '../gateway.js';
 import type { Logger } from '../log.js';
 import { packageRoot } from '../paths.js';
@@ -19,6 +21,8 @@ export interface ConsoleDeps extends OverviewSource {
   log: Logger;
   sessions: Sessions;
   configFile(): string;
+  /** The running config: a plugin's entry, its folder, plugin_trust. */
+  config(): { config: BackworksConfig; dir: string };
   documents: Pick<DataBuffer, 'listDocuments' | 'document'>;
   reload(): Promise<ReloadResult>;
 }
@@ -70,6 +74,13 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     }
     if (level !== undefined && !LEVEL_ORDER.includes(level)) throw new BackworksError('BW_ERR_HTTP_BAD_REQUEST', `query parameter "level" must be one of ${LEVEL_ORDER.join(', ')}`);
     return { lines: deps.logRing?.query({ after: from, limit: n, plugin: plugin || undefined, level }) ?? [] };
+  });
+
+  app.get<{ Params: { name: string } }>('/api/plugins/:name/library', async (request) => {
+    const { config, dir } = deps.config();
+    const entry = config.plugins && Object.hasOwn(config.plugins, request.params.name) ? config.plugins[request.params.name] : undefined;
+    if (!entry) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', request.params.name, 'not configured');
+    return describeLibrary(request.params.name, entry, dir, config.plugin_trust);
   });
 
   app.get<{ Querystring: Record<string, string> }>('/api/documents', async (request) => {

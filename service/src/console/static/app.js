@@ -519,6 +519,8 @@ async function pagePlugins(page) {
         ...(p.signature ? [['signature', JSON.stringify(p.signature)]] : []),
         ...(p.message ? [['message', p.message]] : [])]),
       h('details', {}, h('summary', {}, 'Everything the gateway knows'), h('pre', {}, JSON.stringify(p, null, 2))),
+      h('button', { type: 'button', class: 'secondary', onclick: (e) => inspectLibrary(p.name, e.target) }, `Inspect ${p.name}'s library`),
+      h('div', { 'data-field': 'library', 'aria-live': 'polite' }),
       can('technician') ? h('button', { type: 'button', class: 'secondary', onclick: async (e) => {
         const button = e.target;
         const result = button.nextElementSibling;
@@ -538,6 +540,27 @@ async function pagePlugins(page) {
       h('p', { 'aria-live': 'polite', 'data-field': 'restart-result' }))));
   } catch (err) {
     root.replaceChildren(h('p', { class: 'error' }, err.message));
+  }
+}
+
+/** The library's descriptor and signature, read by the gateway as `backworks plugin inspect` / `verify` do. */
+async function inspectLibrary(name, button) {
+  const out = button.nextElementSibling;
+  out.textContent = 'Reading the library…';
+  try {
+    const lib = await api('GET', `/api/plugins/${encodeURIComponent(name)}/library`);
+    if (lib.type !== 'external') { out.replaceChildren(h('p', {}, `A TypeScript pack (${lib.pack}): no library to inspect.`)); return; }
+    const d = lib.descriptor ?? {};
+    const s = lib.signature ?? {};
+    const signature = s.state === 'verified' ? `verified: signed by ${s.key} (${s.manifest.name} ${s.manifest.version}, sha256 ${s.manifest.sha256})`
+      : s.state === 'untrusted' ? `signed by ${s.key}, a key not in plugin_trust.keys` : s.state === 'unsigned' ? 'unsigned (no .sig file beside it)' : `refused: ${s.error}`;
+    out.replaceChildren(dl([
+      ['file', lib.path],
+      ['descriptor', d.error ? h('span', { class: 'error' }, `${d.code ?? ''} ${d.error}`) : `${d.name} ${d.version}, ABI ${d.abi}, ${(d.capabilities ?? []).join(', ')}`],
+      ['signature', h('span', { 'data-field': 'signature', class: s.state === 'verified' ? 'ok' : s.state === 'unsigned' ? '' : 'bad' }, signature)],
+    ]));
+  } catch (err) {
+    out.replaceChildren(h('p', { class: 'error' }, err.message));
   }
 }
 
