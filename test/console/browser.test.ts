@@ -155,7 +155,10 @@ describe('the console in Chromium', () => {
     // The crash is in the log lines too, under the plugin's name.
     await page.click('nav a[href="#logs"]');
     await page.selectOption('#log-plugin', 'hello');
-    await poll(() => page.locator('#log-lines tr').count()).toBeGreaterThan(0);
+    await poll(() => page.textContent('#log-lines')).toContain('plugin host died {"pid":');
+    await page.selectOption('#log-level', 'error');
+    await poll(() => page.locator('#log-lines tr').allTextContents()).toEqual([expect.stringMatching(/error.*hello.*plugin host died.*killed by SIGKILL/)]);
+    await page.selectOption('#log-level', 'info');
     await shot('logs');
   });
 
