@@ -133,7 +133,7 @@ describe('hot reload of backworks.yaml', () => {
     // A changed config: the new instance cannot listen beside the old one, so the old one steps aside.
     writeConfig(dir, port, '      dedup_window: 1h');
     const changed = await reloadCli(service);
-    expect(changed).toMatchObject({ code: 0, stdout: 'reloaded: 0 plugins unchanged, 1 replaced, 0 started, 0 removed; 2 endpoints\n' });
+    expect(changed).toMatchObject({ code: 0, stdout: 'reloaded: 0 plugins unchanged, 1 replaced, 0 started, 0 removed; 3 endpoints\n' });
     expect(await acked('after-change')).toBe('AA');
 
     // A config that cannot start at all: refused with the reason, and the previous config listens again.

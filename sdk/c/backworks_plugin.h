@@ -1,5 +1,5 @@
 /*
- * backworks_plugin.h — the Backworks native plugin ABI, version 1.1.
+ * backworks_plugin.h — the Backworks native plugin ABI, version 1.2.
  *
  * THE CONTRACT
  *
@@ -55,18 +55,53 @@
  *
  * STRINGS AND OWNERSHIP
  *
- * Every string is NUL-terminated UTF-8. Names ending in _host_ptr are owned by the host, names
+ * Every string is NUL-terminated UTF-8, except request and answer bodies given with a length
+ * (process_endpoint_data_v2, 1.2), which are bytes and may hold NULs or anything else. Names ending in _host_ptr are owned by the host, names
  * ending in _plugin_ptr by the plugin. A borrowed argument stays valid only until the function
  * returns: copy what you keep. A result the plugin allocates (a char * written through an `out`
  * parameter) is given to the host, which frees it with the plugin's own `free` call once it has
  * copied it; a result the host allocates is freed with the host's bw_host_free.
  *
- * STATUS CODES
+ * STATUS CODES AND THE ERROR CONTRACT
  *
  * Calls return a bw_type_status. BW_OK is success; BW_NONE means "not mine" (the seed's None);
- * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL). An error
- * value between -599 and -400 also chooses the HTTP status the client sees (-404 answers 404);
- * BW_ERR (-1) and every other negative value answer 500.
+ * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL).
+ *
+ * One rule decides what the client sees and what the circuit breaker counts. It is the same
+ * whichever way the plugin runs (in a plugin host, in the service, or as a TypeScript plugin):
+ *
+ *   the plugin returns           the client sees                          the breaker counts
+ *   -400..-599, except -500      that HTTP status: -404 answers 404,      nothing: the plugin
+ *                                -503 answers 503, -502 answers 502,      answered on purpose
+ *                                with {"error": message, "status": N}
+ *   -500, BW_ERR (-1), or any    500 BW_ERR_PLUGIN_FAILED with the        a failure
+ *   other negative value         message
+ *   no answer within `timeout`   504 BW_ERR_PLUGIN_TIMEOUT (an isolated   a failure
+ *                                plugin's host is killed and restarted)
+ *   its host process dies        503 BW_ERR_PLUGIN_UNAVAILABLE            a failure (and a crash,
+ *                                                                         see QUARANTINE)
+ *
+ * So a plugin says "my upstream is down" with -503 and stays trusted; it says "I am broken" with
+ * BW_ERR. A call refused because the plugin is unavailable (restarting, quarantined, circuit open)
+ * answers 503 BW_ERR_PLUGIN_UNAVAILABLE without calling it. A before_request hook of a `critical`
+ * plugin that returns an answer status rejects the request with that status; a failure there
+ * rejects it with 502 BW_ERR_PLUGIN_HOOK_REJECTED; a non-critical plugin's hook error is logged and
+ * the request goes on.
+ *
+ * The SDKs follow the same table. Rust: PluginError::BadRequest 400, NotFound 404, Unsupported
+ * 501, Unavailable 503, Timeout 504, Status(n, _) n (400..599) are answers; Internal, InvalidConfig,
+ * Host, Panic and Other return BW_ERR. TypeScript: a thrown PluginError with a statusCode other
+ * than 500 (PluginError.badRequest(), .notFound(), .unavailable(), .timeout(), new PluginError(m,
+ * 409)) is an answer; any other thrown error is a failure.
+ *
+ * QUARANTINE
+ *
+ * An isolated plugin whose host dies is restarted with exponential backoff (`restart.backoff` up to
+ * `restart.max_backoff`, with jitter). After `restart.max_crashes` crashes within `restart.window`
+ * (a crash in initialize counts too) it is quarantined: no restart until a probe, one start, after
+ * `restart.max_backoff`. A probe that comes up healthy ends the quarantine; a probe that crashes or
+ * fails to initialize doubles the quarantine time (at most one hour) and is the only start of that
+ * period. /health shows the state, the next probe's time and the last reason.
  */
 #ifndef BACKWORKS_PLUGIN_H
 #define BACKWORKS_PLUGIN_H
@@ -79,7 +114,7 @@ extern "C" {
 #endif
 
 #define BW_ABI_MAJOR 1
-#define BW_ABI_MINOR 1
+#define BW_ABI_MINOR 2
 
 #if defined(_WIN32)
 #define BW_EXPORT __declspec(dllexport)
@@ -119,7 +154,7 @@ typedef int32_t bw_type_log_level;
  * the non-NULL members of bw_type_calls.
  */
 typedef uint64_t bw_type_capabilities;
-#define BW_CAP_ENDPOINT ((uint64_t)1 << 0)       /* process_endpoint_data */
+#define BW_CAP_ENDPOINT ((uint64_t)1 << 0)       /* process_endpoint_data or _v2 */
 #define BW_CAP_BEFORE_REQUEST ((uint64_t)1 << 1) /* before_request */
 #define BW_CAP_AFTER_RESPONSE ((uint64_t)1 << 2) /* after_response */
 #define BW_CAP_CONNECTOR ((uint64_t)1 << 3)      /* emits readings or documents from its threads */
@@ -144,7 +179,7 @@ typedef void *bw_type_context_host_ptr;
  * In a plugin-host process (`isolation: process`, the default) every function is available, from
  * call threads and plugin threads alike. Inside the service (`isolation: none`) the calls that
  * must wait for the service (emit_durable, state_get, state_set, commit, documents_query,
- * document_set_status) return BW_ERR_UNSUPPORTED: the
+ * document_set_status, emit_acknowledged) return BW_ERR_UNSUPPORTED: the
  * service's event loop cannot answer a thread that blocks it. Plugins that need them (connectors
  * acknowledging a sender) should document that they require `isolation: process`.
  * ------------------------------------------------------------------------------------------- */
@@ -232,6 +267,22 @@ typedef bw_type_status (*bw_host_documents_query)(bw_type_context_host_ptr ctx, 
 typedef bw_type_status (*bw_host_document_set_status)(bw_type_context_host_ptr ctx, int64_t id, const char *status);
 
 /*
+ * Hands readings to the buffer and returns only once they are committed (1.2): the back-pressure
+ * a connector needs before it acknowledges its sender (an HTTP 2xx, a protocol ACK). Blocks the
+ * calling thread. `readings_json` is what bw_host_emit takes.
+ * Returns BW_OK once committed. On -503 the disk refused them (full or read-only): NOTHING of them
+ * is stored, now or later, so answer the sender "not stored, retry"; returning -503 from
+ * process_endpoint_data passes that to an HTTP client without counting against the plugin. -400:
+ * the readings are invalid (the message says which). BW_ERR_UNSUPPORTED with `isolation: none`.
+ * On error `*out_error_host_ptr` may hold a message.
+ * Unlike bw_host_emit, whose readings wait in memory and are retried when the disk refuses.
+ * OWNERSHIP: `readings_json` is borrowed. `*out_error_host_ptr` belongs to the host: free it with
+ * bw_host_free.
+ */
+typedef bw_type_status (*bw_host_emit_acknowledged)(bw_type_context_host_ptr ctx, const char *readings_json,
+                                                    char **out_error_host_ptr);
+
+/*
  * Frees a string the host returned through an out parameter. NULL is ignored.
  * OWNERSHIP: takes `ptr_host_ptr`.
  */
@@ -252,6 +303,7 @@ typedef struct bw_type_host_api {
   bw_host_commit commit;             /* 1.1; emit_durable + state_set in one transaction */
   bw_host_documents_query documents_query;         /* 1.1; read back this plugin's documents */
   bw_host_document_set_status document_set_status; /* 1.1; mark a document delivered, dead, ... */
+  bw_host_emit_acknowledged emit_acknowledged;     /* 1.2; emit, returning once committed or refused */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_host_api;
 
@@ -287,7 +339,9 @@ typedef bw_type_status (*bw_on_initialize)(bw_type_instance_plugin_ptr instance,
 
 /*
  * Answers an HTTP endpoint call (the seed's process_endpoint_data). `endpoint` is the request path
- * ("/my-feature"), `method` the HTTP method in capitals, `data` the raw request body ("" when none).
+ * ("/my-feature"), `method` the HTTP method in capitals, `data` the request body as a C string (""
+ * when none): a body holding a NUL byte arrives cut there. Bodies that may be binary need
+ * process_endpoint_data_v2 (1.2), which also sets the answer's status and content type.
  * Returns BW_OK with the response body in `*out_plugin_ptr` (JSON is sent as application/json),
  * BW_NONE for "not mine" (the next plugin is asked), or an error with a message.
  * OWNERSHIP: the three inputs are borrowed. `*out_plugin_ptr` is freed by the host with `free`.
@@ -297,8 +351,50 @@ typedef bw_type_status (*bw_on_process_endpoint_data)(bw_type_instance_plugin_pt
                                                       char **out_plugin_ptr);
 
 /*
+ * What process_endpoint_data_v2 answers (1.2). The host zeroes it and sets struct_size before the
+ * call; the plugin fills in what it chooses:
+ *   http_status   0 answers 200 on BW_OK; or a status from 200 to 599 (201, 202, 204, 409, ...).
+ *                 On an error return it is ignored: the returned status decides (STATUS CODES).
+ *   content_type  NULL: JSON-looking bodies are sent as application/json, others as text/plain;
+ *                 or a media type such as "application/octet-stream" or "text/csv".
+ *   body, body_len  the answer's bytes (NULs allowed); on an error return, the message (UTF-8).
+ *                 Either allocated (body_plugin_ptr), or, when body_len <= body_host_capacity,
+ *                 copied into the host's body_host_ptr with body_plugin_ptr left NULL: no
+ *                 allocation and no free call, the cheapest answer for the usual small body.
+ * OWNERSHIP: the struct is the host's, valid for the call. `content_type_plugin_ptr` and
+ * `body_plugin_ptr` are allocated by the plugin and freed by the host with `free`, each on its own.
+ * `body_host_ptr` is the host's, writable for `body_host_capacity` bytes during the call (the
+ * host may give none: NULL and 0).
+ */
+typedef struct bw_type_endpoint_reply {
+  uint32_t struct_size;            /* sizeof(bw_type_endpoint_reply) as the host was built */
+  int32_t http_status;             /* 1.2 */
+  char *content_type_plugin_ptr;   /* 1.2 */
+  char *body_plugin_ptr;           /* 1.2 */
+  size_t body_len;                 /* 1.2 */
+  uint8_t *body_host_ptr;          /* 1.2; set by the host */
+  size_t body_host_capacity;       /* 1.2; set by the host */
+  /* Append new members here, marked with the minor version that added them. */
+} bw_type_endpoint_reply;
+
+/*
+ * process_endpoint_data with the request body as bytes (1.2): binary payloads, NUL bytes and bytes
+ * that are not UTF-8 arrive exactly as the client sent them, and the answer chooses its own HTTP
+ * status and content type. `data` points to `data_len` bytes (never NULL; `data_len` is 0 for no
+ * body). Returns BW_OK with the answer in `*reply`, BW_NONE for "not mine", or an error status
+ * with its message in `reply->body_plugin_ptr`. When a plugin sets both, the host calls this one
+ * and never process_endpoint_data; a host older than 1.2 calls process_endpoint_data, so a plugin
+ * that wants to load there keeps both.
+ * OWNERSHIP: the inputs are borrowed for the call. See bw_type_endpoint_reply for the answer.
+ */
+typedef bw_type_status (*bw_on_process_endpoint_data_v2)(bw_type_instance_plugin_ptr instance, const char *endpoint,
+                                                         const char *method, const uint8_t *data, size_t data_len,
+                                                         bw_type_endpoint_reply *reply);
+
+/*
  * Runs before every configured endpoint. `request_json` is
- * {"endpoint","method","path","params","query","headers","body"}.
+ * {"endpoint","method","path","params","query","headers","body"} ("body" as UTF-8 text: bytes that
+ * are not UTF-8 show as U+FFFD here; process_endpoint_data_v2 still gets them as sent).
  * Returns BW_OK with `*out_plugin_ptr` NULL (request unchanged) or set to the changed request JSON
  * (only "headers" and "body" are taken); an error rejects the request with its status.
  * OWNERSHIP: `request_json` is borrowed. `*out_plugin_ptr` is freed by the host with `free`.
@@ -368,6 +464,7 @@ typedef struct bw_type_calls {
   bw_on_shutdown shutdown;                           /* 1.0 */
   bw_on_destroy destroy;                             /* 1.0 */
   bw_on_free free;                                   /* 1.0 */
+  bw_on_process_endpoint_data_v2 process_endpoint_data_v2; /* 1.2; bodies as bytes; NULL: the 1.0 call */
   /* Append new members here, marked with the minor version that added them. */
 } bw_type_calls;
 

@@ -32,6 +32,9 @@ export interface InboundDocument {
   body: string;
   /** Free-form metadata stored beside the body (sender, control numbers, ...). */
   meta?: Record<string, unknown>;
+  /** Status the document is stored with (default "received", which outboxes pick up): a plugin
+   *  that keeps a document it will not process (refused, not mapped) says so in the same commit. */
+  status?: string;
 }
 
 /** Documents and plugin state committed together: one transaction, all or nothing. */
@@ -77,10 +80,20 @@ export interface HostContext {
   readonly configDir: string;
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
   /**
-   * Hands readings to the buffer's next group commit. The promise resolves once they are committed:
-   * a poller may ignore it; a plugin that acknowledges a sender (HTTP 2xx) awaits it first.
+   * Hands readings to the buffer's next group commit (a poller's readings). The promise resolves
+   * once they are committed; a poller may ignore it. When the disk refuses, the readings wait in
+   * memory and are retried (the promise rejects, but they may still be stored later): do not tell
+   * a sender "refused" from it, use emitAcknowledged.
    */
   emit(readings: Reading[]): Promise<void>;
+  /**
+   * Readings a sender waits for (an HTTP 2xx, a protocol ACK): resolves once they are committed;
+   * rejects (BW_ERR_BUFFER_REFUSED, status 503: a full or read-only disk) and then nothing of them
+   * is stored, ever, so the sender may retry without storing them twice. A refusal is the host's
+   * answer, not a failure of the plugin: rethrown from processEndpointData it answers 503 and does
+   * not count against the plugin's circuit breaker.
+   */
+  emitAcknowledged(readings: Reading[]): Promise<void>;
   /**
    * Stores a document and resolves only after the buffer has committed it, so the caller may
    * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
@@ -131,29 +144,70 @@ export interface PluginRequest {
   params: Record<string, string>;
   query: Record<string, string | string[]>;
   headers: Record<string, string | string[] | undefined>;
-  /** The raw body as text ("" when there is none). */
-  body: string;
+  /**
+   * The body's bytes exactly as sent (empty when there is none): binary payloads, NUL bytes and
+   * bytes that are not UTF-8 are kept. `body.toString()` reads it as UTF-8 text. A hook may replace
+   * it with other bytes or a string.
+   */
+  body: Buffer | string;
 }
 
 /** The response after_response hooks see; they may change `headers` and `body`. */
 export interface PluginResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
+}
+
+/** An answer that chooses its status and content type, and may be bytes (ABI 1.2's reply). */
+export interface EndpointReply {
+  /** 200 to 599; default 200. An error status is better thrown as a PluginError (see there). */
+  status?: number;
+  /** e.g. "application/octet-stream"; default: application/json for JSON-looking text, else text/plain. */
+  contentType?: string;
+  body: string | Buffer;
 }
 
 /**
- * What process_endpoint_data answers: a string body (JSON is sent as application/json), or
- * null/undefined for "not mine" so the next plugin in the chain is asked (the seed's `None`).
+ * What process_endpoint_data answers: a string body (JSON is sent as application/json), an
+ * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (the
+ * seed's `None`).
  */
-export type EndpointAnswer = string | null | undefined;
+export type EndpointAnswer = string | EndpointReply | null | undefined;
 
-/** An error a plugin throws to choose the HTTP status (default 500). */
+/**
+ * An error a plugin throws to answer with an HTTP status. The contract (sdk/c/backworks_plugin.h,
+ * STATUS CODES): a status from 400 to 599 other than 500 is the plugin's answer, passed to the
+ * client as it is and not counted against the plugin's circuit breaker; 500 (the default) and any
+ * other error thrown mean the plugin failed: 500 BW_ERR_PLUGIN_FAILED, counted by the breaker.
+ */
 export class PluginError extends Error {
   constructor(message: string, readonly statusCode = 500) {
     super(message);
     this.name = 'PluginError';
   }
+
+  /** 400: the caller sent something the plugin cannot accept. */
+  static badRequest(message: string): PluginError { return new PluginError(message, 400); }
+  /** 404: the thing asked for does not exist. */
+  static notFound(message: string): PluginError { return new PluginError(message, 404); }
+  /** 501: the plugin does not implement this. */
+  static unsupported(message: string): PluginError { return new PluginError(message, 501); }
+  /** 503: a device or upstream the plugin needs is down (the plugin itself is fine). */
+  static unavailable(message: string): PluginError { return new PluginError(message, 503); }
+  /** 504: a device or upstream the plugin waited for did not answer in time. */
+  static timeout(message: string): PluginError { return new PluginError(message, 504); }
+  /** 500: the plugin itself failed (counted by the circuit breaker). */
+  static internal(message: string): PluginError { return new PluginError(message, 500); }
+}
+
+/**
+ * The HTTP status a plugin chose with an error it threw or returned (see PluginError), or
+ * undefined when the error means the plugin failed.
+ */
+export function answeredStatus(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status <= 599 && status !== 500 ? status : undefined;
 }
 
 export interface BackworksPlugin {
@@ -164,8 +218,11 @@ export interface BackworksPlugin {
   readonly configSchema?: Record<string, unknown>;
 
   initialize(config: unknown, host: HostContext): void | Promise<void>;
-  /** Answers an endpoint call. `endpoint` is the request path; `data` the raw body. */
-  processEndpointData?(endpoint: string, method: string, data: string, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
+  /**
+   * Answers an endpoint call. `endpoint` is the request path; `data` the body's bytes as sent
+   * (`data.toString()` for UTF-8 text, `JSON.parse(data.toString())` for JSON).
+   */
+  processEndpointData?(endpoint: string, method: string, data: Buffer, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
   /** Runs before every configured endpoint, in declared plugin order. Throw to reject. */
   beforeRequest?(request: PluginRequest): void | Promise<void>;
   /** Runs after every configured endpoint, in reverse declared order. */

@@ -5,6 +5,8 @@
 export interface ErrorSpec {
   readonly message: string;
   readonly status: number;
+  /** Sent as Retry-After: the condition passes by itself. */
+  readonly retryAfterS?: number;
 }
 
 export const ERRORS = {
@@ -29,6 +31,7 @@ export const ERRORS = {
   BW_ERR_AUTH_CREDENTIALS: { message: '%s', status: 400 },
   // plugins
   BW_ERR_PLUGIN_UNAVAILABLE: { message: 'plugin "%s" is unavailable (%s)', status: 503 },
+  BW_ERR_PLUGIN_STARTING: { message: 'plugin "%s" is starting; try again in a moment', status: 503, retryAfterS: 1 },
   BW_ERR_PLUGIN_TIMEOUT: { message: 'plugin "%s" missed its %sms deadline in %s', status: 504 },
   BW_ERR_PLUGIN_FAILED: { message: 'plugin "%s" failed in %s: %s', status: 500 },
   BW_ERR_PLUGIN_HOOK_REJECTED: { message: 'critical plugin "%s" rejected the request in %s: %s', status: 502 },

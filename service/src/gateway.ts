@@ -46,8 +46,9 @@ export interface GatewayOptions {
 export type HealthSource = () => { status?: HealthStatus } & Record<string, unknown>;
 
 /**
- * Wires one running gateway together: config -> plugins -> HTTP. Start order is the order of the
- * data path (storage, plugins, then HTTP); stop is the reverse.
+ * Wires one running gateway together: config -> plugins -> HTTP. Storage opens first; plugins
+ * start all at once while HTTP listens (an endpoint whose plugin is not up yet answers 503
+ * starting); `settled` resolves once every plugin is running or failed. Stop is the reverse.
  */
 export class Gateway {
   readonly metrics = new Metrics();
@@ -61,7 +62,8 @@ export class Gateway {
   readonly tls: TlsFiles | undefined;
   fleet: FleetLink | undefined;
   private readonly endpoints: EndpointRoutes;
-  private reloading: Promise<ReloadResult> | undefined;
+  /** Resolves once every plugin is running or failed ("plugins settled"); READY=1 waits for it. */
+  settled: Promise<void> = Promise.resolve();
   private watcher: fs.FSWatcher | undefined;
   private readonly healthSources = new Map<string, HealthSource>();
   private readonly startedAt = Date.now();
@@ -108,7 +110,8 @@ export class Gateway {
 
   static async start(loaded: LoadedConfig, options: GatewayOptions): Promise<Gateway> {
     const gateway = new Gateway(loaded, options);
-    await gateway.manager.start(loaded.config.plugins);
+    const started = Date.now();
+    const pluginsStarted = gateway.manager.start(loaded.config.plugins, loaded.plugins);
     const server = loaded.config.server ?? {};
     gateway.url = await gateway.http.listen({ port: options.port ?? server.port ?? 8080, host: listenHost(loaded, options) });
     await gateway.controlPlane.start(gateway.http);
@@ -128,6 +131,15 @@ export class Gateway {
     if (gateway.fleet) gateway.addHealthSource('fleet', () => gateway.fleet!.health());
     if (loaded.config.watch_config) gateway.watchConfig();
     options.log.info({ url: gateway.url, plugins: gateway.manager.plugins.size, endpoints: Object.keys(loaded.config.endpoints ?? {}).length }, 'gateway listening');
+    gateway.settled = pluginsStarted.then(() => {
+      const statuses = gateway.manager.statuses();
+      options.log.info({
+        ms: Date.now() - started,
+        running: statuses.filter((p) => p.state === 'running').map((p) => p.name),
+        // Failed, or quarantined after crashing in initialize (it is probed later): not serving now.
+        failed: Object.fromEntries(statuses.filter((p) => p.state !== 'running').map((p) => [p.name, p.message])),
+      }, 'plugins settled');
+    });
     return gateway;
   }
 
@@ -135,25 +147,24 @@ export class Gateway {
    * Applies the config file again without a restart (SIGHUP, `backworks reload`, the MQTT reload
    * command, the file watch). An invalid file is refused with its issues and the running config
    * stays; unchanged plugins are not touched; endpoints are swapped without dropping requests.
-   * Concurrent reloads share one run.
+   * Runs in the lifecycle queue: reloads asked while one waits there are that one reload.
    */
   reload(): Promise<ReloadResult> {
-    this.reloading ??= this.applyReload().finally(() => { this.reloading = undefined; });
-    return this.reloading;
+    return this.manager.lifecycle.run('reload', () => this.applyReload());
   }
 
   private async applyReload(): Promise<ReloadResult> {
     const { log } = this.options;
     let next: LoadedConfig;
     try {
-      next = await loadConfig(this.loaded.file);
+      next = await loadConfig(this.loaded.file, { pluginsFailAlone: true });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       log.error({ issues: err.issues }, 'reload refused: the new configuration is invalid; the running one stays');
       return { ok: false, issues: err.issues };
     }
     this.manager.useTrust(next.config.plugin_trust);
-    const plugins = await this.manager.reconcile(next.config.plugins);
+    const plugins = await this.manager.applyReconcile(next.config.plugins, new Set(), next.plugins);
     this.controlPlane.useEndpoints(next.config);
     this.endpoints.replace(next.config.endpoints);
     const needsRestart = RESTART_ONLY.filter((key) => !isDeepStrictEqual(this.loaded.config[key], next.config[key]));
@@ -179,10 +190,14 @@ export class Gateway {
     this.watcher.unref();
   }
 
-  /** Starts a new instance of one plugin, checks it, switches, then drains the old one. */
+  /**
+   * Starts a new instance of one plugin, checks it, switches, then drains the old one. Restarts of
+   * one plugin asked while one waits in the lifecycle queue are that one restart.
+   */
   async restartPlugin(name: string): Promise<ReconcileReport> {
     if (!this.manager.get(name)) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured');
-    return this.manager.reconcile(this.loaded.config.plugins, new Set([name]));
+    return this.manager.lifecycle.run(`restart ${name}`,
+      () => this.manager.applyReconcile(this.loaded.config.plugins, new Set([name]), this.loaded.plugins));
   }
 
   openHealth(): Record<string, unknown> {
@@ -218,9 +233,13 @@ export class Gateway {
   /** Stops taking requests, then shuts plugins down (in reverse order), then closes storage. */
   async stop(): Promise<void> {
     this.watcher?.close();
+    this.manager.endStarts();
     await this.fleet?.stop();
     await this.controlPlane.stop();
-    await this.http.close();
+    // A request in flight when the server closes keeps its keep-alive connection open after its
+    // answer, until the client's keep-alive ends (72 s in fastify): close each one as it goes idle.
+    const idle = setInterval(() => (this.http.server as { closeIdleConnections?: () => void }).closeIdleConnections?.(), 100);
+    await this.http.close().finally(() => clearInterval(idle));
     await this.manager.stop();
     this.buffer.close();
   }

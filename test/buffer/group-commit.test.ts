@@ -76,6 +76,26 @@ describe('group commit', () => {
     db.close();
   });
 
+  it('stores each document with the status its commit names (default received), in both forms', async () => {
+    const file = path.join(dir(), 'b.db');
+    const buffer = openBuffer(file);
+    await buffer.commitJson('hl7', JSON.stringify({ documents: [{ type: 'hl7v2', body: 'a', status: 'not_mapped' }, { type: 'hl7v2', body: 'b' }] }));
+    await buffer.commit('hl7', { documents: [{ type: 'hl7v2', body: 'c', status: 'refused' }] });
+    await expect(buffer.commitJson('hl7', '{"documents": [{"type": "hl7v2", "body": "d", "status": 5}]}')).rejects.toThrow(/documents\[0\]/);
+    await expect(buffer.commit('hl7', { documents: [{ type: 'hl7v2', body: 'd', status: '' }] })).rejects.toThrow(/documents\[0\] with a status/);
+    expect(buffer.documentCounts().sort((x, y) => x.status.localeCompare(y.status))).toEqual([
+      { plugin: 'hl7', type: 'hl7v2', status: 'not_mapped', n: 1 },
+      { plugin: 'hl7', type: 'hl7v2', status: 'received', n: 1 },
+      { plugin: 'hl7', type: 'hl7v2', status: 'refused', n: 1 },
+    ]);
+    buffer.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT body, status FROM documents ORDER BY id').all()).toEqual([
+      { body: 'a', status: 'not_mapped' }, { body: 'b', status: 'received' }, { body: 'c', status: 'refused' },
+    ]);
+    db.close();
+  });
+
   it('refuses a bad JSON batch whole, naming the bad part, and stores nothing of it', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file);

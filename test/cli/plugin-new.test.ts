@@ -50,8 +50,11 @@ async function exercise(driver: PluginDriver, template: Template, name: string):
   await driver.initialize(template === 'connector' ? { interval_ms: 20 } : {}, host(emitted));
   try {
     if (template === 'endpoint') {
-      expect(JSON.parse(String(await driver.processEndpointData(`/${name}`, 'GET', '', request({}))))).toMatchObject({ plugin: name, message: 'hello' });
-      expect(await driver.processEndpointData('/other', 'GET', '', request({}))).toBeNull();
+      // A string, or a reply (a Rust plugin answers through process_endpoint_data_v2, ABI 1.2).
+      const answer = await driver.processEndpointData(`/${name}`, 'GET', Buffer.alloc(0), request({}));
+      const text = typeof answer === 'string' ? answer : answer?.body.toString();
+      expect(JSON.parse(String(text))).toMatchObject({ plugin: name, message: 'hello' });
+      expect(await driver.processEndpointData('/other', 'GET', Buffer.alloc(0), request({}))).toBeNull();
     } else if (template === 'connector') {
       const deadline = Date.now() + 10_000;
       while (emitted.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

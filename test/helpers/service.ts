@@ -36,11 +36,21 @@ export function authFetch(target: string | URL, init: RequestInit = {}): Promise
   return fetch(target, { ...init, headers });
 }
 
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  timeoutMs?: number;
+  cwd?: string;
+  /** Resolve once HTTP listens ("gateway listening"), not once every plugin settled. */
+  listening?: boolean;
+}
+
 /**
- * Starts the real, compiled service (`backworks run`) on a free port and resolves once it is
- * listening. Needs `npm run build` first (npm test does it).
+ * Starts the real, compiled service (`backworks run`) on a free port and resolves once every
+ * plugin is running or failed ("plugins settled"; with `listening`, once HTTP listens). Needs
+ * `npm run build` first (npm test does it).
  */
-export function startService(configFile: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; timeoutMs?: number; cwd?: string } = {}): Promise<RunningService> {
+export function startService(configFile: string, options: StartOptions = {}): Promise<RunningService> {
   const child = spawn(process.execPath, [cliPath, 'run', '-c', configFile, '--port', '0', '--host', '127.0.0.1', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     cwd: options.cwd,
@@ -53,12 +63,20 @@ export function startService(configFile: string, options: { env?: NodeJS.Process
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`service did not start in time\n${stderr}`)); }, options.timeoutMs ?? 20_000);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`service exited with ${code} before listening\n${stderr}`)); });
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`service exited with ${code} before it was up\n${stderr}`)); });
+    let listening: Record<string, unknown> | undefined;
+    let settled = false;
+    let resolved = false;
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
       logs.push(entry);
-      if (entry.msg === 'gateway listening') {
+      if (entry.msg === 'gateway listening') listening = entry;
+      if (entry.msg === 'plugins settled') settled = true;
+      // The token is made on whichever line resolves: the socket line is there once HTTP listens.
+      if (!resolved && listening && (settled || options.listening)) {
+        resolved = true;
+        entry = listening;
         clearTimeout(timer);
         // STATE_DIR/run/backworks.sock: the state directory is where the service says it is.
         const socket = logs.find((l) => l.msg === 'local admin socket listening (owner only)')?.socket;

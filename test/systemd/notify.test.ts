@@ -1,6 +1,6 @@
 /**
  * sd_notify from the real, compiled service to a real AF_UNIX datagram socket (a python3 receiver
- * with SO_PASSCRED, so the sender PID is the kernel's word): READY once listening, STATUS, the
+ * with SO_PASSCRED, so the sender PID is the kernel's word): READY once every plugin settled, STATUS, the
  * watchdog's cadence, pings stopping while the event loop is wedged, RELOADING on SIGHUP, STOPPING
  * on SIGTERM, and nothing at all without NOTIFY_SOCKET.
  */
@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authFetch, startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 import { pingTimes, startReceiver, type Receiver } from './receiver.js';
 
 const blockLoop = pathToFileURL(path.join(import.meta.dirname, 'fixtures/block-loop.mjs')).href;
@@ -48,7 +49,7 @@ async function startNotified(env: NodeJS.ProcessEnv = {}, file = writeConfig()) 
 }
 
 describe('sd_notify from backworks run', { timeout: 30_000 }, () => {
-  it('sends READY=1 with a STATUS summary once HTTP listens, from the service PID itself', async () => {
+  it('sends READY=1 with a STATUS summary once HTTP listens and plugins settled, from the service PID itself', async () => {
     const { receiver, service } = await startNotified();
     const ready = await receiver.next((f) => f.READY === '1');
     expect(ready.pid).toBe(service.process.pid);
@@ -58,6 +59,30 @@ describe('sd_notify from backworks run', { timeout: 30_000 }, () => {
     expect((await authFetch(`${service.url}/health`)).status).toBe(200);
     // Every message so far came from the service, none from a child.
     expect(new Set(receiver.messages.map((m) => m.pid))).toEqual(new Set([service.process.pid]));
+  });
+
+  it('sends READY=1 only once every plugin settled, a plugin stuck in initialize included', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'backworks.yaml');
+    const hang = path.resolve(import.meta.dirname, '../fixtures/plugins/init-hang-c/target/libinit_hang_c.so');
+    fs.writeFileSync(file, `plugins:
+  ingest: { type: builtin, pack: general/http-ingest }
+  hangs: { type: external, path: ${hang}, init_timeout: 2s }
+endpoints:
+  ingest: { path: /ingest, plugin: ingest, methods: [GET, POST] }
+`);
+    receiver = await startReceiver();
+    service = await startService(file, { env: { NOTIFY_SOCKET: receiver.socket }, listening: true });
+    // HTTP answers at once; systemd hears READY=1 only after the stuck plugin failed.
+    expect((await authFetch(`${service.url}/health`)).status).toBe(200);
+    expect(receiver.messages.some((m) => m.fields.READY === '1')).toBe(false);
+    // Meanwhile systemd hears what the start waits for, and gives it more time.
+    const starting = await receiver.next((f) => f.EXTEND_TIMEOUT_USEC !== undefined);
+    expect(starting.fields).toMatchObject({ EXTEND_TIMEOUT_USEC: '30000000', STATUS: 'starting: waiting for hangs' });
+    const ready = await receiver.next((f) => f.READY === '1');
+    const settled = await waitFor('the settled line', () => service!.logs.find((l) => l.msg === 'plugins settled'));
+    expect(settled.failed).toEqual({ hangs: 'initialize did not finish within init_timeout (2s)' });
+    expect(ready.fields.STATUS).toMatch(/^degraded: 2 plugins/);
   });
 
   it('pings WATCHDOG=1 every WATCHDOG_USEC/2', async () => {

@@ -44,7 +44,8 @@ class HttpIngest implements BackworksPlugin {
       throw new PluginError(`Content-Type must be application/json, got "${type}"; send -H 'content-type: application/json'`, 415);
     }
     const readings = this.parse(data);
-    await this.host.emit(readings);
+    // Stored exactly when this resolves: a 503 (full disk) means nothing of the request is stored.
+    await this.host.emitAcknowledged(readings);
     this.accepted += readings.length;
     this.lastAt = Date.now();
     return JSON.stringify({ accepted: readings.length });
@@ -55,14 +56,31 @@ class HttpIngest implements BackworksPlugin {
   }
 
   private parse(data: string | Uint8Array): Reading[] {
+    // Bytes that are not UTF-8 refuse the request; decoded with U+FFFD in their place first, so
+    // that a name holding them is named in the answer (the name rules refuse U+FFFD).
+    let text: string;
+    let utf8 = true;
+    if (typeof data === 'string') text = data;
+    else {
+      try { text = UTF8.decode(data); } catch { utf8 = false; text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'); }
+    }
     let body: unknown;
     try {
-      body = JSON.parse(typeof data === 'string' ? data : UTF8.decode(data));
+      body = JSON.parse(text);
     } catch (err) {
       this.rejected++;
-      const what = err instanceof TypeError ? 'not valid UTF-8' : `not JSON: ${(err as Error).message}`;
+      const what = utf8 ? `not JSON: ${(err as Error).message}` : 'not valid UTF-8';
       throw new PluginError(`body is ${what}; send {"device": "...", "point": "...", "value": 1} as UTF-8`, 400);
     }
+    const readings = this.check(body);
+    if (!utf8) {
+      this.rejected++;
+      throw new PluginError('body is not valid UTF-8; send {"device": "...", "point": "...", "value": 1} as UTF-8', 400);
+    }
+    return readings;
+  }
+
+  private check(body: unknown): Reading[] {
     const items = Array.isArray(body) ? body : [body];
     if (items.length > this.maxBatch) {
       this.rejected++;

@@ -65,12 +65,14 @@ export const DeviceSchema = Type.Object({
   backoff_max: Optional(Duration('longest wait between reconnection attempts to an unreachable device', '30s')),
   max_registers: Optional(Type.Integer({ minimum: 1, maximum: 125, description: 'registers per read request (default 125, or the profile\'s)' })),
   max_bits: Optional(Type.Integer({ minimum: 1, maximum: 2000, description: 'coils/discrete inputs per read request (default 2000)' })),
-  max_gap: Optional(Type.Integer({ minimum: 0, maximum: 124, description: 'unused registers a request may read to merge two ranges (default 0)' })),
+  max_gap: Optional(Type.Integer({ minimum: 0, maximum: 124, description: 'unused registers a request may read to merge two ranges (default 0); for coils and discrete inputs it counts bits, unless max_gap_bits is set' })),
+  max_gap_bits: Optional(Type.Integer({ minimum: 0, maximum: 1999, description: 'unused coils/discrete inputs (bits) a request may read to merge two ranges (default: max_gap)' })),
   byte_order: Optional(Order('default byte order in a register (big: Modbus standard)')),
   word_order: Optional(Order('default register order of 32/64-bit values (big: high word first)')),
   address_base: Optional(Type.Union([Type.Literal(0), Type.Literal(1)], { description: 'addresses in `points` are 0-based protocol addresses (default) or 1-based register numbers' })),
   write_multiple: Optional(Type.Boolean({ description: 'write single coils/registers with FC15/FC16 instead of FC5/FC6 (for devices that only accept those)' })),
   report: Optional(Type.Union([Type.Literal('change'), Type.Literal('every_poll')], { default: 'change', description: 'emit a reading only when it changed (beyond its deadband) or on every poll' })),
+  report_every: Optional(Duration('report: change — an unchanged value is reported again this often, with a fresh timestamp, so current data never looks old', '1m')),
   points: Optional(Type.Array(PointSchema, { description: 'points to read; with a profile, these override or add to the profile\'s by name' })),
 }, Strict);
 

@@ -7,8 +7,10 @@ import type { Device, Point } from './resolve.js';
 
 /**
  * Polls one device: a timer per poll group, the group's coalesced requests sent through the
- * device's link, values decoded and emitted on change. When the device stops answering it is
- * marked unreachable and retried with exponential back-off, so it costs the others nothing.
+ * device's link, values decoded and emitted on change (and again every `report_every`). When the
+ * device stops answering it is marked unreachable and retried with exponential back-off, so it
+ * costs the others nothing. When it answers some reads with an exception it is degraded, and
+ * health names each refused request with its exception.
  *
  * Quality per point: good (read this cycle), stale (the device stopped answering: the last value,
  * no longer current), bad (the device refused the read with an exception, or was never read).
@@ -20,17 +22,22 @@ interface PointState {
   /** What was last emitted, for report-on-change. */
   emittedValue: Value | null | undefined;
   emittedQuality: Quality | undefined;
+  emittedAt: number;
 }
 
 export interface DeviceHealth {
-  state: 'starting' | 'polling' | 'unreachable';
+  state: 'starting' | 'polling' | 'degraded' | 'unreachable';
   link: string;
+  /** Requests sent to this device (its unit id), attempts and writes included. */
   requests: number;
   failures: number;
   overruns: number;
   lastError?: string;
+  /** The end of the last cycle in which every request was answered with data. */
   lastGoodPoll?: string;
   nextAttemptInMs?: number;
+  /** Requests the device refused in its latest cycle, each with its exception. */
+  refused?: Record<string, string>;
 }
 
 const BACKOFF_START_MS = 1000;
@@ -46,6 +53,8 @@ export class DevicePoller {
   private nextAttempt = 0;
   private stopped = false;
   private health: DeviceHealth;
+  /** Per poll group, the requests refused in its latest cycle: request -> exception. */
+  private readonly refusals = new Map<string, Map<string, string>>();
 
   constructor(readonly device: Device, private readonly link: Link, private readonly host: HostContext) {
     for (const [group] of device.groups) {
@@ -54,7 +63,7 @@ export class DevicePoller {
     }
     for (const p of device.points) {
       this.byName.set(p.name, p);
-      this.states.set(p.name, { value: null, quality: 'bad', emittedValue: undefined, emittedQuality: undefined });
+      this.states.set(p.name, { value: null, quality: 'bad', emittedValue: undefined, emittedQuality: undefined, emittedAt: 0 });
     }
     this.health = { state: 'starting', link: link.label, requests: 0, failures: 0, overruns: 0 };
   }
@@ -81,6 +90,8 @@ export class DevicePoller {
   status(): DeviceHealth {
     const h = { ...this.health };
     if (this.down) h.nextAttemptInMs = Math.max(0, this.nextAttempt - Date.now());
+    const refused = Object.fromEntries([...this.refusals.values()].flatMap((m) => [...m]));
+    if (Object.keys(refused).length) h.refused = refused;
     return h;
   }
 
@@ -91,6 +102,7 @@ export class DevicePoller {
     if (this.down && Date.now() < this.nextAttempt) return;
     this.running.add(group);
     const out: Reading[] = [];
+    const refused = new Map<string, string>();
     try {
       for (const request of this.plans.get(group) ?? []) {
         if (this.stopped) return;
@@ -107,24 +119,38 @@ export class DevicePoller {
           if (e.kind === 'exception' || e.kind === 'other') {
             // The device is there but refuses this range: only its points are bad.
             for (const { point } of request.points) this.update(point, null, 'bad', ts, out);
+            this.refuse(group, describe(request), e.message, refused);
             continue;
           }
           this.unreachable(e, ts, out);
           break;
         }
       }
-      if (!this.down) { this.health.state = 'polling'; this.health.lastGoodPoll = new Date().toISOString(); }
+      if (!this.down && !this.stopped) {
+        this.refusals.set(group, refused);
+        const anyRefused = [...this.refusals.values()].some((m) => m.size > 0);
+        this.health.state = anyRefused ? 'degraded' : 'polling';
+        // a cycle with a refused read is not a good poll, even if the device answered the rest
+        if (!refused.size) this.health.lastGoodPoll = new Date().toISOString();
+      }
     } finally {
-      this.health.requests = this.link.requests;
       this.running.delete(group);
       if (out.length && !this.stopped) this.host.emit(out);
     }
+  }
+
+  /** A refused request, logged when it starts being refused (not at every cycle). */
+  private refuse(group: string, request: string, why: string, refused: Map<string, string>): void {
+    refused.set(request, why);
+    if (this.refusals.get(group)?.get(request) === why) return;
+    this.host.log('warn', `device ${this.device.name} refused ${request}: ${why}`, { device: this.device.name, request, exception: why });
   }
 
   /** Reads one request, retrying a timeout or a dropped connection `retries` times. */
   private async read(request: ReadRequest): Promise<ArrayLike<number>> {
     for (let attempt = 0; ; attempt++) {
       try {
+        this.health.requests++;
         return await this.link.run(this.device.unitId, this.device.timeoutMs, (client) => readTable(client, request));
       } catch (err) {
         const retryable = err instanceof LinkError && (err.kind === 'timeout' || err.kind === 'closed');
@@ -163,9 +189,11 @@ export class DevicePoller {
     const s = this.states.get(point.name)!;
     s.value = value;
     s.quality = quality;
-    if (this.device.report === 'change' && s.emittedQuality === quality && !changed(s.emittedValue, value, point.deadband)) return;
+    if (this.device.report === 'change' && s.emittedQuality === quality && !changed(s.emittedValue, value, point.deadband)
+      && ts - s.emittedAt < this.device.reportEveryMs) return;
     s.emittedValue = value;
     s.emittedQuality = quality;
+    s.emittedAt = ts;
     out.push({ device: this.device.name, point: point.name, value, quality, ts });
   }
 
@@ -191,7 +219,11 @@ export class DevicePoller {
       throw new PluginError(`point "${pointName}" (${point.type}): ${(err as Error).message}`, 400);
     }
     const multiple = this.device.writeMultiple;
+    if (this.down) {
+      throw new PluginError(`device "${this.device.name}" is unreachable (${this.health.lastError ?? 'no answer'}); retry once it answers`, 503);
+    }
     try {
+      this.health.requests++;
       await this.link.run(this.device.unitId, this.device.timeoutMs, async (client) => {
         if (point.table === 'coil') {
           if (multiple) await client.writeCoils(point.address, [words[0] === 1]);
@@ -211,7 +243,10 @@ export class DevicePoller {
       });
     } catch (err) {
       const e = err instanceof LinkError ? err : new LinkError(String(err), 'other');
-      const status = e.kind === 'exception' && (e.modbusCode === 2 || e.modbusCode === 3) ? 400 : e.kind === 'timeout' ? 504 : 502;
+      const status = e.kind === 'exception' && (e.modbusCode === 2 || e.modbusCode === 3) ? 400
+        : e.kind === 'timeout' ? 504
+        : e.kind === 'connect' || e.kind === 'closed' ? 503
+        : 502;
       throw new PluginError(`writing ${pointName} of device "${this.device.name}" failed: ${e.message}`, status);
     }
   }

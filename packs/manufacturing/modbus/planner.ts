@@ -19,6 +19,7 @@ export interface PlanLimits {
   maxRegisters: number;
   maxBits: number;
   maxGap: number;
+  maxGapBits: number;
 }
 
 const TABLE_ORDER: Table[] = ['coil', 'discrete', 'input', 'holding'];
@@ -31,8 +32,8 @@ export function planReads(points: readonly Point[], limits: PlanLimits): ReadReq
     if (!inTable.length) continue;
     const bits = table === 'coil' || table === 'discrete';
     const max = bits ? limits.maxBits : limits.maxRegisters;
-    // A gap is measured in the table's unit; for bits, bridging is cheap (8 per byte), so allow 8x.
-    const maxGap = bits ? limits.maxGap * 16 : limits.maxGap;
+    // A gap is measured in the table's unit: registers, or bits for coils and discrete inputs.
+    const maxGap = bits ? limits.maxGapBits : limits.maxGap;
     let current: ReadRequest | undefined;
     let end = 0; // one past the last address the current request must cover
     for (const point of inTable) {

@@ -57,19 +57,22 @@ export class ModbusPlugin implements BackworksPlugin {
 
   healthCheck(): PluginHealth {
     const details: Record<string, unknown> = {};
-    let down = 0;
+    const down: string[] = [];
+    const refusing: string[] = [];
     for (const [name, poller] of this.pollers) {
       const status = poller.status();
       details[name] = status;
-      if (status.state === 'unreachable') down++;
+      if (status.state === 'unreachable') down.push(name);
+      if (status.refused) refusing.push(`${name} (${Object.entries(status.refused).map(([r, why]) => `${r}: ${why}`).join('; ')})`);
     }
     const total = this.pollers.size;
-    if (!down) return { status: 'healthy', message: `${total} device(s) polling`, details };
-    return {
-      status: down === total ? 'unhealthy' : 'degraded',
-      message: `${down} of ${total} device(s) unreachable`,
-      details,
-    };
+    if (down.length === total) return { status: 'unhealthy', message: `${total} of ${total} device(s) unreachable`, details };
+    const problems = [
+      ...(down.length ? [`${down.length} of ${total} device(s) unreachable (${down.join(', ')})`] : []),
+      ...(refusing.length ? [`refused reads: ${refusing.join(', ')}`] : []),
+    ];
+    if (problems.length) return { status: 'degraded', message: problems.join('; '), details };
+    return { status: 'healthy', message: `${total} device(s) polling`, details };
   }
 
   async shutdown(): Promise<void> {

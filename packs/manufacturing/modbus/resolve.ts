@@ -56,7 +56,11 @@ export interface Device {
   maxRegisters: number;
   maxBits: number;
   maxGap: number;
+  /** Unused coils/discrete inputs one request may read to merge two ranges. */
+  maxGapBits: number;
   report: 'change' | 'every_poll';
+  /** report: change — an unchanged value is emitted again (with a fresh ts) this often. */
+  reportEveryMs: number;
   /** Write with FC15/FC16 even for a single coil or register. */
   writeMultiple: boolean;
   /** Poll group name -> interval in ms. */
@@ -144,6 +148,9 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
   } else if (!dc.serial) {
     problems.push({ path: at(), message: 'an rtu device needs `serial: {path, baud, parity, data_bits, stop_bits}`' });
   }
+  if (dc.report === 'every_poll' && dc.report_every !== undefined) {
+    problems.push({ path: at('report_every'), message: '`report_every` applies to `report: change` only (every_poll reports every value anyway)' });
+  }
   // On a serial bus 0 is the broadcast address (no device answers it) and 248-255 are reserved.
   if (transport === 'rtu' && dc.unit_id !== undefined && (dc.unit_id < 1 || dc.unit_id > 247)) {
     problems.push({ path: at('unit_id'), message: `unit_id ${dc.unit_id} cannot be a device on a serial bus (0 is broadcast, 248-255 are reserved); write the device's address, 1 to 247` });
@@ -175,7 +182,9 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
     maxRegisters,
     maxBits: dc.max_bits ?? quirks.max_bits ?? 2000,
     maxGap: dc.max_gap ?? 0,
+    maxGapBits: dc.max_gap_bits ?? dc.max_gap ?? 0,
     report: dc.report ?? 'change',
+    reportEveryMs: parseDuration(dc.report_every ?? '1m'),
     writeMultiple: dc.write_multiple ?? quirks.write_multiple ?? false,
     groups,
     points: [],

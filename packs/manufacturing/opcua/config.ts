@@ -29,7 +29,9 @@ export const OpcuaServerSchema = Type.Object({
   accept_unknown_server_certificate: Optional(Type.Boolean({ default: true, description: 'trust a server certificate on first use; false: only certificates in STATE/pki/trusted/certs' })),
   publishing_interval: Optional(Duration('how often the subscription reports changes', '1s')),
   poll_interval: Optional(Duration('how often points with mode poll are read', '1s')),
-  reconnect_max: Optional(Duration('longest wait between reconnection attempts', '30s')),
+  reconnect_max: Optional(Duration('longest wait between reconnection attempts (the back-off starts at 250ms, doubles, with ±20 % jitter)', '30s')),
+  keep_alive_count: Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'publishing intervals without data after which the server sends a keep-alive; a subscription silent for 1.5 × publishing_interval × keep_alive_count + 1s is recreated with a new session' })),
+  request_timeout: Optional(Duration('how long a connect, read or write may wait for the server; a write that times out answers 504', '10s')),
   points: Type.Array(OpcuaPointSchema, { minItems: 1 }),
 }, Strict);
 

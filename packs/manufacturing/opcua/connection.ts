@@ -4,147 +4,165 @@ import type { HostContext, Quality, Reading } from '../../../sdk/typescript/inde
 import { PluginError } from '../../../sdk/typescript/index.js';
 import { parseDuration } from '../../../service/src/config/units.js';
 import type { OpcuaPointConfig, OpcuaServerConfig } from './config.js';
+import { SESSION_GONE, SessionSupervisor, type OpcuaLib } from './session.js';
+import { qualityOf, readingValue, UnsupportedType } from './values.js';
+import { checkValue } from './writes.js';
 
 /**
- * One OPC UA server: a client with its certificate in the plugin's state directory, one session,
- * one subscription for monitored points and a timer for polled ones. node-opcua reconnects with
- * back-off and restores the session and its subscription; while the link is down the last values
- * are reported stale.
+ * One OPC UA server's points: on each session the supervisor opens, one subscription for the
+ * monitored points (watched: silence longer than its keep-alive recycles the session) and a timer
+ * for the polled ones. Every point's last reading lives in one map, and health is read from that
+ * map and the session state — the data and /health cannot disagree.
  */
 
-export type OpcuaLib = typeof Opcua;
-type State = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+interface PointState {
+  value: Reading['value'];
+  quality: Quality;
+  /** The status code name (or the reason) when the point is not good. */
+  status?: string;
+}
+
+/** Silence allowed beyond publishing interval × keep-alive count before the subscription is presumed dead. */
+const WATCHDOG_MARGIN = 1.5;
+const WATCHDOG_SLACK_MS = 1000;
 
 export class ServerConnection {
-  private client: Opcua.OPCUAClient | undefined;
-  private session: Opcua.ClientSession | undefined;
-  private subscription: Opcua.ClientSubscription | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private state: State = 'connecting';
-  private lastError: string | undefined;
-  private readonly last = new Map<string, { value: Reading['value']; quality: Quality }>();
+  private readonly supervisor: SessionSupervisor;
+  private readonly points = new Map<string, PointState>();
   private readonly dataTypes = new Map<string, Opcua.DataType>();
-  private reconnects = 0;
-  private running: Promise<void> | undefined;
+  /** "point status" pairs already logged: a bad node is logged once, not at every reading. */
+  private readonly logged = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private subscription: Opcua.ClientSubscription | undefined;
 
   constructor(
     private readonly lib: OpcuaLib,
     readonly config: OpcuaServerConfig,
     private readonly host: HostContext,
-    private readonly pkiDir: string,
-  ) {}
-
-  start(): void {
-    this.running = this.run().catch((err: Error) => {
-      if (this.state === 'closed') return;
-      this.lastError = err.message;
-      this.host.log('error', `OPC UA server ${this.config.name}: ${err.message}`, { endpoint: this.config.endpoint });
+    pkiDir: string,
+  ) {
+    this.supervisor = new SessionSupervisor(lib, config, host, pkiDir, {
+      onSession: (session) => this.open(session),
+      onLost: () => this.lost(),
     });
   }
 
-  private async run(): Promise<void> {
-    const { lib, config: c } = this;
-    const certificateManager = new lib.OPCUACertificateManager({
-      rootFolder: this.pkiDir,
-      automaticallyAcceptUnknownCertificate: c.accept_unknown_server_certificate ?? true,
-    });
-    const mode = lib.MessageSecurityMode[c.security_mode ?? 'None'];
-    const policy = c.security_policy ?? (mode === lib.MessageSecurityMode.None ? 'None' : 'Basic256Sha256');
-    const client = lib.OPCUAClient.create({
-      applicationName: 'Backworks',
-      clientName: `backworks-${this.host.pluginName}-${c.name}`,
-      // The certificate is created on first use under pkiDir/own and reused from then on.
-      clientCertificateManager: certificateManager,
-      securityMode: mode,
-      securityPolicy: lib.SecurityPolicy[policy],
-      endpointMustExist: false,
-      keepSessionAlive: true,
-      connectionStrategy: { maxRetry: -1, initialDelay: 500, maxDelay: parseDuration(c.reconnect_max ?? '30s') },
-    });
-    this.client = client;
-    client.on('connection_lost', () => {
-      this.state = 'reconnecting';
-      this.host.log('warn', `OPC UA server ${c.name} connection lost; reconnecting`, { endpoint: c.endpoint });
-      this.markStale();
-    });
-    client.on('connection_reestablished', () => {
-      this.state = 'connected';
-      this.reconnects++;
-      this.host.log('info', `OPC UA server ${c.name} reconnected`, { endpoint: c.endpoint });
-    });
-    client.on('backoff', (retry: number, delay: number) => { this.lastError = `connection attempt ${retry} failed; next in ${delay} ms`; });
+  start(): void {
+    this.supervisor.start();
+  }
 
-    await client.connect(c.endpoint);
-    if (this.state === 'closed') return;
-    this.session = await client.createSession(c.username
-      ? { type: lib.UserTokenType.UserName, userName: c.username, password: c.password ?? '' }
-      : { type: lib.UserTokenType.Anonymous });
-    this.state = 'connected';
-    this.host.log('info', `OPC UA session open on ${c.endpoint} (${c.security_mode ?? 'None'})`, { server: c.name });
-    await this.monitor(c.points.filter((p) => (p.mode ?? 'subscribe') === 'subscribe'));
-    const polled = c.points.filter((p) => p.mode === 'poll');
+  private async open(session: Opcua.ClientSession): Promise<void> {
+    const subscribed = this.config.points.filter((p) => (p.mode ?? 'subscribe') === 'subscribe');
+    const polled = this.config.points.filter((p) => p.mode === 'poll');
+    if (subscribed.length) await this.subscribe(session, subscribed);
     if (polled.length) {
-      const tick = () => void this.poll(polled);
+      const tick = () => void this.poll(session, polled);
       tick();
-      this.pollTimer = setInterval(tick, parseDuration(c.poll_interval ?? '1s'));
+      this.timers.push(setInterval(tick, parseDuration(this.config.poll_interval ?? '1s')));
     }
   }
 
-  private async monitor(points: OpcuaPointConfig[]): Promise<void> {
-    if (!points.length || !this.session) return;
+  private async subscribe(session: Opcua.ClientSession, points: OpcuaPointConfig[]): Promise<void> {
     const { lib } = this;
-    this.subscription = await this.session.createSubscription2({
+    const keepAlive = this.config.keep_alive_count ?? 10;
+    const subscription = await session.createSubscription2({
       requestedPublishingInterval: parseDuration(this.config.publishing_interval ?? '1s'),
-      requestedLifetimeCount: 600,
-      requestedMaxKeepAliveCount: 20,
+      requestedMaxKeepAliveCount: keepAlive,
+      requestedLifetimeCount: keepAlive * 6,
       maxNotificationsPerPublish: 0,
       publishingEnabled: true,
       priority: 1,
     });
-    for (const p of points) {
+    this.subscription = subscription;
+    let heard = Date.now();
+    const alive = () => { heard = Date.now(); };
+    subscription.on('keepalive', alive);
+    subscription.on('received_notifications', alive);
+    subscription.on('terminated', () => { if (this.subscription === subscription) this.supervisor.recycle('the subscription was terminated'); });
+    // The server's revised values: what it promised, not what we asked for.
+    const limit = subscription.publishingInterval * subscription.maxKeepAliveCount * WATCHDOG_MARGIN + WATCHDOG_SLACK_MS;
+    this.timers.push(setInterval(() => {
+      const silent = Date.now() - heard;
+      if (silent > limit) this.supervisor.recycle(`the subscription was silent for ${silent} ms (limit ${Math.round(limit)} ms)`);
+    }, Math.max(250, subscription.publishingInterval)));
+
+    await Promise.all(points.map(async (p) => {
       const filter = p.deadband
         ? new lib.DataChangeFilter({ trigger: lib.DataChangeTrigger.StatusValue, deadbandType: lib.DeadbandType.Absolute, deadbandValue: p.deadband })
         : undefined;
-      const item = await this.subscription.monitor(
-        { nodeId: p.node, attributeId: lib.AttributeIds.Value },
-        { samplingInterval: parseDuration(p.sampling_interval ?? '1s'), queueSize: 10, discardOldest: true, filter },
-        lib.TimestampsToReturn.Both,
-      );
-      item.on('changed', (dv: Opcua.DataValue) => this.emit([this.reading(p, dv)]));
-      item.on('err', (message: string) => {
-        this.lastError = `${p.name} (${p.node}): ${message}`;
-        this.emit([{ device: this.config.name, point: p.name, value: null, quality: 'bad', ts: Date.now() }]);
-      });
-    }
+      try {
+        const item = await subscription.monitor(
+          { nodeId: p.node, attributeId: lib.AttributeIds.Value },
+          { samplingInterval: parseDuration(p.sampling_interval ?? '1s'), queueSize: 10, discardOldest: true, filter },
+          lib.TimestampsToReturn.Both,
+        );
+        if (!item.statusCode.isGood()) { this.refuse(p, item.statusCode.name); return; }
+        item.on('changed', (dv: Opcua.DataValue) => { if (this.subscription === subscription) this.emit([this.reading(p, dv)]); });
+      } catch (err) {
+        this.refuse(p, statusName(err));
+      }
+    }));
   }
 
-  private async poll(points: OpcuaPointConfig[]): Promise<void> {
-    if (this.state !== 'connected' || !this.session) return;
+  private async poll(session: Opcua.ClientSession, points: OpcuaPointConfig[]): Promise<void> {
+    if (this.supervisor.current !== session) return;
     try {
-      const values = await this.session.read(points.map((p) => ({ nodeId: p.node, attributeId: this.lib.AttributeIds.Value })));
-      this.emit(points.map((p, i) => this.reading(p, values[i])));
+      const values = await session.read(points.map((p) => ({ nodeId: p.node, attributeId: this.lib.AttributeIds.Value })));
+      if (this.supervisor.current === session) this.emit(points.map((p, i) => this.reading(p, values[i])));
     } catch (err) {
-      this.lastError = `poll: ${(err as Error).message}`;
+      const name = statusName(err);
+      if (SESSION_GONE.has(name)) this.supervisor.recycle(`a read answered ${name}`);
+      else this.host.log('warn', `OPC UA server ${this.config.name}: polled read failed: ${(err as Error).message}`);
     }
   }
 
   private reading(p: OpcuaPointConfig, dv: Opcua.DataValue): Reading {
-    const quality = qualityOf(dv.statusCode);
-    const raw = dv.value?.value as unknown;
-    const value = quality === 'bad' ? null : toValue(raw);
     const ts = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? Date.now();
-    return { device: this.config.name, point: p.name, value, quality, ts };
+    const base = { device: this.config.name, point: p.name, ts };
+    const quality = qualityOf(dv.statusCode);
+    if (quality === 'bad') return this.noteBad(p, dv.statusCode.name, base);
+    try {
+      const value = readingValue(dv.value);
+      this.points.set(p.name, { value, quality, status: quality === 'good' ? undefined : dv.statusCode.name });
+      return { ...base, value, quality };
+    } catch (err) {
+      if (!(err instanceof UnsupportedType)) throw err;
+      return this.noteBad(p, err.message, base);
+    }
+  }
+
+  /** A point the server refuses (unknown node, access denied, …): bad, with the status, logged once. */
+  private noteBad(p: OpcuaPointConfig, status: string, base: { device: string; point: string; ts: number }): Reading {
+    this.points.set(p.name, { value: null, quality: 'bad', status });
+    const key = `${p.name} ${status}`;
+    if (!this.logged.has(key)) {
+      this.logged.add(key);
+      this.host.log('warn', `OPC UA server ${this.config.name}: point ${p.name} (${p.node}) is bad: ${status}`, { server: this.config.name, point: p.name, node: p.node, status });
+    }
+    return { ...base, value: null, quality: 'bad' };
+  }
+
+  private refuse(p: OpcuaPointConfig, status: string): void {
+    this.emit([this.noteBad(p, status, { device: this.config.name, point: p.name, ts: Date.now() })]);
   }
 
   private emit(readings: Reading[]): void {
-    for (const r of readings) this.last.set(r.point, { value: r.value, quality: r.quality ?? 'good' });
     if (readings.length) this.host.emit(readings);
   }
 
-  private markStale(): void {
+  /** The session is gone: stop its timers and report every value that was good as stale. */
+  private lost(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.subscription = undefined;
     const ts = Date.now();
     const stale: Reading[] = [];
-    for (const [point, s] of this.last) if (s.quality === 'good') stale.push({ device: this.config.name, point, value: s.value, quality: 'stale', ts });
+    for (const [point, s] of this.points) {
+      if (s.quality === 'bad') continue;
+      s.quality = 'stale';
+      s.status = undefined;
+      stale.push({ device: this.config.name, point, value: s.value, quality: 'stale', ts });
+    }
     this.emit(stale);
   }
 
@@ -152,95 +170,84 @@ export class ServerConnection {
     const p = this.config.points.find((x) => x.name === pointName);
     if (!p) throw new PluginError(`OPC UA server "${this.config.name}" has no point "${pointName}"`, 404);
     if (!p.writable) throw new PluginError(`point "${pointName}" of "${this.config.name}" is not writable`, 400);
-    if (this.state !== 'connected' || !this.session) throw new PluginError(`OPC UA server "${this.config.name}" is ${this.state}`, 503);
+    const session = this.supervisor.current;
+    if (!session) throw new PluginError(`OPC UA server "${this.config.name}" is ${this.supervisor.state}${this.supervisor.lastError ? ` (${this.supervisor.lastError})` : ''}; retry once it is connected`, 503);
     const { lib } = this;
-    let dataType = this.dataTypes.get(p.node);
-    if (dataType === undefined) {
-      const dv = await this.session.read({ nodeId: p.node, attributeId: lib.AttributeIds.DataType });
-      const id = dv.value?.value as Opcua.NodeId | undefined;
-      if (!dv.statusCode.isGood() || !id || id.namespace !== 0 || typeof id.value !== 'number') {
-        throw new PluginError(`cannot tell the data type of ${p.node}: ${dv.statusCode.name}`, 502);
+    try {
+      let dataType = this.dataTypes.get(p.node);
+      if (dataType === undefined) {
+        const dv = await session.read({ nodeId: p.node, attributeId: lib.AttributeIds.DataType });
+        const id = dv.value?.value as Opcua.NodeId | undefined;
+        if (!dv.statusCode.isGood() || !id || id.namespace !== 0 || typeof id.value !== 'number') {
+          throw new PluginError(`cannot tell the data type of ${p.node}: ${dv.statusCode.name}`, 502);
+        }
+        dataType = id.value as Opcua.DataType;
+        this.dataTypes.set(p.node, dataType);
       }
-      dataType = id.value as Opcua.DataType;
-      this.dataTypes.set(p.node, dataType);
-    }
-    const checked = checkValue(lib, dataType, value, pointName);
-    const status = await this.session.write({ nodeId: p.node, attributeId: lib.AttributeIds.Value, value: { value: { dataType, value: checked } } });
-    if (!status.isGood()) {
-      const refused = ['BadTypeMismatch', 'BadOutOfRange', 'BadNotWritable', 'BadUserAccessDenied', 'BadWriteNotSupported'].includes(status.name);
-      throw new PluginError(`writing ${pointName} (${p.node}) failed: ${status.name}`, refused ? 400 : 502);
+      const checked = checkValue(lib.DataType[dataType], value, pointName);
+      const status = await session.write({ nodeId: p.node, attributeId: lib.AttributeIds.Value, value: { value: { dataType, value: checked } } });
+      if (!status.isGood()) {
+        const refused = ['BadTypeMismatch', 'BadOutOfRange', 'BadNotWritable', 'BadUserAccessDenied', 'BadWriteNotSupported'].includes(status.name);
+        throw new PluginError(`writing ${pointName} (${p.node}) failed: ${status.name}`, refused ? 400 : 502);
+      }
+    } catch (err) {
+      if (err instanceof PluginError) throw err;
+      const name = statusName(err);
+      if (/timed? ?out/i.test((err as Error).message) || name === 'BadTimeout') {
+        throw new PluginError(`writing ${pointName} (${p.node}): OPC UA server "${this.config.name}" did not answer within ${this.config.request_timeout ?? '10s'}`, 504);
+      }
+      if (/connection break|BadConnectionClosed|BadSecureChannelClosed/i.test((err as Error).message)) {
+        this.supervisor.recycle('the connection broke during a write');
+        throw new PluginError(`writing ${pointName} (${p.node}): OPC UA server "${this.config.name}" did not answer (the connection broke; the write may or may not have been applied)`, 504);
+      }
+      if (SESSION_GONE.has(name)) {
+        this.supervisor.recycle(`a write answered ${name}`);
+        throw new PluginError(`writing ${pointName}: OPC UA server "${this.config.name}" lost the session (${name}); retry once it is connected`, 503);
+      }
+      throw new PluginError(`writing ${pointName} (${p.node}) failed: ${(err as Error).message}`, 502);
     }
   }
 
-  status(): Record<string, unknown> {
-    return { endpoint: this.config.endpoint, state: this.state, security: this.config.security_mode ?? 'None', reconnects: this.reconnects, lastError: this.lastError };
-  }
-
-  get connected(): boolean {
-    return this.state === 'connected';
+  /** Health from the same map the readings come from. */
+  status(): { connected: boolean; stale: string[]; details: Record<string, unknown> } {
+    const bad: Record<string, string> = {};
+    const stale: string[] = [];
+    const counts: Record<string, number> = { good: 0, uncertain: 0, stale: 0, bad: 0, waiting: 0 };
+    for (const p of this.config.points) {
+      const s = this.points.get(p.name);
+      if (!s) { counts.waiting++; continue; }
+      counts[s.quality]++;
+      if (s.quality === 'bad' && s.status) bad[p.name] = s.status;
+      if (s.quality === 'stale') stale.push(p.name);
+    }
+    const connected = this.supervisor.state === 'connected';
+    return {
+      connected,
+      stale,
+      details: {
+        endpoint: this.config.endpoint,
+        state: this.supervisor.state,
+        security: this.config.security_mode ?? 'None',
+        reconnects: Math.max(0, this.supervisor.sessions - 1),
+        points: counts,
+        ...(Object.keys(bad).length ? { bad } : {}),
+        ...(this.supervisor.lastError ? { lastError: this.supervisor.lastError } : {}),
+      },
+    };
   }
 
   async close(): Promise<void> {
-    this.state = 'closed';
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    const client = this.client;
-    // A server that is gone never answers: each step gets a bounded wait so shutdown always ends.
-    await bounded(this.subscription?.terminate());
-    await bounded(this.session?.close());
-    await bounded(client?.disconnect());
-    await bounded(this.running);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.subscription = undefined;
+    await this.supervisor.close();
   }
 }
 
-function bounded(step: Promise<unknown> | undefined, ms = 3000): Promise<void> {
-  if (!step) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    step.then(() => { clearTimeout(timer); resolve(); }, () => { clearTimeout(timer); resolve(); });
-  });
-}
-
-function qualityOf(status: Opcua.StatusCode): Quality {
-  if (status.isGood()) return 'good';
-  if (status.isGoodish?.() || (status.value & 0xc0000000) === 0x40000000) return 'uncertain';
-  return 'bad';
-}
-
-function toValue(raw: unknown): Reading['value'] {
-  if (raw === null || raw === undefined) return null;
-  if (typeof raw === 'number' || typeof raw === 'string' || typeof raw === 'boolean') return raw;
-  if (typeof raw === 'bigint') return Number.isSafeInteger(Number(raw)) ? Number(raw) : raw.toString();
-  if (raw instanceof Date) return raw.toISOString();
-  if (Array.isArray(raw) && raw.length === 2 && raw.every((x) => typeof x === 'number')) {
-    // node-opcua gives Int64/UInt64 as [high, low] 32-bit words
-    const v = raw[0] * 2 ** 32 + raw[1];
-    return Number.isSafeInteger(v) ? v : String(v);
-  }
-  return JSON.stringify(raw);
-}
-
-const INT_RANGES: Record<string, [number, number]> = {
-  SByte: [-128, 127], Byte: [0, 255], Int16: [-32768, 32767], UInt16: [0, 65535],
-  Int32: [-2147483648, 2147483647], UInt32: [0, 4294967295],
-};
-
-function checkValue(lib: OpcuaLib, dataType: Opcua.DataType, value: unknown, point: string): unknown {
-  const name = lib.DataType[dataType];
-  const fail = (why: string) => { throw new PluginError(`point "${point}" (${name}): ${why}`, 400); };
-  switch (name) {
-    case 'Boolean': if (typeof value !== 'boolean') fail(`expects true or false, got ${JSON.stringify(value)}`); return value;
-    case 'String': if (typeof value !== 'string') fail(`expects text, got ${JSON.stringify(value)}`); return value;
-    case 'Float': case 'Double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) fail(`expects a number, got ${JSON.stringify(value)}`);
-      return value;
-    default: {
-      const range = INT_RANGES[name];
-      if (!range) fail('writing this data type is not supported');
-      if (typeof value !== 'number' || !Number.isInteger(value)) fail(`expects an integer, got ${JSON.stringify(value)}`);
-      if ((value as number) < range[0] || (value as number) > range[1]) fail(`${value} is out of range ${range[0]}..${range[1]}`);
-      return value;
-    }
-  }
+/** The OPC UA status code name in a node-opcua error ("... BadNodeIdUnknown (0x80340000)"), or its message. */
+function statusName(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return /\b(Bad[A-Za-z]+|Uncertain[A-Za-z]+)\b/.exec(message)?.[1] ?? message;
 }
 
 export function pkiDirOf(stateDir: string): string {

@@ -2,7 +2,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, HostContext, PluginHealth } from '../../../sdk/typescript/index.js';
 import { PluginError } from '../../../sdk/typescript/index.js';
 import { OpcuaConfigSchema, type OpcuaConfig } from './config.js';
-import { pkiDirOf, ServerConnection, type OpcuaLib } from './connection.js';
+import { pkiDirOf, ServerConnection } from './connection.js';
+import type { OpcuaLib } from './session.js';
 
 /**
  * manufacturing/opcua: one connection per configured server. node-opcua is imported here, at
@@ -38,14 +39,26 @@ export class OpcuaPlugin implements BackworksPlugin {
 
   healthCheck(): PluginHealth {
     const details: Record<string, unknown> = {};
-    let down = 0;
+    const down: string[] = [];
+    const badPoints: string[] = [];
+    const stalePoints: string[] = [];
     for (const [name, c] of this.connections) {
-      details[name] = c.status();
-      if (!c.connected) down++;
+      const s = c.status();
+      details[name] = s.details;
+      if (!s.connected) { down.push(name); continue; }
+      for (const [point, status] of Object.entries((s.details.bad ?? {}) as Record<string, string>)) badPoints.push(`${name}/${point} ${status}`);
+      // connected again, but a point has no fresh value yet: the data says stale, so does health
+      for (const point of s.stale) stalePoints.push(`${name}/${point}`);
     }
     const total = this.connections.size;
-    if (!down) return { status: 'healthy', message: `${total} server(s) connected`, details };
-    return { status: down === total ? 'unhealthy' : 'degraded', message: `${down} of ${total} server(s) not connected`, details };
+    if (down.length === total) return { status: 'unhealthy', message: `${total} of ${total} server(s) not connected`, details };
+    const problems = [
+      ...(down.length ? [`${down.length} of ${total} server(s) not connected (${down.join(', ')})`] : []),
+      ...(badPoints.length ? [`${badPoints.length} point(s) bad: ${badPoints.join(', ')}`] : []),
+      ...(stalePoints.length ? [`${stalePoints.length} point(s) stale: ${stalePoints.join(', ')}`] : []),
+    ];
+    if (problems.length) return { status: 'degraded', message: problems.join('; '), details };
+    return { status: 'healthy', message: `${total} server(s) connected`, details };
   }
 
   async shutdown(): Promise<void> {

@@ -35,8 +35,11 @@ export interface BufferOptions {
   maxQueued?: number;
   /** How often a refused commit is retried. */
   retryMs?: number;
-  /** Called when the disk state changes (ok, full, read-only, error). */
-  onDiskState?(state: DiskState, err: Error | null): void;
+  /**
+   * Called when the disk state changes (ok, full, read-only, error), with what was refused while
+   * the state that ends lasted: acknowledged readings and durable commits (each answered "not stored").
+   */
+  onDiskState?(state: DiskState, err: Error | null, refused: { readings: number; commits: number }): void;
 }
 
 /**
@@ -73,6 +76,8 @@ export class DataBuffer implements HostServices {
   private readonly counters: Counters;
   private diskState: DiskState = 'ok';
   private diskError: string | null = null;
+  /** Refused since the disk state last changed. */
+  private refused = { readings: 0, commits: 0 };
   private lastMaintain = 0;
   private rows: number;
   private closed = false;
@@ -126,7 +131,11 @@ export class DataBuffer implements HostServices {
           throw Object.assign(new BackworksError('BW_ERR_BUFFER_REFUSED', state, (err as Error).message), { cause: err, diskState: state });
         }
       },
-      onCommitResult: (err) => this.afterCommit(err),
+      onCommitResult: (err, batch, refusedAcked = 0) => {
+        this.afterCommit(err);
+        // After the state change it may cause: a refusal counts in the state it belongs to.
+        if (err) { this.refused.readings += refusedAcked; this.refused.commits += batch.commits.length; }
+      },
       statesOf: (jsonb) => this.pendingStates.all(jsonb) as Array<[string, string]>,
       onQueueOverflow: (count) => this.count('readings', 'queue_full', count),
     });
@@ -142,6 +151,20 @@ export class DataBuffer implements HostServices {
       return Promise.reject(err);
     }
     return this.writer.addReadings(rows);
+  }
+
+  /**
+   * HostServices: readings a sender waits for. Resolves once committed; rejects with
+   * BW_ERR_BUFFER_REFUSED (503) when the disk refuses them, and then nothing of them is stored.
+   */
+  emitAcknowledged(plugin: string, readings: Reading[]): Promise<void> {
+    let rows;
+    try {
+      rows = toQueued(plugin, readings, Date.now());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.writer.addAcknowledged(rows);
   }
 
   emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }> {
@@ -264,6 +287,10 @@ export class DataBuffer implements HostServices {
 
   documentsWithStatus(status: string, afterId = 0, limit = 100): DocumentWithStatus[] {
     return this.documents.withStatus(status, afterId, limit);
+  }
+
+  documentCounts(): Array<{ plugin: string; type: string; status: string; n: number }> {
+    return this.documents.counts();
   }
 
   // ---- health and stats ------------------------------------------------------------------------------
@@ -412,8 +439,12 @@ export class DataBuffer implements HostServices {
   private setDisk(state: DiskState, err: Error | null): void {
     const message = err ? err.message : null;
     if (state === this.diskState && message === this.diskError) return;
+    const stateChanged = state !== this.diskState;
     this.diskState = state;
     this.diskError = message;
-    this.options.onDiskState?.(state, err);
+    if (!stateChanged) return; // another message for the same state: not worth a log line
+    const refused = this.refused;
+    this.refused = { readings: 0, commits: 0 };
+    this.options.onDiskState?.(state, err, refused);
   }
 }

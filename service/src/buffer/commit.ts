@@ -27,8 +27,9 @@ export class CommitTransaction {
       ON CONFLICT (device, point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, seq = excluded.seq`);
     // A durable commit's documents and state straight from its JSON (@json: text, or the JSONB
     // blob commitJson made of it), in batch order.
-    this.insertDocuments = db.prepare(`INSERT INTO documents (plugin, type, body, meta, received_at, updated_at)
-      SELECT @plugin, value ->> '$.type', value ->> '$.body', CASE WHEN json_type(value, '$.meta') IN ('object', 'array') THEN value -> '$.meta' END, @now, @now
+    this.insertDocuments = db.prepare(`INSERT INTO documents (plugin, type, body, meta, status, received_at, updated_at)
+      SELECT @plugin, value ->> '$.type', value ->> '$.body', CASE WHEN json_type(value, '$.meta') IN ('object', 'array') THEN value -> '$.meta' END,
+        coalesce(value ->> '$.status', 'received'), @now, @now
       FROM jsonb_each(@json, '$.documents') ORDER BY key`);
     this.upsertStates = db.prepare(`INSERT INTO plugin_state (plugin, key, value, updated_at)
       SELECT @plugin, value ->> 0, value ->> 1, @now FROM jsonb_each(@json, '$.state') WHERE true ORDER BY key

@@ -24,11 +24,18 @@ export class Documents {
   private readonly updateStatus: Statement;
   private readonly updatePluginStatus: Statement;
   private readonly selectByStatus: Statement;
+  private readonly countByStatus: Statement;
 
   constructor(private readonly db: Database) {
     this.updateStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?');
     this.updatePluginStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?');
     this.selectByStatus = db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?');
+    this.countByStatus = db.prepare('SELECT plugin, type, status, count(*) AS n FROM documents GROUP BY plugin, type, status');
+  }
+
+  /** How many documents each plugin holds, by type and status (what was kept but not processed shows here). */
+  counts(): Array<{ plugin: string; type: string; status: string; n: number }> {
+    return this.countByStatus.all() as Array<{ plugin: string; type: string; status: string; n: number }>;
   }
 
   /** A plugin's own documents in id order (its outbox, its keys after a restart). */

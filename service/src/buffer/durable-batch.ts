@@ -10,7 +10,10 @@ export function toDocuments(plugin: string, docs: unknown): InboundDocument[] {
     if (!d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string') {
       throw new TypeError(`plugin "${plugin}" committed documents[${i}] without a string type and body`);
     }
-    out[i] = { type: d.type, body: d.body, ...(d.meta ? { meta: d.meta } : {}) };
+    if (d.status !== undefined && (typeof d.status !== 'string' || d.status === '')) {
+      throw new TypeError(`plugin "${plugin}" committed documents[${i}] with a status that is not a non-empty string`);
+    }
+    out[i] = { type: d.type, body: d.body, ...(d.meta ? { meta: d.meta } : {}), ...(d.status ? { status: d.status } : {}) };
   }
   return out;
 }
@@ -41,7 +44,8 @@ export class JsonBatchCheck {
     // The shape, the first bad document and state pair, and how much there is.
     this.checkBatch = db.prepare(`SELECT json_type(@j), json_type(@j, '$.documents'), json_type(@j, '$.state'),
         (SELECT min(key) FROM jsonb_each(@j, '$.documents') WHERE CASE WHEN type <> 'object' THEN 1
-          WHEN json_type(value, '$.type') IS NOT 'text' OR value ->> '$.type' = '' OR json_type(value, '$.body') IS NOT 'text' THEN 1 ELSE 0 END),
+          WHEN json_type(value, '$.type') IS NOT 'text' OR value ->> '$.type' = '' OR json_type(value, '$.body') IS NOT 'text' THEN 1
+          WHEN json_type(value, '$.status') IS NOT NULL AND (json_type(value, '$.status') IS NOT 'text' OR value ->> '$.status' = '') THEN 1 ELSE 0 END),
         (SELECT min(key) FROM jsonb_each(@j, '$.state') WHERE CASE WHEN type <> 'array' THEN 1
           WHEN json_array_length(value) <> 2 OR json_type(value, '$[0]') IS NOT 'text' OR json_type(value, '$[1]') IS NOT 'text' THEN 1 ELSE 0 END),
         coalesce(json_array_length(@j, '$.documents'), 0) + coalesce(json_array_length(@j, '$.state'), 0)`).raw();
@@ -62,7 +66,7 @@ export class JsonBatchCheck {
     if (top !== 'object') why = 'a batch that is not a JSON object';
     else if (documents !== null && documents !== 'array') why = 'documents that are not an array';
     else if (state !== null && state !== 'array') why = 'state that is not an array of [key, value] pairs';
-    else if (badDocument !== null) why = `documents[${badDocument}] without a string type and body`;
+    else if (badDocument !== null) why = `documents[${badDocument}] without a string type and body (or with a status that is not a non-empty string)`;
     else if (badState !== null) why = `state[${badState}] that is not a [key, value] pair of strings`;
     if (why) return new TypeError(`plugin "${plugin}" committed ${why}`);
     return { jsonb, count };

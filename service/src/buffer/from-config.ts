@@ -17,9 +17,11 @@ export function openBufferFromConfig(storage: StorageConfig | undefined, stateDi
     flushRows: s.flush_rows,
     flushIntervalMs: s.flush_interval ? parseDuration(s.flush_interval) : undefined,
     maxQueued: s.max_queued,
-    onDiskState: (state, err) => {
-      if (state === 'ok') log.info({ disk: state }, 'buffer: writes are committed again');
-      else log.error({ disk: state, err: err?.message }, 'buffer: the disk refuses writes; readings wait in memory, documents are refused');
+    // Once per change of state, with what was refused meanwhile: not a line per refused request.
+    onDiskState: (state, err, refused) => {
+      const counts = { refused_readings: refused.readings, refused_commits: refused.commits };
+      if (state === 'ok') log.info({ disk: state, ...counts }, 'buffer: writes are committed again');
+      else log.error({ disk: state, err: err?.message, ...counts }, 'buffer: the disk refuses writes; polled readings wait in memory, acknowledged readings and documents are refused (503, not stored)');
     },
   });
   registerBufferMetrics(registry, buffer);

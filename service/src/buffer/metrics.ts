@@ -60,6 +60,16 @@ export function registerBufferMetrics(registry: Registry, buffer: DataBuffer): v
     },
   });
   new Gauge({
+    name: 'backworks_buffer_documents',
+    help: 'Documents held in the buffer, by plugin, type and status (e.g. hl7v2 received, not_mapped, refused, conflict, fhir_sent)',
+    labelNames: ['plugin', 'type', 'status'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of buffer.documentCounts()) this.labels(c.plugin, c.type, c.status).set(c.n);
+    },
+  });
+  new Gauge({
     name: 'backworks_buffer_disk_state',
     help: '1 for the current state of the disk under the buffer (ok, full, read-only, error)',
     labelNames: ['state'] as const,

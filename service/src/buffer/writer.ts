@@ -9,6 +9,12 @@
  * When the disk refuses a commit, queued readings stay in memory (at most `maxQueued`, oldest
  * dropped and counted beyond it) and the commit is retried every `retryMs`; durable commits are
  * rejected at once so their caller can answer its sender with a negative ACK.
+ *
+ * Acknowledged readings (a sender waits for the answer: HTTP ingest) are all or nothing: committed
+ * when their promise resolves, dropped from memory when it rejects, so a refusal the sender heard
+ * ("not stored") stays true and its retry is not stored twice. While the disk refuses, they (and
+ * durable commits) are tried on the next turn without the readings waiting in memory, so the first
+ * request after space came back is answered 2xx, and a retry of a big backlog is not paid per request.
  */
 
 export interface QueuedReading {
@@ -49,8 +55,8 @@ export interface WriterOptions {
   commit(batch: Batch): number[][];
   /** The state writes of a JSONB batch (pendingState, rarely). */
   statesOf(jsonb: Buffer): Array<[string, string]>;
-  /** Called after each commit attempt: null when it succeeded. */
-  onCommitResult(err: Error | null, batch: Batch): void;
+  /** Called after each commit attempt: null when it succeeded; `refusedAcked` acknowledged readings were refused. */
+  onCommitResult(err: Error | null, batch: Batch, refusedAcked?: number): void;
   /** Readings dropped from memory because the disk refused them for too long. */
   onQueueOverflow(count: number): void;
 }
@@ -66,6 +72,9 @@ export class GroupWriter {
   private commits: QueuedCommit[] = [];
   /** Settles when the readings queued so far are committed; shared by every emit of the batch. */
   private waiter: Waiter | null = null;
+  /** Acknowledged readings: never kept after a refused commit. */
+  private acked: QueuedReading[] = [];
+  private ackedWaiter: Waiter | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
   /** The next turn's flush, once a durable commit is queued. */
@@ -76,7 +85,22 @@ export class GroupWriter {
   constructor(private readonly options: WriterOptions) {}
 
   get queued(): number {
-    return this.readings.length;
+    return this.readings.length + this.acked.length;
+  }
+
+  /**
+   * Queues readings whose sender waits: the promise resolves once they are committed, or rejects
+   * and they are forgotten (nothing of them will be stored).
+   */
+  addAcknowledged(rows: QueuedReading[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the buffer is closed'));
+    for (const row of rows) this.acked.push(row);
+    if (!this.ackedWaiter) this.ackedWaiter = newWaiter();
+    const { promise } = this.ackedWaiter;
+    if (this.failing) this.soon();
+    else if (this.readings.length + this.acked.length >= this.options.flushRows) this.flush();
+    else this.schedule(this.options.flushIntervalMs);
+    return promise;
   }
 
   /** Queues readings; the promise settles with the commit that holds them. */
@@ -99,8 +123,13 @@ export class GroupWriter {
     if (this.closed) return Promise.reject(new Error('the buffer is closed'));
     return new Promise((resolve, reject) => {
       this.commits.push({ plugin: commit.plugin, json: commit.json, states: commit.states, resolve, reject });
-      if (!this.immediate) this.immediate = setImmediate(() => { this.immediate = null; this.flush(); });
+      this.soon();
     });
+  }
+
+  /** A flush on the next turn; while the disk refuses, without the readings waiting in memory. */
+  private soon(): void {
+    if (!this.immediate) this.immediate = setImmediate(() => { this.immediate = null; this.flush(!this.failing); });
   }
 
   /** The newest queued (not yet committed) value of a state key, so a reader sees its own writes. */
@@ -119,28 +148,39 @@ export class GroupWriter {
     this.schedule(this.options.flushIntervalMs);
   }
 
-  /** Commits everything queued now. Returns false when the disk refused it. */
-  flush(): boolean {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+  /**
+   * Commits what is queued now. Returns false when the disk refused it. `withWaiting` false leaves
+   * the fire-and-forget readings queued (a quick try while the disk refuses).
+   */
+  flush(withWaiting = true): boolean {
+    if (withWaiting && this.timer) { clearTimeout(this.timer); this.timer = null; }
     if (this.immediate) { clearImmediate(this.immediate); this.immediate = null; }
-    const batch: Batch = { readings: this.readings, commits: this.commits };
-    const waiter = this.waiter;
-    this.readings = []; this.commits = []; this.waiter = null;
+    const waiting = withWaiting ? this.readings : [];
+    const acked = this.acked;
+    const batch: Batch = { readings: acked.length === 0 ? waiting : waiting.length === 0 ? acked : waiting.concat(acked), commits: this.commits };
+    const waiter = withWaiting ? this.waiter : null;
+    const ackedWaiter = this.ackedWaiter;
+    if (withWaiting) { this.readings = []; this.waiter = null; }
+    this.acked = []; this.ackedWaiter = null; this.commits = [];
     try {
       const ids = this.options.commit(batch);
       this.failing = false;
       this.options.onCommitResult(null, batch);
       batch.commits.forEach((c, i) => c.resolve(ids[i]));
       waiter?.resolve();
+      ackedWaiter?.resolve();
+      if (this.readings.length > 0) this.schedule(this.options.flushIntervalMs); // left queued by a quick try
       return true;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.failing = true;
-      this.options.onCommitResult(err, batch);
+      this.options.onCommitResult(err, batch, acked.length);
       // Readings wait in memory for the disk to come back; the caller was told it is not committed.
-      this.readings = batch.readings.concat(this.readings);
+      // Acknowledged ones are gone: their sender was told so.
+      if (waiting.length > 0) this.readings = waiting.concat(this.readings);
       for (const c of batch.commits) c.reject(err);
       waiter?.reject(err);
+      ackedWaiter?.reject(err);
       if (!this.closed && this.readings.length > 0) this.schedule(this.options.retryMs);
       return false;
     }
@@ -156,14 +196,7 @@ export class GroupWriter {
   }
 
   private currentWaiter(): Waiter {
-    if (!this.waiter) {
-      let resolve!: () => void;
-      let reject!: (err: Error) => void;
-      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-      // A poller may ignore the promise: a failed commit must not become an unhandled rejection.
-      promise.catch(() => {});
-      this.waiter = { promise, resolve, reject };
-    }
+    if (!this.waiter) this.waiter = newWaiter();
     return this.waiter;
   }
 
@@ -178,4 +211,13 @@ export class GroupWriter {
     this.timer = setTimeout(() => { this.timer = null; this.flush(); }, delayMs);
     this.timer.unref?.();
   }
+}
+
+function newWaiter(): Waiter {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+  // A poller may ignore the promise: a failed commit must not become an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

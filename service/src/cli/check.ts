@@ -17,9 +17,12 @@ export function registerCheckCommand(program: Command): void {
         const endpoints = Object.keys(loaded.config.endpoints ?? {}).length;
         const { exposureWarnings } = await import('../auth/exposure.js');
         const warnings = exposureWarnings(loaded.config);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, file, plugins, endpoints, errors: [], warnings })}\n`);
+        // External plugins without `path`: the library plugin_discovery found for each.
+        const discovered = Object.fromEntries(loaded.plugins.libraries ?? []);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: true, file, plugins, endpoints, discovered, errors: [], warnings })}\n`);
         else {
           for (const warning of warnings) process.stderr.write(`${file}: warning: ${warning}\n`);
+          for (const [name, library] of Object.entries(discovered)) process.stdout.write(`${file}: plugin "${name}" is ${library} (found in plugin_discovery.directories)\n`);
           process.stdout.write(`${file}: valid (${plugins} plugins, ${endpoints} endpoints)\n`);
         }
       } catch (err) {

@@ -15,7 +15,8 @@ export function registerRunCommand(program: Command): void {
       const file = locateConfig(opts.config);
       let loaded;
       try {
-        loaded = await loadConfig(file);
+        // A plugin the deep checks refuse is started as failed with the reason; the rest runs.
+        loaded = await loadConfig(file, { pluginsFailAlone: true });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\nnot started: fix backworks.yaml (backworks check -c ${file})\n`);
@@ -31,6 +32,7 @@ export function registerRunCommand(program: Command): void {
         log.warn({ dir: loaded.dir, err: (err as Error).message }, 'cannot work in the folder of the configuration; relative paths in plugin configs may not resolve');
       }
       const { linkToSystemd } = await import('../systemd/link.js');
+      const { killAllHosts } = await import('../plugins/native/host-process.js');
       const gateway = await Gateway.start(loaded, { log, logRing, port: opts.port, host: opts.host });
       const systemd = linkToSystemd(gateway, log);
 
@@ -39,7 +41,12 @@ export function registerRunCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         systemd.stopping();
-        log.info({ signal }, 'stopping');
+        log.info({ signal, budget_ms: STOP_BUDGET_MS }, 'stopping');
+        // Whatever a plugin does, the service is gone before systemd's TimeoutStopSec (60 s).
+        setTimeout(() => {
+          log.error({ budget_ms: STOP_BUDGET_MS, hosts: killAllHosts('the service did not stop within its budget') }, 'stop budget spent: plugin hosts killed, exiting');
+          process.exit(1);
+        }, STOP_BUDGET_MS).unref();
         await gateway.stop();
         log.info('stopped');
         process.exit(0);
@@ -54,10 +61,15 @@ export function registerRunCommand(program: Command): void {
           .catch((err: Error) => log.error({ err: err.message }, 'reload failed; the running configuration stays'))
           .finally(() => { if (!stopping) systemd.ready(); });
       });
-      // Last: systemd may send SIGTERM or SIGHUP the moment it hears READY=1.
-      systemd.ready();
+      // Last, once every plugin is running or failed: systemd may send SIGTERM or SIGHUP the
+      // moment it hears READY=1.
+      systemd.starting();
+      void gateway.settled.then(() => { if (!stopping) systemd.ready(); });
     });
 }
+
+/** Below the unit's TimeoutStopSec (60 s), so that the service, not systemd, ends what is left. */
+const STOP_BUDGET_MS = 50_000;
 
 function parsePort(value: string): number {
   const port = Number(value);

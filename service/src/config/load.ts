@@ -8,6 +8,14 @@ import { interpolate } from './interpolate.js';
 import { validateAgainst } from './validate.js';
 import { redact } from './redact.js';
 
+/** What the deep checks found for the plugins, as the manager needs it to start them. */
+export interface PluginFindings {
+  /** External plugins without `path`: the library found in plugin_discovery.directories. */
+  libraries?: ReadonlyMap<string, string>;
+  /** Plugins the deep checks refused (with `pluginsFailAlone`), with the issues as one reason. */
+  problems?: ReadonlyMap<string, string>;
+}
+
 export interface LoadedConfig {
   file: string;
   /** Folder of the file: every relative path in it is relative to this. */
@@ -17,6 +25,7 @@ export interface LoadedConfig {
   fromEnv: ConfigPath[];
   /** The config safe to print or log. */
   redacted(): unknown;
+  plugins: PluginFindings;
 }
 
 export class ConfigError extends Error {
@@ -32,6 +41,11 @@ export interface LoadOptions {
   deep?: boolean;
   /** Check this text as if it were the file's (the console's editor): nothing is read or written. */
   text?: string;
+  /**
+   * `run` and reload: a plugin the deep checks refuse (its library, its own config) does not
+   * refuse the file; it starts as `failed` with those issues as its reason, and the rest runs.
+   */
+  pluginsFailAlone?: boolean;
 }
 
 /** Reads, interpolates and validates backworks.yaml; throws a ConfigError listing every mistake. */
@@ -54,11 +68,17 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 
   // One pass: the schema, the references between sections and each plugin's own checks all run,
   // each on the parts it can read, so the technician sees every mistake at once.
+  const deep = options.deep !== false ? await checkPlugins(config, source, path.dirname(absolute)) : undefined;
+  const problems = new Map<string, string>();
+  if (deep && options.pluginsFailAlone) {
+    for (const [name, found] of deep.byPlugin) problems.set(name, found.map(formatIssue).join('; '));
+  }
   const issues = [
     ...missing,
     ...validateAgainst(ConfigSchema, config, source),
     ...checkReferences(config, source),
-    ...(options.deep !== false ? await checkPlugins(config, source, path.dirname(absolute)) : []),
+    ...(deep ? deep.issues : []),
+    ...(deep && !options.pluginsFailAlone ? [...deep.byPlugin.values()].flat() : []),
   ];
   // A value left as "${VAR}" is reported as unset, not again as the wrong type.
   const at = (i: ConfigIssue) => `${i.line}:${i.column}`;
@@ -66,7 +86,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const reported = issues.filter((i) => missing.includes(i) || !unset.has(at(i)));
   if (reported.length) throw new ConfigError(sortIssues(reported));
 
-  return { file: absolute, dir: path.dirname(absolute), config, fromEnv, redacted: () => redact(config, fromEnv) };
+  return {
+    file: absolute, dir: path.dirname(absolute), config, fromEnv, redacted: () => redact(config, fromEnv),
+    plugins: { libraries: deep?.discovered ?? new Map(), problems },
+  };
 }
 
 /** In file order, each mistake once (two checks may find the same one). */

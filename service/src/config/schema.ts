@@ -25,12 +25,13 @@ export const PluginSchema = Type.Object({
   type: Type.Union([Type.Literal('external'), Type.Literal('builtin')], {
     description: 'external: a native library (.so/.dylib/.dll) at `path`; builtin: a TypeScript plugin from packs/ named by `pack`',
   }),
-  path: Optional(Type.String({ minLength: 1, description: 'native library, relative to this file' })),
+  path: Optional(Type.String({ minLength: 1, description: 'native library, relative to this file; without it, the library in plugin_discovery.directories whose descriptor has this plugin\'s name' })),
   pack: Optional(Type.String({ pattern: PACK_PATTERN, description: 'INDUSTRY/NAME of a plugin in packs/, e.g. manufacturing/modbus' })),
   enabled: Optional(Type.Boolean({ default: true })),
   critical: Optional(Type.Boolean({ default: false, description: 'a critical plugin that is down makes /health answer 503, and its hook failures reject requests' })),
   config: Optional(Type.Record(Type.String(), Type.Unknown(), { description: "the plugin's own settings, checked against its schema" })),
   timeout: Optional(Duration('deadline of every call into the plugin', '2s')),
+  init_timeout: Optional(Duration('deadline of initialize (it may connect to devices); a plugin that misses it is failed and the others run', '30s')),
   failure_threshold: Optional(Type.Integer({ minimum: 1, default: 5, description: 'consecutive failures that open the circuit breaker' })),
   recovery_timeout: Optional(Duration('time the breaker stays open before a probe call', '30s')),
   isolation: Optional(Type.Union([Type.Literal('process'), Type.Literal('none')], {
@@ -77,7 +78,7 @@ export const ConfigSchema = Type.Object({
     interval: Optional(Duration('how often every plugin health check runs', '10s')),
   }, Strict)),
   plugin_discovery: Optional(Type.Object({
-    directories: Type.Array(Type.String(), { description: 'folders scanned for native plugin libraries' }),
+    directories: Type.Array(Type.String(), { description: 'folders (relative to this file) of native plugin libraries; an external plugin without path is the one whose descriptor has its name' }),
   }, Strict)),
   gateway: Optional(GatewayIdentitySchema),
   storage: Optional(StorageSchema),

@@ -37,7 +37,9 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
   for (const [name, plugin] of plugins) {
     const at = ['plugins', name];
     if (plugin.type === 'external') {
-      if (plugin.path === undefined) issues.push(source.issue([...at, 'type'], `plugin "${name}" is external and needs "path:" (the native library)`));
+      if (plugin.path === undefined && !isObject(config.plugin_discovery)) {
+        issues.push(source.issue([...at, 'type'], `plugin "${name}" is external and needs "path:" (the native library), or plugin_discovery.directories to find the library named "${name}"`));
+      }
       if (plugin.pack !== undefined) issues.push(source.issue([...at, 'pack'], `"pack" is for builtin plugins; an external plugin names its library with "path"`, 'key'));
     } else if (plugin.type === 'builtin') {
       const pack = text(plugin.pack);

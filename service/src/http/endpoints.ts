@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import FindMyWay, { type HTTPMethod, type Instance } from 'find-my-way';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
+import type { EndpointAnswer, EndpointReply, PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, EndpointConfig } from '../config/schema.js';
 import { HTTP_METHODS } from '../config/schema.js';
 import { parseDuration } from '../config/units.js';
@@ -11,7 +11,8 @@ import type { PluginManager } from '../plugins/manager.js';
 import type { DataBuffer } from '../buffer/buffer.js';
 import { dataEndpointHandler } from './api-devices.js';
 
-type Body = string | null | undefined;
+type Body = EndpointAnswer;
+const NO_BODY = Buffer.alloc(0);
 /**
  * Answers one request by calling `onValue` or `onError` once; neither throws. Callbacks rather
  * than a promise: this runs on every request, and each promise awaited on the way is a microtask.
@@ -130,14 +131,20 @@ export class EndpointRoutes {
       params,
       query: request.query as Record<string, string>,
       headers: request.headers,
-      body: typeof request.body === 'string' ? request.body : '',
+      body: Buffer.isBuffer(request.body) ? request.body : NO_BODY,
     };
     if (this.deps.manager.hasHooks) { void this.serveWithHooks(route, req, reply, started); return; }
     route.answer(req, (body) => {
       try {
         if (body === null || body === undefined) throw new BackworksError('BW_ERR_HTTP_NOT_FOUND', req.method, req.path);
-        reply.type(contentType(body)).send(body);
-        route.observe(200, (performance.now() - started) / 1000);
+        if (typeof body === 'string') {
+          reply.type(contentType(body)).send(body);
+          route.observe(200, (performance.now() - started) / 1000);
+          return;
+        }
+        const status = body.status ?? 200;
+        reply.code(status).type(body.contentType ?? contentType(body.body)).send(body.body);
+        route.observe(status, (performance.now() - started) / 1000);
       } catch (err) {
         fail(route, reply, started, err);
       }
@@ -150,7 +157,8 @@ export class EndpointRoutes {
       await manager.beforeRequest(req);
       const body = await new Promise<Body>((resolve, reject) => route.answer(req, resolve, reject, performance.now()));
       if (body === null || body === undefined) throw new BackworksError('BW_ERR_HTTP_NOT_FOUND', req.method, req.path);
-      const response: PluginResponse = { status: 200, headers: { 'content-type': contentType(body) }, body };
+      const answer: EndpointReply = typeof body === 'string' ? { body } : body;
+      const response: PluginResponse = { status: answer.status ?? 200, headers: { 'content-type': answer.contentType ?? contentType(answer.body) }, body: answer.body };
       await manager.afterResponse(req, response);
       reply.code(response.status).headers(response.headers).send(response.body);
       route.observe(response.status, (performance.now() - started) / 1000);
@@ -176,9 +184,10 @@ function fail(route: Route, reply: FastifyReply, started: number, err: unknown):
 }
 
 /** A body that looks like a JSON document is sent as JSON; anything else as text. */
-function contentType(body: string): string {
+function contentType(body: string | Buffer): string {
+  const text = typeof body === 'string';
   for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
+    const c = text ? body.charCodeAt(i) : body[i];
     if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
     return c === 0x7b || c === 0x5b ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8';
   }

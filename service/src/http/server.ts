@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { BackworksError } from '../errors.js';
+import { answeredStatus } from '../../../sdk/typescript/index.js';
+import { BackworksError, ERRORS, type ErrorSpec } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface ServerOptions {
@@ -10,7 +11,7 @@ export interface ServerOptions {
 }
 
 /**
- * The fastify instance with what every route shares: bodies kept as raw text (plugins parse what
+ * The fastify instance with what every route shares: bodies kept as raw bytes (plugins parse what
  * they expect: JSON, HL7, X12), and every error answered as JSON `{error, status, code}`.
  */
 export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyInstance {
@@ -31,13 +32,19 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
   const app = (https ? Fastify({ ...options, https } as FastifyServerOptions) : Fastify(options)) as unknown as FastifyInstance;
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Bytes, not text: a binary body, a NUL or a byte that is not UTF-8 reaches the plugin as sent.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: FastifyError | BackworksError, request, reply) => {
     const status = err instanceof BackworksError ? err.status : (err.statusCode ?? 500);
     const code = err instanceof BackworksError ? err.code
       : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BW_ERR_HTTP_BODY_TOO_LARGE' : err.code;
-    if (status >= 500) httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
+    const retryAfterS = err instanceof BackworksError ? (ERRORS[err.code] as ErrorSpec).retryAfterS : undefined;
+    // A plugin still starting is no failure of this request: the client is told when to come back.
+    // A plugin's own answer and a buffer refusing on a full disk are not failures of this request's
+    // handling either: the buffer logs its state once per change, not once per refused request.
+    if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
+    else if (status >= 500 && answeredStatus(err) === undefined && code !== 'BW_ERR_BUFFER_REFUSED') httpLog.error({ err: err.message, code, url: request.url }, 'request failed');
     void reply.code(status).send({ error: err.message, status, ...(code ? { code } : {}) });
   });
 

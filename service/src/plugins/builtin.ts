@@ -32,7 +32,7 @@ export class BuiltinDriver implements PluginDriver {
     await this.plugin.initialize(config, host);
   }
 
-  processEndpointData(endpoint: string, method: string, data: string, request: PluginRequest) {
+  processEndpointData(endpoint: string, method: string, data: Buffer, request: PluginRequest) {
     return this.plugin.processEndpointData ? this.plugin.processEndpointData(endpoint, method, data, request) : null;
   }
 

@@ -23,6 +23,10 @@ export interface DriverAvailability {
   state: string;
   restarts: number;
   message?: string;
+  /** When a quarantined plugin's probe starts (ms since the epoch). */
+  nextProbeAt?: number;
+  /** Why the plugin last stopped (crash, missed deadline, failed probe). */
+  lastReason?: string;
 }
 
 /**
@@ -34,7 +38,7 @@ export interface PluginDriver {
   readonly metadata: PluginMetadata;
   initialize(config: unknown, host: HostContext): Promise<void>;
   /** May answer synchronously: a value that is already there cannot miss its deadline. */
-  processEndpointData(endpoint: string, method: string, data: string, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
+  processEndpointData(endpoint: string, method: string, data: Buffer, request: PluginRequest): EndpointAnswer | Promise<EndpointAnswer>;
   /** May change request.headers and request.body. */
   beforeRequest(request: PluginRequest): Promise<void>;
   /** May change response.headers and response.body. */
@@ -47,4 +51,11 @@ export interface PluginDriver {
   abandon?(call: string): void;
   /** Optional: process-level state of an isolated plugin. Absent means always available. */
   availability?(): DriverAvailability;
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** A request body as the bytes a driver is given (a hook may have set a string). */
+export function bodyBytes(body: Buffer | string): Buffer {
+  return typeof body !== 'string' ? body : body === '' ? NO_BODY : Buffer.from(body);
 }

@@ -1,4 +1,4 @@
-import type { PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
+import { answeredStatus, type PluginRequest, type PluginResponse } from '../../../sdk/typescript/index.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ManagedPlugin } from './managed.js';
@@ -8,8 +8,8 @@ import type { ManagedPlugin } from './managed.js';
  *
  *   before_request (declared order) -> handler -> after_response (reverse declared order)
  *
- * A critical plugin's hook failure rejects the request (with the plugin's own 4xx status when it
- * threw one, else 502); a non-critical plugin's failure is logged and the request goes on.
+ * A critical plugin's hook error rejects the request (with the status the plugin chose when it
+ * answered one, see sdk/c/backworks_plugin.h, else 502); a non-critical plugin's failure is logged and the request goes on.
  */
 export async function runBeforeRequest(hooks: ManagedPlugin[], request: PluginRequest, log: Logger): Promise<void> {
   for (const plugin of hooks) {
@@ -33,8 +33,7 @@ async function runHook(plugin: ManagedPlugin, call: string, work: () => Promise<
       log.warn({ plugin: plugin.name, hook: call, err: (err as Error).message }, 'non-critical hook failed; request continues');
       return;
     }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) throw err;
+    if (answeredStatus(err) !== undefined) throw err;
     throw new BackworksError('BW_ERR_PLUGIN_HOOK_REJECTED', plugin.name, call, (err as Error).message);
   }
 }

@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 export interface HostServices {
   /** Queue readings for the next group commit; resolves once committed. */
   emit(plugin: string, readings: Reading[]): Promise<void>;
+  /** Readings a sender waits for: resolves once committed; on rejection nothing of them is stored. */
+  emitAcknowledged(plugin: string, readings: Reading[]): Promise<void>;
   /** Resolve only once the document is committed; reject when it cannot be. */
   emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }>;
   getState(plugin: string, key: string): Promise<string | undefined>;
@@ -30,6 +32,7 @@ export function createHostContext(plugin: string, services: HostServices, log: L
     configDir,
     log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => pluginLog[level](fields ?? {}, message),
     emit: (readings) => services.emit(plugin, readings),
+    emitAcknowledged: (readings) => services.emitAcknowledged(plugin, readings),
     emitDurable: (doc) => services.emitDurable(plugin, doc),
     getState: (key) => services.getState(plugin, key),
     setState: (key, value) => services.setState(plugin, key, value),

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { PluginHealth } from '../../../sdk/typescript/index.js';
+import { answeredStatus, type PluginHealth } from '../../../sdk/typescript/index.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -25,14 +25,24 @@ export interface PluginStatus {
   breaker: CircuitBreaker['state'];
   consecutive_failures: number;
   restarts: number;
+  /** A quarantined native plugin's next probe (ISO time). */
+  next_probe_at?: string;
+  /** Why a native plugin's host last stopped. */
+  last_reason?: string;
   message?: string;
   details?: Record<string, unknown>;
 }
 
-/** Errors a plugin throws on purpose to answer a client (4xx) say nothing about the plugin's health. */
-function isClientError(err: unknown): boolean {
-  const status = (err as { statusCode?: number }).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
+/**
+ * Whether an error a call ended with means the plugin failed, which the circuit breaker counts (the
+ * contract of sdk/c/backworks_plugin.h, STATUS CODES). A status the plugin chose (4xx, 5xx but 500)
+ * is its answer; so is the host refusing what it handed over (the buffer on a full disk): neither
+ * says anything about the plugin's health.
+ */
+function isPluginFailure(err: unknown): boolean {
+  if (answeredStatus(err) !== undefined) return false;
+  if (err instanceof BackworksError) return err.status >= 500 && err.code !== 'BW_ERR_BUFFER_REFUSED';
+  return true;
 }
 
 /**
@@ -105,10 +115,14 @@ export class ManagedPlugin {
   /** Why a call cannot go in now (failed, restarting, circuit open), or undefined. */
   private refusal(call: string): BackworksError | undefined {
     let reason: string | undefined;
+    if (this.state === 'starting') {
+      this.metrics.pluginErrors.labels(this.name, call, 'unavailable').inc();
+      return new BackworksError('BW_ERR_PLUGIN_STARTING', this.name);
+    }
     if (this.state !== 'running') reason = this.state === 'failed' ? `failed: ${this.failure}` : this.state;
     else {
       const availability = this.driver.availability?.();
-      if (availability && !availability.available) reason = availability.state;
+      if (availability && !availability.available) reason = availability.message ?? availability.state;
       else if (!this.breaker.allow()) reason = `circuit open, next probe in ${Math.ceil(this.breaker.retryInMs() / 1000)}s`;
     }
     if (reason === undefined) return undefined;
@@ -118,14 +132,15 @@ export class ManagedPlugin {
 
   /**
    * Books a finished call: latency, in-flight count, breaker. With an error (the 4th argument),
-   * returns the error the caller sees. A plugin's own 4xx answer is a success for the breaker.
+   * returns the error the caller sees. A plugin's own answer (see isPluginFailure) is a success
+   * for the breaker and reaches the caller as it is.
    */
   private settle(call: string, started: number, duration: { observe(s: number): void }, ...failure: [unknown, number] | []): unknown {
     duration.observe((performance.now() - started) / 1000);
     if (--this.inflight === 0) this.drained?.();
     if (failure.length === 0) { this.breaker.success(); return undefined; }
     const [err, timeoutMs] = failure;
-    if (isClientError(err)) { this.breaker.success(); return err; }
+    if (!isPluginFailure(err)) { this.breaker.success(); return err; }
     this.breaker.failure();
     if (err instanceof DeadlineExceeded) {
       this.metrics.pluginErrors.labels(this.name, call, 'timeout').inc();
@@ -186,6 +201,8 @@ export class ManagedPlugin {
       breaker: this.breaker.state,
       consecutive_failures: this.breaker.consecutiveFailures,
       restarts,
+      ...(availability?.nextProbeAt ? { next_probe_at: new Date(availability.nextProbeAt).toISOString() } : {}),
+      ...(availability?.lastReason ? { last_reason: availability.lastReason } : {}),
       ...(message ? { message } : {}),
       ...(this.lastHealth.details ? { details: this.lastHealth.details } : {}),
     };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, DurableBatch, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { PluginFindings } from '../config/load.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -8,10 +9,11 @@ import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openBuiltinPlugin } from './builtin.js';
-import type { PluginDriver } from './driver.js';
+import { bodyBytes, type PluginDriver } from './driver.js';
 import { createHostContext, type HostServices } from './host-context.js';
 import { ManagedPlugin, type PluginStatus } from './managed.js';
 import { runAfterResponse, runBeforeRequest } from './hooks.js';
+import { LifecycleQueue } from './lifecycle.js';
 
 export interface ManagerOptions {
   log: Logger;
@@ -25,15 +27,29 @@ export interface ManagerOptions {
   trust?: PluginTrustConfig;
 }
 
-/** initialize may connect to devices; it gets more time than an ordinary call. */
-const MIN_INIT_DEADLINE_MS = 30_000;
+/** initialize may connect to devices: `init_timeout`, 30 s unless the plugin's entry says otherwise. */
+const INIT_DEADLINE = '30s';
 const SHUTDOWN_DEADLINE_MS = 5_000;
 
 /**
- * Loads the configured plugins in declared order, keeps them under supervision and routes calls:
- * endpoint chains, hooks, health, writes.
+ * Loads the configured plugins, keeps them under supervision and routes calls: endpoint chains,
+ * hooks, health, writes. Plugins start all at once, each under its own initialize deadline; one
+ * that cannot start is `failed` with its reason and the others run.
  */
 export class PluginManager {
+  /**
+   * Every job that creates or ends instances runs through this queue (start, reconcile, and the
+   * gateway's reload, plugin-restart and shutdown), one at a time.
+   */
+  readonly lifecycle = new LifecycleQueue();
+  /** Resolves once every plugin of start() is running or failed. */
+  settled: Promise<void> = Promise.resolve();
+  /** Libraries found by discovery and plugins refused by the deep checks, from the config last applied. */
+  private findings: PluginFindings = {};
+  /** Drivers in their initialize: stop() ends them rather than wait for their deadline. */
+  private readonly initializing = new Set<PluginDriver>();
+  private stopping = false;
+  private reconciles = 0;
   /** In declared order: the order of the endpoint chain and of before_request hooks. Swapped whole on reload. */
   private current = new Map<string, ManagedPlugin>();
   /** The config each running plugin was started with, to tell on reload what changed. */
@@ -58,22 +74,47 @@ export class PluginManager {
   }
 
   get hasHooks(): boolean {
-    return this.beforeHooks.length > 0 || this.afterHooks.length > 0;
+    return this.beforeHooks.length > 0 || this.afterHooks.length > 0 || this.criticalStarting;
   }
 
-  async start(plugins: BackworksConfig['plugins'] = {}): Promise<void> {
+  /**
+   * Starts every enabled plugin at once. Until its instance is up, a plugin is registered as
+   * `starting` (calls answer 503 BW_ERR_PLUGIN_STARTING); then it is `running` or `failed` with its
+   * reason. Resolves (also as `settled`) once every plugin is one or the other.
+   */
+  start(plugins: BackworksConfig['plugins'] = {}, findings: PluginFindings = {}): Promise<void> {
+    this.findings = findings;
+    const starts: Array<Promise<void>> = [];
     for (const [name, entry] of Object.entries(plugins)) {
       if (entry.enabled === false) continue;
-      await this.add(name, entry);
+      const placeholder = this.register(name, entry, this.placeholder(name, entry));
+      if (entry.critical) this.holding.add(name);
+      const opened = (driver: PluginDriver) => {
+        if (!driver.metadata.capabilities.includes('before_request')) this.release(name);
+      };
+      starts.push(this.create(name, entry, opened).then((plugin) => this.replacePlaceholder(placeholder, plugin)));
     }
+    this.criticalStarting = this.holding.size > 0;
     this.healthTimer = setInterval(() => void this.checkHealth(), this.options.healthIntervalMs);
     this.healthTimer.unref();
-    await this.checkHealth();
+    this.settled = this.lifecycle.run('start', async () => {
+      await Promise.all(starts);
+      await this.checkHealth();
+    });
+    return this.settled;
   }
 
-  /** Opens, registers and initializes one plugin; a failure leaves it "failed", never the gateway down. */
-  async add(name: string, entry: PluginConfig): Promise<ManagedPlugin> {
-    return this.register(name, entry, await this.create(name, entry));
+  /** A plugin's instance is up (or failed): it takes the place its placeholder held in the order. */
+  private async replacePlaceholder(placeholder: ManagedPlugin, plugin: ManagedPlugin): Promise<void> {
+    if (this.current.get(plugin.name) !== placeholder) { await this.shutdown(plugin); return; }
+    this.current.set(plugin.name, plugin);
+    this.release(plugin.name);
+    this.indexHooks();
+  }
+
+  private release(name: string): void {
+    this.holding.delete(name);
+    this.criticalStarting = this.holding.size > 0;
   }
 
   /** Registers and initializes an opened driver (tests attach their own TypeScript plugins here). */
@@ -89,24 +130,32 @@ export class PluginManager {
    * Applies a new `plugins:` section without a restart. Unchanged plugins are not touched. A changed
    * plugin starts anew beside the old one, must come up healthy, takes over, and only then is the old
    * instance drained and shut down (see takeOver for one that cannot start beside it; when the new
-   * one is unhealthy the old config keeps running). New plugins start; removed ones are drained and
-   * shut down. `force` replaces the named plugins even when
-   * their config is unchanged (a restart on request).
+   * one is unhealthy the old config keeps running). New plugins, and failed ones, start; removed
+   * ones are drained and shut down. `force` replaces the named plugins even when their config is
+   * unchanged (a restart on request). Runs in the lifecycle queue.
    */
-  async reconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set()): Promise<ReconcileReport> {
+  reconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set(), findings?: PluginFindings): Promise<ReconcileReport> {
+    return this.lifecycle.run(`reconcile ${++this.reconciles}`, () => this.applyReconcile(next, force, findings));
+  }
+
+  /** reconcile, for a job already in the lifecycle queue (the gateway's reload and plugin-restart). */
+  async applyReconcile(next: BackworksConfig['plugins'] = {}, force: ReadonlySet<string> = new Set(), findings?: PluginFindings): Promise<ReconcileReport> {
+    if (findings) this.findings = findings;
     const report: ReconcileReport = { kept: [], started: [], replaced: [], removed: [], refused: [] };
     const order = new Map<string, ManagedPlugin>();
     const retired: ManagedPlugin[] = [];
     for (const [name, entry] of Object.entries(next)) {
       if (entry.enabled === false) continue;
       const running = this.current.get(name);
-      if (running && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
+      // A failed plugin is tried again: its library or its device may have been fixed since.
+      if (running && running.state !== 'failed' && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
         order.set(name, running);
         report.kept.push(name);
         continue;
       }
-      if (!running) {
+      if (!running || running.state === 'failed') {
         order.set(name, await this.create(name, entry));
+        if (running) retired.push(running);
         this.entries.set(name, entry);
         report.started.push(name);
         continue;
@@ -134,6 +183,12 @@ export class PluginManager {
    * config is started again. A bad edit then costs that plugin a restart, never its service.
    */
   private async takeOver(name: string, running: ManagedPlugin, entry: PluginConfig): Promise<{ plugin: ManagedPlugin; refused?: string; oldRetired: boolean }> {
+    // The new entry's library or config is refused by the checks: the old instance stays untouched.
+    const problem = this.findings.problems?.get(name);
+    if (problem !== undefined) {
+      this.options.log.error({ plugin: name, reason: problem }, 'the changed plugin does not pass its checks: the old config keeps running');
+      return { plugin: running, refused: problem, oldRetired: false };
+    }
     const beside = await this.create(name, entry);
     if (await this.comesUp(beside) === undefined) return { plugin: beside, oldRetired: false };
     await this.retire(beside);
@@ -161,33 +216,56 @@ export class PluginManager {
     return plugin;
   }
 
-  /** Opens and initializes a plugin that is not registered yet. */
-  private async create(name: string, entry: PluginConfig): Promise<ManagedPlugin> {
+  /** Opens and initializes a plugin that is not registered yet; one that cannot start is `failed` with why. */
+  private async create(name: string, entry: PluginConfig, opened?: (driver: PluginDriver) => void): Promise<ManagedPlugin> {
     const timeoutMs = parseDuration(entry.timeout ?? '2s');
+    const refused = this.findings.problems?.get(name);
+    if (refused !== undefined) return this.failed(name, entry, refused);
+    let driver: PluginDriver;
     try {
-      return await this.initialize(name, await this.open(name, entry, timeoutMs), entry);
+      driver = await this.open(name, entry, timeoutMs);
     } catch (err) {
-      this.options.log.error({ plugin: name, err: (err as Error).message }, 'plugin could not be loaded');
-      const failed = new ManagedPlugin(name, unloadable(name, err as Error), this.settings(entry, timeoutMs), this.options.metrics, this.options.log);
-      failed.state = 'failed';
-      failed.failure = (err as Error).message;
-      return failed;
+      return this.failed(name, entry, (err as Error).message);
     }
+    opened?.(driver);
+    return this.initialize(name, driver, entry);
+  }
+
+  private failed(name: string, entry: PluginConfig, reason: string): ManagedPlugin {
+    this.options.log.error({ plugin: name, err: reason }, 'plugin could not be loaded; the others run without it');
+    const plugin = new ManagedPlugin(name, unloadable(name, reason), this.settings(entry, parseDuration(entry.timeout ?? '2s')), this.options.metrics, this.options.log);
+    plugin.state = 'failed';
+    plugin.failure = reason;
+    return plugin;
+  }
+
+  /** Stands in for a plugin until its instance is up: no capabilities yet, calls answer "starting". */
+  private placeholder(name: string, entry: PluginConfig): ManagedPlugin {
+    return new ManagedPlugin(name, unloadable(name, 'starting'), this.settings(entry, parseDuration(entry.timeout ?? '2s')), this.options.metrics, this.options.log);
   }
 
   private async initialize(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
     const { log, metrics } = this.options;
     const timeoutMs = parseDuration(entry.timeout ?? '2s');
+    const initMs = parseDuration(entry.init_timeout ?? INIT_DEADLINE);
     const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
     const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir, this.options.configDir);
+    this.initializing.add(driver);
     try {
+      if (this.stopping) throw new Error('the gateway is stopping');
       plugin.state = 'running';
-      await plugin.invoke('initialize', () => driver.initialize(entry.config ?? {}, host), Math.max(timeoutMs, MIN_INIT_DEADLINE_MS));
+      await plugin.invoke('initialize', () => driver.initialize(entry.config ?? {}, host), initMs);
       log.info({ plugin: name, version: driver.metadata.version, capabilities: driver.metadata.capabilities }, 'plugin running');
     } catch (err) {
       plugin.state = 'failed';
-      plugin.failure = (err as Error).message;
-      log.error({ plugin: name, err: (err as Error).message }, 'plugin failed to initialize');
+      plugin.failure = (err as { code?: string }).code === 'BW_ERR_PLUGIN_TIMEOUT'
+        ? `initialize did not finish within init_timeout (${entry.init_timeout ?? INIT_DEADLINE})`
+        : (err as Error).message;
+      log.error({ plugin: name, err: plugin.failure }, 'plugin failed to initialize; the others run without it');
+      // Whatever the driver still runs for it (a host, a retry) ends here.
+      await settleWithin(driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+    } finally {
+      this.initializing.delete(driver);
     }
     return plugin;
   }
@@ -213,11 +291,14 @@ export class PluginManager {
     if (entry.type === 'builtin') return openBuiltinPlugin(entry.pack!);
     const { openNativePlugin } = await import('./native/index.js');
     const restart = entry.restart ?? {};
+    const library = entry.path !== undefined ? path.resolve(this.options.configDir, entry.path) : this.findings.libraries?.get(name);
+    if (library === undefined) throw new BackworksError('BW_ERR_PLUGIN_LOAD', name, 'no "path:" and no library of that name in plugin_discovery.directories');
     return openNativePlugin(name, {
-      path: path.resolve(this.options.configDir, entry.path!),
+      path: library,
       workingDir: this.options.configDir,
       isolation: entry.isolation ?? 'process',
       timeoutMs,
+      initTimeoutMs: parseDuration(entry.init_timeout ?? INIT_DEADLINE),
       limits: {
         memory: entry.limits?.memory ? parseSize(entry.limits.memory) : undefined,
         concurrency: entry.limits?.concurrency,
@@ -265,8 +346,18 @@ export class PluginManager {
         emitted.inc(readings.length);
         return services.emit(pluginName, readings);
       },
+      emitAcknowledged: (pluginName: string, readings: Reading[]) => {
+        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
+        emitted.inc(readings.length);
+        return services.emitAcknowledged(pluginName, readings);
+      },
     };
   }
+
+  /** Critical plugins starting whose hooks may guard requests (see beforeRequest). */
+  private readonly holding = new Set<string>();
+  /** Requests then go the hooks' way, which holds them off. */
+  private criticalStarting = false;
 
   private indexHooks(): void {
     const running = [...this.current.values()];
@@ -279,7 +370,7 @@ export class PluginManager {
   }
 
   /** The seed's call to one named plugin. */
-  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  call(name: string, request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
   }
 
@@ -288,25 +379,36 @@ export class PluginManager {
    * `started`: the caller's clock reading, shared with the plugin's latency (see ManagedPlugin.run).
    */
   callThen(name: string, request: PluginRequest, timeoutMs: number | undefined,
-    onValue: (answer: string | null | undefined) => void, onError: (err: unknown) => void, started?: number): void {
+    onValue: (answer: EndpointAnswer) => void, onError: (err: unknown) => void, started?: number): void {
     const plugin = this.current.get(name);
     if (!plugin) { onError(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', name, 'not configured')); return; }
-    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, request.body, request),
+    plugin.run('process_endpoint_data', () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request),
       timeoutMs ?? plugin.settings.timeoutMs, onValue, onError, started);
   }
 
-  /** The seed's chain: plugins asked in declared order; the first answer that is not None wins. */
-  async chain(request: PluginRequest, timeoutMs?: number): Promise<string | null | undefined> {
+  /**
+   * The seed's chain: plugins asked in declared order; the first answer that is not None wins.
+   * While a plugin is still starting, "no answer" is not known yet: 503 starting, not 404.
+   */
+  async chain(request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
+    let starting: string | undefined;
     for (const plugin of this.current.values()) {
+      if (plugin.state === 'starting') starting ??= plugin.name;
       if (!plugin.has('endpoint') || plugin.state !== 'running') continue;
       const answer = await plugin.invoke('process_endpoint_data',
-        () => plugin.driver.processEndpointData(request.path, request.method, request.body, request), timeoutMs);
+        () => plugin.driver.processEndpointData(request.path, request.method, bodyBytes(request.body), request), timeoutMs);
       if (answer !== null && answer !== undefined) return answer;
     }
+    if (starting !== undefined) throw new BackworksError('BW_ERR_PLUGIN_STARTING', starting);
     return null;
   }
 
+  /**
+   * A critical plugin still starting that has (or, before its descriptor is read, may have) a
+   * before_request hook, an auth check say: no request passes before it is up.
+   */
   beforeRequest(request: PluginRequest): Promise<void> {
+    if (this.criticalStarting) return Promise.reject(new BackworksError('BW_ERR_PLUGIN_STARTING', [...this.holding][0]!));
     return runBeforeRequest(this.beforeHooks, request, this.options.log);
   }
 
@@ -329,10 +431,27 @@ export class PluginManager {
     return [...this.current.values()].map((p) => p.status());
   }
 
-  /** Shuts every plugin down, in reverse order, each within a deadline. */
-  async stop(): Promise<void> {
+  /**
+   * The first step of a stop, before HTTP drains: plugins in their initialize are ended now (a
+   * reload waiting for one would hold its request, and so the drain, until init_timeout), and none
+   * starts any more.
+   */
+  endStarts(): void {
+    this.stopping = true;
+    for (const driver of this.initializing) void settleWithin(driver.shutdown(), SHUTDOWN_DEADLINE_MS);
+  }
+
+  /**
+   * Shuts every plugin down, in reverse order, each within a deadline: the last lifecycle job.
+   * It waits for the job in progress (whose instances it then stops too); plugins still in their
+   * initialize are ended at once, jobs not yet begun are refused.
+   */
+  stop(): Promise<void> {
     clearInterval(this.healthTimer);
-    for (const plugin of [...this.current.values()].reverse()) await this.shutdown(plugin);
+    this.endStarts();
+    return this.lifecycle.close(async () => {
+      for (const plugin of [...this.current.values()].reverse()) await this.shutdown(plugin);
+    });
   }
 }
 
@@ -345,12 +464,21 @@ export interface ReconcileReport {
   refused: Array<{ name: string; reason: string }>;
 }
 
-/** Stands in for a plugin whose library or module could not be opened, so it still shows in /health. */
-function unloadable(name: string, err: Error): PluginDriver {
-  const fail = async (): Promise<never> => { throw new BackworksError('BW_ERR_PLUGIN_LOAD', name, err.message); };
+/** Stands in for a plugin whose library or module is not open, so it still shows in /health. */
+function unloadable(name: string, reason: string): PluginDriver {
+  const fail = async (): Promise<never> => { throw new BackworksError('BW_ERR_PLUGIN_LOAD', name, reason); };
   return {
     metadata: { name, version: 'unknown', description: '', capabilities: [] },
     initialize: fail, processEndpointData: fail, beforeRequest: fail, afterResponse: fail,
     healthCheck: fail, onConfigReload: fail, write: fail, shutdown: async () => {},
   };
+}
+
+/** Waits for `work` at most `ms`; its outcome does not matter (a shutdown that fails has ended too). */
+function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -5,7 +5,13 @@ import { startWatchdog } from './watchdog.js';
 
 /** What `backworks run` tells systemd at each step of the service's life. */
 export interface SystemdLink {
-  /** Config loaded, storage open, plugins initialized, HTTP listening: READY=1, then status and watchdog. */
+  /**
+   * HTTP listens, plugins are still starting: STATUS says so, and EXTEND_TIMEOUT_USEC keeps
+   * systemd's start timeout ahead while they do (each is bounded by its own init_timeout, which
+   * may be longer than TimeoutStartSec).
+   */
+  starting(): void;
+  /** Config loaded, storage open, every plugin settled, HTTP listening: READY=1, then status and watchdog. */
   ready(): void;
   /** A SIGHUP reload begins (RELOADING=1); call ready() when it is done. */
   reloading(): void;
@@ -15,7 +21,10 @@ export interface SystemdLink {
 
 const STATUS_EVERY_MS = 5_000;
 
-const detached: SystemdLink = { ready() {}, reloading() {}, stopping() {} };
+const detached: SystemdLink = { starting() {}, ready() {}, reloading() {}, stopping() {} };
+/** While plugins start: every EXTEND_EVERY_MS, the start may take EXTEND_BY_US more. */
+const EXTEND_EVERY_MS = 10_000;
+const EXTEND_BY_US = 30_000_000;
 
 /** The link for this process; does nothing at all when systemd did not set NOTIFY_SOCKET. */
 export function linkToSystemd(gateway: Gateway, log: Logger): SystemdLink {
@@ -44,10 +53,20 @@ export function linkToSystemd(gateway: Gateway, log: Logger): SystemdLink {
   };
 
   let statusTimer: NodeJS.Timeout | undefined;
+  let extendTimer: NodeJS.Timeout | undefined;
   let watchdog: { stop(): void } | undefined;
   const intervalMs = watchdogIntervalMs();
   return {
+    starting() {
+      const extend = () => {
+        const waiting = gateway.manager.statuses().filter((p) => p.state === 'starting').map((p) => p.name);
+        send({ EXTEND_TIMEOUT_USEC: EXTEND_BY_US, STATUS: (lastStatus = `starting: waiting for ${waiting.join(', ') || 'plugins'}`) });
+      };
+      extend();
+      extendTimer ??= setInterval(extend, EXTEND_EVERY_MS).unref();
+    },
     ready() {
+      clearInterval(extendTimer);
       send({ READY: 1, STATUS: (lastStatus = statusLine(gateway)) });
       statusTimer ??= setInterval(() => sendStatus(), STATUS_EVERY_MS).unref();
       if (intervalMs && !watchdog) {
@@ -69,6 +88,7 @@ export function linkToSystemd(gateway: Gateway, log: Logger): SystemdLink {
     stopping() {
       watchdog?.stop();
       clearInterval(statusTimer);
+      clearInterval(extendTimer);
       send({ STOPPING: 1, STATUS: 'stopping: draining plugins and flushing the buffer' });
     },
   };

@@ -29,6 +29,7 @@ ${extra}
 endpoints:
   hl7-parse: {path: /hl7/parse, methods: [POST], plugin: hl7-fhir}
   hl7-fhir: {path: /hl7/fhir, methods: [POST], plugin: hl7-fhir}
+  hl7-documents: {path: "/hl7/documents/:status", methods: [GET], plugin: hl7-fhir}
 `);
   return file;
 }
@@ -58,7 +59,7 @@ export class RawClient {
     return new RawClient(socket);
   }
   send(bytes: Buffer | string): void { this.socket.write(bytes); }
-  frame(message: string): Buffer { return Buffer.concat([Buffer.from([VT]), Buffer.from(message), Buffer.from([FS, CR])]); }
+  frame(message: string | Buffer): Buffer { return Buffer.concat([Buffer.from([VT]), Buffer.from(message), Buffer.from([FS, CR])]); }
   /** The next ACK, or null when the connection closed first. */
   async ack(timeoutMs = 10_000): Promise<string | null> {
     const deadline = Date.now() + timeoutMs;
@@ -75,6 +76,8 @@ export class RawClient {
       await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
     }
   }
+  /** Whether bytes arrived that no `ack()` has read yet. */
+  get pending(): boolean { return this.buffer.length > 0; }
   close(): void { this.socket.destroy(); }
 }
 
@@ -82,3 +85,38 @@ export const msa = (ack: string | null) => /(?:^|\r)MSA\|([^|\r]*)\|([^|\r]*)/.e
 export const message = (version: string, control: string, body = 'PID|1||555^^^H^MR||Doe^Jo\rPV1|1|I') =>
   `MSH|^~\\&|SRC|FAC|BW|GW|20240101120000||ADT^A01|${control}|P|${version}\r${body}\r`;
 
+
+/** One message of a public corpus (test/fixtures/hl7/<source>/), as a sender's engine sends it. */
+export interface CorpusMessage {
+  file: string;
+  index: number;
+  text: string;
+  /** The text in the file's own encoding: what goes on the wire. */
+  bytes: Buffer;
+}
+
+/**
+ * The messages of a corpus file: UTF-8 (else Latin-1, as the gateway reads it), without a byte
+ * order mark, segments ended with CR (files use CRLF or LF), one message per MSH (batch files
+ * without FHS/BHS hold several), trailing blank lines dropped.
+ */
+export function corpusMessages(file: string): CorpusMessage[] {
+  const raw = fs.readFileSync(path.join(fixtures, file));
+  const encoding: BufferEncoding = raw.toString('utf8').includes('\ufffd') ? 'latin1' : 'utf8';
+  const text = raw.toString(encoding);
+  const out: string[][] = [];
+  for (const segment of text.replace(/^\ufeff/, '').replace(/\r\n/g, '\r').replace(/\n/g, '\r').split('\r')) {
+    if (segment.trim().startsWith('MSH')) out.push([segment.trim()]);
+    else if (out.length > 0 && segment.trim() !== '') out[out.length - 1]!.push(segment);
+  }
+  return out.map((segments, index) => {
+    const message = segments.join('\r');
+    return { file, index, text: message, bytes: Buffer.from(message, encoding) };
+  });
+}
+
+/** The corpus files, source by source (folders of test/fixtures/hl7), sorted. */
+export function corpusFiles(): string[] {
+  return fs.readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    .flatMap((source) => fs.readdirSync(path.join(fixtures, source)).filter((f) => f !== 'LICENSE' && f !== 'README.md').sort().map((f) => `${source}/${f}`));
+}

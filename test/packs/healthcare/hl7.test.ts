@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authFetch, startService, type RunningService } from '../../helpers/service.js';
 import { freePort } from '../../helpers/net.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 import { countDocuments, CR, FS, fixtureFiles, fixtures, library, message, msa, peer, RawClient, VT, writeConfig } from './hl7-helpers.js';
 
 const run = promisify(execFile);
@@ -73,27 +74,96 @@ describe('healthcare/hl7 in the running service', () => {
     expect(countDocuments(dir)).toBe(before + 1);
   });
 
-  it('answers AE with ERR for content errors and AR for unsupported versions and types, storing none', async () => {
+  it('answers AE for a malformed message and AR for a version that is not v2, storing neither', async () => {
     const before = countDocuments(dir);
     const client = await RawClient.open(mllpPort);
-    const cases: Array<[string, string, RegExp]> = [
-      [message('2.5', 'E1', 'PID|1||\rPV1|1|I'), 'AE', /ERR\|\|PID\^1\^3\|101\^Required field missing/],
-      [message('2.3', 'E2', 'PID|1||\rPV1|1|I'), 'AE', /ERR\|PID\^1\^3\^101&Required field missing&HL70357/],
-      [message('2.2', 'R1'), 'AR', /ERR\|MSH\^1\^12\^203&Unsupported version id&HL70357\r/],
-      [message('2.5', 'R2').replace('ADT^A01', 'ADT^A02'), 'AR', /201\^Unsupported event code/],
-      [message('2.5', 'R3').replace('ADT^A01', 'SIU^S12'), 'AR', /200\^Unsupported message type/],
-      [message('2.5', 'E3', 'PID|1||9^^^H^MR\rOBX|1|NM|X^Y^LN||abc').replace('ADT^A01', 'ORU^R01'), 'AE', /ERR/],
-      ['MSH|^~\\&|SRC|FAC|BW|GW|20240101||ADT^A01|E4|P|2.5\rpid|broken\r', 'AE', /ERR/],
+    const cases: Array<[string, string, string, RegExp]> = [
+      [message('2.5', 'E1').replace('ADT^A01', ''), 'E1', 'AE', /ERR\|\|MSH\^1\^9\|101\^Required field missing/],
+      [message('2.3', 'E2').replace('|P|2.3', '|P|'), 'E2', 'AE', /ERR\|\|MSH\^1\^12\|101\^Required field missing/],
+      [message('3.0', 'R1'), 'R1', 'AR', /ERR\|\|MSH\^1\^12\|203\^Unsupported version id/],
+      [message('2.5', 'R2').replace('|P|2.5', '|X|2.5'), 'R2', 'AR', /202\^Unsupported processing id/],
+      ['MSH|^~\\&|SRC|FAC|BW|GW|20240101||ADT^A01|E4|P|2.5\rpid|broken\r', 'E4', 'AE', /ERR/],
     ];
-    for (const [text, code, err] of cases) {
+    for (const [text, control, code, err] of cases) {
       client.send(client.frame(text));
       const ack = await client.ack();
-      const control = /\|ADT\^A0\d\|([^|]+)\||\|SIU\^S12\|([^|]+)\||\|ORU\^R01\|([^|]+)\|/.exec(text)!.slice(1).find(Boolean);
       expect(msa(ack), text).toEqual([code, control]);
       expect(ack).toMatch(err);
     }
     client.close();
     expect(countDocuments(dir)).toBe(before);
+  });
+
+  it('keeps every other well-formed message, mapped or not, and says which in /hl7/documents, health and metrics', async () => {
+    const client = await RawClient.open(mllpPort);
+    const kept: Array<[string, string]> = [
+      [message('2.5', 'NM-1').replace('ADT^A01', 'ZZZ^Z01'), 'no FHIR mapping for ZZZ^Z01'],
+      [message('2.2', 'NM-2').replace('ADT^A01', 'QRY^Q01'), 'no FHIR mapping for QRY^Q01'],
+      [message('2.5', 'NM-3', 'PID|1||\rPV1|1|I'), 'PID-3 (patient identifier list) is empty'],
+      [message('2.5', 'NM-4', 'PID|1||9^^^H^MR\rOBR|1|||X^Y^LN\rOBX|1|NM|X^Y^LN||abc').replace('ADT^A01', 'ORU^R01'), 'OBX-5 "abc" is not a number'],
+    ];
+    for (const [text] of kept) {
+      client.send(client.frame(text));
+      expect(msa(await client.ack())[0], text).toBe('AA');
+    }
+    client.close();
+    const listed = await authFetch(`${service.url}/hl7/documents/not_mapped`);
+    expect(listed.status).toBe(200);
+    const { documents } = await listed.json() as { documents: Array<{ status: string; body: string; meta: { control_id: string; reason: string } }> };
+    for (const [text, reason] of kept) {
+      const control = text.split('\r')[0]!.split('|')[9];
+      const doc = documents.find((d) => d.meta.control_id === control);
+      expect(doc, control).toBeDefined();
+      expect(doc!.status).toBe('not_mapped');
+      expect(doc!.meta.reason).toContain(reason);
+      expect(doc!.body).toBe(text);
+    }
+    // Health is polled by the gateway: wait for the next check to show the counts.
+    await waitFor('not_mapped in the plugin health', async () => /"not_mapped":[1-9]/.test(JSON.stringify(await (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json())));
+    const metrics = await (await authFetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/backworks_buffer_documents\{plugin="hl7-fhir",type="hl7v2",status="not_mapped"\} [1-9]/);
+    expect((await authFetch(`${service.url}/hl7/documents/bogus`)).status).toBe(400);
+    const parsed = await post(`${service.url}/hl7/parse`, kept[0]![0]);
+    expect(parsed.json).toMatchObject({ accepted: true, mapped: false, not_mapped: 'no FHIR mapping for ZZZ^Z01', message_type: 'ZZZ^Z01' });
+    expect((await post(`${service.url}/hl7/parse`, message('2.5', 'MAP-1'))).json).toMatchObject({ accepted: true, mapped: true });
+    expect((await post(`${service.url}/hl7/fhir`, kept[0]![0])).json.error).toContain('no FHIR mapping for ZZZ^Z01');
+  });
+
+  it('a control id reused for other content is a conflict: kept, answered AE 205, and its own resend is not stored again', async () => {
+    const before = countDocuments(dir);
+    const client = await RawClient.open(mllpPort);
+    const first = message('2.5', 'SAME-1');
+    const other = message('2.5', 'SAME-1', 'PID|1||777^^^H^MR||Roe^Ann\rPV1|1|O');
+    client.send(client.frame(first));
+    expect(msa(await client.ack())).toEqual(['AA', 'SAME-1']);
+    for (let i = 0; i < 2; i++) {
+      client.send(client.frame(other));
+      const ack = await client.ack();
+      expect(msa(ack)).toEqual(['AE', 'SAME-1']);
+      expect(ack).toMatch(/ERR\|\|MSH\^1\^10\|205\^Duplicate key identifier\^HL70357\|E\|\|\|\|conflict: control id SAME-1 from SRC FAC was already received with other content/);
+    }
+    expect(service.logs.some((l) => /conflict from .*control id SAME-1 .*kept with status conflict/.test(String(l.msg)))).toBe(true);
+    client.send(client.frame(first.replace(/\r/g, '\r\n'))); // the same message saved on another OS: a resend
+    expect(msa(await client.ack())).toEqual(['AA', 'SAME-1']);
+    client.close();
+    expect(countDocuments(dir)).toBe(before + 2);
+    const { documents } = await (await authFetch(`${service.url}/hl7/documents/conflict`)).json() as { documents: Array<{ meta: { control_id: string } }> };
+    expect(documents.filter((d) => d.meta.control_id === 'SAME-1')).toHaveLength(1);
+  });
+
+  it('enhanced mode: commit and application acknowledgments as MSH-15/16 ask', async () => {
+    const client = await RawClient.open(mllpPort);
+    const enhanced = (control: string, accept: string, app: string, type = 'ADT^A01') =>
+      message('2.5', control).replace('ADT^A01', type).replace('|P|2.5', `|P|2.5|||${accept}|${app}`);
+    client.send(client.frame(enhanced('EN-1', 'AL', 'AL')));
+    expect(msa(await client.ack())).toEqual(['CA', 'EN-1']);
+    expect(msa(await client.ack())).toEqual(['AA', 'EN-1']);
+    client.send(client.frame(enhanced('EN-2', 'NE', 'AL', 'SIU^S12')));
+    expect(msa(await client.ack())).toEqual(['AA', 'EN-2']);
+    client.send(client.frame(enhanced('EN-3', 'ER', 'NE')));
+    client.send(client.frame(enhanced('EN-4', 'AL', 'NE')));
+    expect(msa(await client.ack())).toEqual(['CA', 'EN-4']); // nothing for EN-3: stored, no error
+    client.close();
   });
 
   it('survives malformed frames: junk, cut frames, oversized messages, then still acknowledges', async () => {
@@ -165,8 +235,51 @@ describe('healthcare/hl7 in the running service', () => {
   });
 });
 
+describe('healthcare/hl7 accept: and reject: lists', () => {
+  let dir: string;
+  let mllpPort: number;
+  let service: RunningService;
+  beforeAll(async () => {
+    dir = tempDir('bw-hl7-policy-');
+    mllpPort = await freePort();
+    service = await startService(writeConfig(dir, mllpPort, '      accept: [ADT, ORU^R01]\n      reject: [ADT^A45]'));
+  });
+  afterAll(async () => { await service?.stop(); });
+
+  it('answers AR naming the list; a refusal under NE/NE is kept with status refused and its reason', async () => {
+    const client = await RawClient.open(mllpPort);
+    const typed = (control: string, type: string, acks = '') => message('2.5', control).replace('ADT^A01', type).replace('|P|2.5', `|P|2.5${acks}`);
+    client.send(client.frame(typed('P-1', 'ADT^A02')));
+    expect(msa(await client.ack())).toEqual(['AA', 'P-1']);
+    client.send(client.frame(typed('P-2', 'ADT^A45')));
+    const refused = await client.ack();
+    expect(msa(refused)).toEqual(['AR', 'P-2']);
+    expect(refused).toMatch(/201\^Unsupported event code\^HL70357\|E\|\|\|\|message type ADT\\S\\A45 is refused by this gateway \(reject: ADT\\S\\A45\)/);
+    client.send(client.frame(typed('P-3', 'SIU^S12')));
+    const notAccepted = await client.ack();
+    expect(msa(notAccepted)).toEqual(['AR', 'P-3']);
+    expect(notAccepted).toMatch(/200\^Unsupported message type.*is not accepted by this gateway \(accept: ADT, ORU\\S\\R01\)/);
+    client.send(client.frame(typed('P-4', 'ORU^R03', '|||NE|AL')));
+    expect(msa(await client.ack())).toEqual(['AR', 'P-4']); // the application ACK it asked for
+    client.send(client.frame(typed('P-5', 'SIU^S12', '|||NE|NE')));
+    client.send(client.frame(typed('P-6', 'ADT^A02', '|||AL|NE')));
+    expect(msa(await client.ack())).toEqual(['CA', 'P-6']); // P-5 asked for nothing and got nothing
+    client.close();
+    expect(countDocuments(dir)).toBe(3);
+    const { documents } = await (await authFetch(`${service.url}/hl7/documents/refused`)).json() as { documents: Array<{ meta: { control_id: string; reason: string } }> };
+    expect(documents.map((d) => [d.meta.control_id, d.meta.reason])).toEqual([['P-5', 'message type SIU^S12 is not accepted by this gateway (accept: ADT, ORU^R01)']]);
+    const plugin = await waitFor('the refusals in the plugin health', async () => {
+      const text = JSON.stringify(await (await authFetch(`${service.url}/api/plugins/hl7-fhir`)).json());
+      return text.includes('"refused_kept":1') && text;
+    });
+    expect(plugin).toContain('"rejected":3');
+    // The refusal no one was told of is in the log, with its reason.
+    expect(service.logs.some((l) => /refused SRC\|FAC\|P-5 .*under NE\/NE.*kept as document \d+ with status refused: message type SIU\^S12 is not accepted/.test(String(l.msg)))).toBe(true);
+  });
+});
+
 describe('healthcare/hl7 faults and uplink', () => {
-  it('SIGKILL between commit and ACK: the resend after restart is acknowledged and stored exactly once', async () => {
+  it('SIGKILL between commit and ACK: the resend after restart is acknowledged and stored exactly once, other content under its id is a conflict', async () => {
     const dir = tempDir('bw-hl7-kill-');
     const mllpPort = await freePort();
     // ack_delay holds the ACK back after the commit, so the kill lands in that window for sure.
@@ -191,8 +304,11 @@ describe('healthcare/hl7 faults and uplink', () => {
       }
       again!.send(again!.frame(text));
       expect(msa(await again!.ack())).toEqual(['AA', 'KILL-ME-1']);
+      // The restarted gateway also knows the content: other content under that id is a conflict.
+      again!.send(again!.frame(message('2.5.1', 'KILL-ME-1', 'PID|1||999^^^H^MR||Other^Al\rPV1|1|I')));
+      expect(msa(await again!.ack())).toEqual(['AE', 'KILL-ME-1']);
       again!.close();
-      expect(countDocuments(dir)).toBe(1);
+      expect(countDocuments(dir)).toBe(2);
     } finally {
       await service.stop();
     }

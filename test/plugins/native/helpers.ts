@@ -10,7 +10,11 @@ export const libs = {
   faultyC: path.join(repoRoot, 'test/fixtures/plugins/faulty-c/target/libfaulty_c.so'),
   faultyRust: path.join(repoRoot, 'target/release/libfaulty_rust.so'),
   abiMismatch: path.join(repoRoot, 'test/fixtures/plugins/abi-mismatch-c/target/libabi_mismatch_c.so'),
+  contractC: path.join(repoRoot, 'test/fixtures/plugins/contract-c/target/libcontract_c.so'),
+  contractRust: path.join(repoRoot, 'target/release/libcontract_rust.so'),
+  contractV1C: path.join(repoRoot, 'test/fixtures/plugins/contract-v1-c/target/libcontract_v1_c.so'),
   notAPlugin: path.join(repoRoot, 'test/fixtures/plugins/not-a-plugin-c/target/libnot_a_plugin_c.so'),
+  initHang: path.join(repoRoot, 'test/fixtures/plugins/init-hang-c/target/libinit_hang_c.so'),
 };
 
 export interface Answer { status: number; ms: number; body: string }

@@ -11,6 +11,8 @@ import { tempDir } from '../../helpers/tmp.js';
 import { quietLog } from '../../trust/helpers.js';
 import { libs } from './helpers.js';
 
+/** The Rust SDK's plugins take process_endpoint_data_v2 (ABI 1.2): bodies as bytes, answers as replies. */
+const NO_BODY = Buffer.alloc(0);
 const host = { pluginName: 'p', stateDir: tempDir(), log() {}, emit: async () => {} } as unknown as HostContext;
 
 async function inProcess(library: string, config: unknown = {}): Promise<PluginDriver> {
@@ -26,8 +28,8 @@ describe('a native plugin in the service (isolation: none)', () => {
     const driver = await inProcess(libs.myPlugin);
     try {
       const request = { endpoint: 'e', method: 'GET', path: '/my-feature', params: {}, query: {}, headers: {}, body: '' };
-      expect(driver.processEndpointData('/my-feature', 'GET', '', request)).toBe('{"message":"Hello from my plugin!"}');
-      expect(driver.processEndpointData('/elsewhere', 'GET', '', request)).toBeNull();
+      expect(driver.processEndpointData('/my-feature', 'GET', NO_BODY, request)).toEqual({ status: 200, body: Buffer.from('{"message":"Hello from my plugin!"}') });
+      expect(driver.processEndpointData('/elsewhere', 'GET', NO_BODY, request)).toBeNull();
       expect(await driver.healthCheck()).toEqual({ status: 'healthy' });
     } finally {
       await driver.shutdown();
@@ -38,10 +40,10 @@ describe('a native plugin in the service (isolation: none)', () => {
     const driver = await inProcess(libs.faultyRust, { fault: 'panic', marker: path.join(tempDir(), 'strikes'), times: 1 });
     const request = { endpoint: 'e', method: 'GET', path: '/x', params: {}, query: {}, headers: {}, body: '' };
     try {
-      expect(() => driver.processEndpointData('/x', 'GET', '', request)).toThrow(expect.objectContaining({
+      expect(() => driver.processEndpointData('/x', 'GET', NO_BODY, request)).toThrow(expect.objectContaining({
         statusCode: 500, message: expect.stringContaining('faulty-rust panics on purpose'),
       }));
-      expect(driver.processEndpointData('/x', 'GET', '', request)).toBe('{"ok":true}');
+      expect(driver.processEndpointData('/x', 'GET', NO_BODY, request)).toEqual({ status: 200, body: Buffer.from('{"ok":true}') });
     } finally {
       await driver.shutdown();
     }
@@ -53,7 +55,7 @@ describe('a native plugin in the service (isolation: none)', () => {
     // it depends on what else the machine runs, the leak does not.
     const driver = await inProcess(libs.myPlugin);
     const request = { endpoint: 'e', method: 'GET', path: '/my-feature', params: {}, query: {}, headers: {}, body: '' };
-    const calls = (n: number) => { for (let i = 0; i < n; i++) driver.processEndpointData('/my-feature', 'GET', '', request); };
+    const calls = (n: number) => { for (let i = 0; i < n; i++) driver.processEndpointData('/my-feature', 'GET', NO_BODY, request); };
     const outsideHeap = () => { const m = process.memoryUsage(); return (m.rss - m.heapTotal) / 2 ** 20; };
     try {
       calls(300_000); // warm: the JIT, the allocator's arenas and the young generation reach their size

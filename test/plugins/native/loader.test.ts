@@ -21,16 +21,16 @@ function patched(changes: Record<number, number>): string {
 describe('inspectNativePlugin', () => {
   it('reads a C and a Rust descriptor', async () => {
     expect(await inspectNativePlugin(libs.helloC)).toMatchObject({
-      name: 'hello-c', version: '1.0.0', abi: '1.1', capabilities: ['endpoint'], configSchema: { type: 'object' },
+      name: 'hello-c', version: '1.0.0', abi: '1.2', capabilities: ['endpoint'], configSchema: { type: 'object' },
     });
     expect(await inspectNativePlugin(libs.myPlugin)).toMatchObject({
-      name: 'my-plugin', version: '1.0.0', description: 'My awesome plugin', abi: '1.1', capabilities: ['endpoint'],
+      name: 'my-plugin', version: '1.0.0', description: 'My awesome plugin', abi: '1.2', capabilities: ['endpoint'],
     });
   });
 
   it('refuses an ABI major it does not speak', async () => {
     await expect(inspectNativePlugin(libs.abiMismatch)).rejects.toMatchObject({
-      code: 'BW_ERR_NATIVE_ABI_MISMATCH', message: expect.stringMatching(/built for ABI 2\.0; this host speaks 1\.1/),
+      code: 'BW_ERR_NATIVE_ABI_MISMATCH', message: expect.stringMatching(/built for ABI 2\.0; this host speaks 1\.2/),
     });
   });
 
@@ -85,7 +85,7 @@ describe('backworks plugin inspect / list', () => {
 
   it('exits 0 and describes a valid plugin', async () => {
     const { stdout } = await run(process.execPath, [cliPath, 'plugin', 'inspect', libs.myPlugin]);
-    expect(stdout).toContain('my-plugin 1.0.0  (ABI 1.1)');
+    expect(stdout).toContain('my-plugin 1.0.0  (ABI 1.2)');
     expect(stdout).toContain('capabilities  endpoint');
   });
 

@@ -23,7 +23,8 @@ pub enum Outcome {
 pub struct Problem {
     /// Table 0357 code: 100 segment sequence, 101 required field missing, 102 data type,
     /// 103 table value not found, 200 unsupported message type, 201 unsupported event,
-    /// 203 unsupported version, 207 application internal error.
+    /// 203 unsupported version, 205 duplicate key identifier (a control id reused for other
+    /// content), 207 application internal error.
     pub code: u16,
     pub text: String,
     /// Segment id, segment sequence (1-based), field number.
@@ -45,6 +46,7 @@ impl Problem {
             201 => "Unsupported event code",
             202 => "Unsupported processing id",
             203 => "Unsupported version id",
+            205 => "Duplicate key identifier",
             _ => "Application internal error",
         }
     }
@@ -114,6 +116,11 @@ impl Echo {
     pub fn enhanced(&self) -> bool {
         !self.accept_ack_type.is_empty() || !self.app_ack_type.is_empty()
     }
+
+    /// The sender asked for no acknowledgment at all: MSH-15 NE and MSH-16 NE (or empty).
+    pub fn silent(&self) -> bool {
+        self.accept_ack_type == "NE" && matches!(self.app_ack_type.as_str(), "NE" | "")
+    }
 }
 
 static ACK_SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -130,23 +137,42 @@ fn version_at_least(version: &str, major_minor: (u32, u32)) -> bool {
     v >= major_minor
 }
 
-/// The ACK for a message, or None when enhanced mode asked for no commit acknowledgment here
-/// (MSH-15 NE, or ER on success, or SU on failure).
-pub fn build(echo: &Echo, outcome: Outcome, problem: Option<&Problem>) -> Option<String> {
-    let code = if echo.enhanced() {
-        let wanted = match echo.accept_ack_type.as_str() {
-            "NE" => false,
-            "ER" => outcome != Outcome::Accepted,
-            "SU" => outcome == Outcome::Accepted,
-            _ => true, // AL, or empty while MSH-16 is valued
-        };
-        if !wanted {
-            return None;
-        }
-        match outcome { Outcome::Accepted => "CA", Outcome::Error => "CE", Outcome::Rejected => "CR" }
-    } else {
-        match outcome { Outcome::Accepted => "AA", Outcome::Error => "AE", Outcome::Rejected => "AR" }
-    };
+/// The answers to one message, in the order they are written: the accept acknowledgment (or the
+/// only one, in original mode), then the application acknowledgment.
+pub type Answers = [Option<String>; 2];
+
+/// Whether an acknowledgment condition (table 0155: AL, ER, SU, NE) asks for this outcome.
+fn wanted(condition: &str, outcome: Outcome) -> bool {
+    match condition {
+        "NE" => false,
+        "ER" => outcome != Outcome::Accepted,
+        "SU" => outcome == Outcome::Accepted,
+        _ => true, // AL
+    }
+}
+
+/// What to answer. Original mode (MSH-15 and MSH-16 empty): one ACK, AA/AE/AR. Enhanced mode:
+/// a commit acknowledgment CA/CE/CR as MSH-15 asks (empty = AL) and an application
+/// acknowledgment AA/AE/AR as MSH-16 asks (empty = NE). A message that was not accepted always
+/// gets a reject when the sender asked for any acknowledgment (a CE/CR where the conditions
+/// would send nothing), and one the gateway could not store (`stored` false) gets one even
+/// under NE/NE: silence would read as success.
+pub fn answers(echo: &Echo, outcome: Outcome, problem: Option<&Problem>, stored: bool) -> Answers {
+    let letter = match outcome { Outcome::Accepted => 'A', Outcome::Error => 'E', Outcome::Rejected => 'R' };
+    if !echo.enhanced() {
+        return [Some(build_one(echo, &format!("A{letter}"), problem)), None];
+    }
+    let app_condition = if echo.app_ack_type.is_empty() { "NE" } else { echo.app_ack_type.as_str() };
+    let mut accept = wanted(&echo.accept_ack_type, outcome).then(|| build_one(echo, &format!("C{letter}"), problem));
+    let app = wanted(app_condition, outcome).then(|| build_one(echo, &format!("A{letter}"), problem));
+    if outcome != Outcome::Accepted && accept.is_none() && app.is_none() && (!echo.silent() || !stored) {
+        accept = Some(build_one(echo, &format!("C{letter}"), problem));
+    }
+    [accept, app]
+}
+
+/// One acknowledgment message with MSA-1 `code`.
+fn build_one(echo: &Echo, code: &str, problem: Option<&Problem>) -> String {
     let s = &echo.separators;
     let f = s.field as char;
     let c = s.component as char;
@@ -200,7 +226,7 @@ pub fn build(echo: &Echo, outcome: Outcome, problem: Option<&Problem>) -> Option
             ack.push_str(&format!("ERR{f}{seg_part}{c}{}{t}{}{t}HL70357\r", p.code, p.code_text()));
         }
     }
-    Some(ack)
+    ack
 }
 
 #[cfg(test)]
@@ -210,20 +236,33 @@ mod tests {
     #[test]
     fn original_mode_swaps_and_echoes() {
         let m = Message::parse("MSH|^~\\&|LAB|H1|BW|GW|20240101||ORU^R01|C42|P|2.3\rPID|1").unwrap();
-        let ack = build(&Echo::from_message(&m), Outcome::Accepted, None).unwrap();
+        let ack = answers(&Echo::from_message(&m), Outcome::Accepted, None, true)[0].clone().unwrap();
         assert!(ack.starts_with("MSH|^~\\&|BW|GW|LAB|H1|"), "{ack}");
         assert!(ack.contains("|ACK^R01|"), "{ack}");
         assert!(ack.contains("\rMSA|AA|C42\r"), "{ack}");
     }
 
     #[test]
-    fn enhanced_mode_follows_msh15() {
-        let m = Message::parse("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|9|P|2.6|||ER|NE").unwrap();
-        let echo = Echo::from_message(&m);
-        assert_eq!(build(&echo, Outcome::Accepted, None), None);
+    fn enhanced_mode_follows_msh15_and_msh16() {
+        let echo = |accept: &str, app: &str| {
+            let text = format!("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|9|P|2.6|||{accept}|{app}");
+            Echo::from_message(&Message::parse(&text).unwrap())
+        };
+        let codes = |a: Answers| a.map(|x| x.map(|t| t.split("MSA|").nth(1).unwrap()[..2].to_owned()));
         let p = Problem::new(101, "PID-3 is empty", Some(("PID", 1, 3)));
-        let ack = build(&echo, Outcome::Error, Some(&p)).unwrap();
-        assert!(ack.contains("MSA|CE|9"), "{ack}");
-        assert!(ack.contains("ERR||PID^1^3|101^Required field missing^HL70357|E"), "{ack}");
+        assert_eq!(codes(answers(&echo("ER", "NE"), Outcome::Accepted, None, true)), [None, None]);
+        let [ce, none] = answers(&echo("ER", "NE"), Outcome::Error, Some(&p), true);
+        let ce = ce.unwrap();
+        assert!(none.is_none() && ce.contains("MSA|CE|9"), "{ce}");
+        assert!(ce.contains("ERR||PID^1^3|101^Required field missing^HL70357|E"), "{ce}");
+        assert_eq!(codes(answers(&echo("AL", "AL"), Outcome::Accepted, None, true)), [Some("CA".into()), Some("AA".into())]);
+        assert_eq!(codes(answers(&echo("NE", "AL"), Outcome::Accepted, None, true)), [None, Some("AA".into())]);
+        assert_eq!(codes(answers(&echo("NE", "ER"), Outcome::Rejected, Some(&p), true)), [None, Some("AR".into())]);
+        assert_eq!(codes(answers(&echo("AL", ""), Outcome::Accepted, None, true)), [Some("CA".into()), None]);
+        // Asked for success only: a refusal still gets its reject.
+        assert_eq!(codes(answers(&echo("SU", "SU"), Outcome::Rejected, Some(&p), true)), [Some("CR".into()), None]);
+        // NE/NE: nothing, unless the gateway could not keep the message.
+        assert_eq!(codes(answers(&echo("NE", "NE"), Outcome::Rejected, Some(&p), true)), [None, None]);
+        assert_eq!(codes(answers(&echo("NE", "NE"), Outcome::Rejected, Some(&p), false)), [Some("CR".into()), None]);
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use backworks_plugin_sdk::{json, PluginError, PluginResult, Value};
 
 use crate::http::{Client, Url};
+use crate::intake::Policy;
 use crate::mllp::Limits;
 use crate::tls;
 use crate::uplink::UplinkConfig;
@@ -18,6 +19,8 @@ pub struct Config {
     pub unsafe_ack_before_commit: bool,
     /// Wait this long between commit and ACK: fault drills (kill the gateway in that window).
     pub ack_delay: Duration,
+    /// `accept:` / `reject:`: which message types the site takes.
+    pub policy: Policy,
     /// None without base_url; Err when base_url cannot be used (shown in health, outbox kept).
     pub uplink: Option<Result<UplinkConfig, String>>,
 }
@@ -65,7 +68,32 @@ fn string<'a>(v: &'a Value, key: &str, default: &'a str) -> PluginResult<&'a str
     }
 }
 
-const KNOWN: &[&str] = &["fhir_version", "base_url", "tls", "mllp", "dedup_window", "timezone", "uplink", "unsafe_ack_before_commit", "ack_delay"];
+const KNOWN: &[&str] = &["fhir_version", "base_url", "tls", "mllp", "dedup_window", "timezone", "uplink", "unsafe_ack_before_commit", "ack_delay", "accept", "reject"];
+
+/// `accept:` / `reject:`: a list of message types ("ADT") or types with their event ("ADT^A01").
+fn type_list(v: &Value, key: &str) -> PluginResult<Vec<String>> {
+    let items = match v.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(PluginError::InvalidConfig(format!("{key}: expected a list of message types like [ADT, ORU^R01], found {other}"))),
+    };
+    let code = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str().unwrap_or("");
+            let valid = match text.split_once('^') {
+                Some((c, e)) => code(c) && code(e),
+                None => code(text),
+            };
+            if valid {
+                Ok(text.to_owned())
+            } else {
+                Err(PluginError::InvalidConfig(format!("{key}: {item} is not a message type like ADT or ADT^A01 (MSH-9.1, optionally ^MSH-9.2)")))
+            }
+        })
+        .collect()
+}
 
 /// `tls: {ca_file}`: the private CA's certificates, read and checked now, so that a wrong file is
 /// a config error naming it rather than a stream of failed deliveries later.
@@ -134,6 +162,7 @@ pub fn parse(v: &Value) -> PluginResult<Config> {
         default_offset: timezone.to_owned(),
         unsafe_ack_before_commit: v.get("unsafe_ack_before_commit").and_then(Value::as_bool).unwrap_or(false),
         ack_delay: parse_duration(string(v, "ack_delay", "0ms")?, "ack_delay")?,
+        policy: Policy { accept: type_list(v, "accept")?, reject: type_list(v, "reject")? },
         uplink,
     })
 }
@@ -179,7 +208,17 @@ pub fn schema() -> Value {
                 }
             },
             "unsafe_ack_before_commit": {"type": "boolean", "description": "UNSAFE, benchmarks only: ACK before the buffer committed; a crash loses acknowledged messages"},
-            "ack_delay": duration
+            "ack_delay": duration,
+            "accept": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Z0-9]{3}(\\^[A-Z0-9]{3})?$"},
+                "description": "message types the gateway takes (ADT, or ADT^A01 for one event); absent or empty: every type. Others are answered AR with the reason"
+            },
+            "reject": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Z0-9]{3}(\\^[A-Z0-9]{3})?$"},
+                "description": "message types the gateway refuses (AR with the reason), even when accept lists them"
+            }
         }
     })
 }
@@ -195,6 +234,10 @@ mod tests {
         assert_eq!(parse_size("64KB", "k").unwrap(), 65536);
         assert!(parse(&json!({"mllp": {"idle_timeout": "5 minutes"}})).unwrap_err().to_string().contains("mllp.idle_timeout"));
         assert!(parse(&json!({"nope": 1})).unwrap_err().to_string().contains("nope"));
+        let c = parse(&json!({"accept": ["ADT", "ORU^R01"], "reject": ["ADT^A45"]})).unwrap();
+        assert_eq!((c.policy.accept.len(), c.policy.reject.len()), (2, 1));
+        assert!(parse(&json!({"accept": ["adt"]})).unwrap_err().to_string().contains("accept: \"adt\" is not a message type"));
+        assert!(parse(&json!({"reject": "ADT"})).unwrap_err().to_string().contains("reject: expected a list"));
     }
 
     #[test]

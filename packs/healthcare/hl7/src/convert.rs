@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use backworks_plugin_sdk::{json, Value};
 
 use crate::ack::{Outcome, Problem};
-use crate::fhir::{self, MapOptions};
+use crate::fhir::{self, Kind, MapOptions};
 use crate::intake::{self, Checked};
 use crate::message::{Message, Separators};
 
@@ -48,19 +48,21 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// Parses and checks, the mapping included, so a message that cannot be mapped is refused
-    /// (AE) before it is stored rather than dead-lettered after. The Bundle itself is not built:
-    /// the ACK waits only for the verdict (`fhir::check`).
+    /// Parses and checks the envelope: the message is well-formed and can be stored.
     pub fn accept<'a>(&self, text: &'a str) -> Result<(Message<'a>, Checked), Refused> {
         let m = Message::parse(text).map_err(structural)?;
         let checked = intake::check(&m).map_err(|(outcome, problem)| Refused { outcome, problem })?;
-        fhir::check(&m, &checked, &self.options).map_err(|problem| Refused { outcome: Outcome::Error, problem })?;
         Ok((m, checked))
     }
 
+    /// Whether the message maps to FHIR, and why not. The Bundle itself is not built: the ACK
+    /// waits only for the verdict (`fhir::check`); the uplink builds it from the stored message.
+    pub fn mapping(&self, m: &Message, checked: &Checked) -> Result<Kind, Problem> {
+        fhir::check(m, checked, &self.options)
+    }
+
     pub fn bundle(&self, text: &str) -> Result<Value, Refused> {
-        let m = Message::parse(text).map_err(structural)?;
-        let checked = intake::check(&m).map_err(|(outcome, problem)| Refused { outcome, problem })?;
+        let (m, checked) = self.accept(text)?;
         fhir::to_bundle(&m, &checked, &self.options).map_err(|problem| Refused { outcome: Outcome::Error, problem })
     }
 }
@@ -95,7 +97,7 @@ fn field_json(m: &Message, raw: &str) -> Value {
 }
 
 /// POST /hl7/parse: the message as JSON, with what the gateway would answer it.
-pub fn to_json(m: &Message, checked: Result<&Checked, &Refused>) -> Value {
+pub fn to_json(m: &Message, checked: Result<&Checked, &Refused>, mapping: Option<&Result<Kind, Problem>>) -> Value {
     let segments: Vec<Value> = m
         .segments
         .iter()
@@ -123,10 +125,18 @@ pub fn to_json(m: &Message, checked: Result<&Checked, &Refused>) -> Value {
     });
     match checked {
         Ok(c) => {
-            out["message_type"] = json!(c.kind.name());
+            out["message_type"] = json!(c.message_type());
             out["version"] = json!(c.version);
             out["control_id"] = json!(c.control_id);
             out["accepted"] = json!(true);
+            match mapping {
+                Some(Ok(_)) => out["mapped"] = json!(true),
+                Some(Err(p)) => {
+                    out["mapped"] = json!(false);
+                    out["not_mapped"] = json!(p.text);
+                }
+                None => {}
+            }
         }
         Err(r) => {
             out["accepted"] = json!(false);

@@ -32,7 +32,9 @@ pub enum Frame<'a> {
 }
 
 /// Answers one frame; returns the bytes of the ACK (without framing), or None to send nothing.
-pub type Handler = dyn Fn(Frame<'_>, &SocketAddr) -> Option<String> + Send + Sync;
+/// Answers one frame with up to two messages (enhanced mode: accept, then application ACK),
+/// written in one go.
+pub type Handler = dyn Fn(Frame<'_>, &SocketAddr) -> crate::ack::Answers + Send + Sync;
 
 /// Counters shown in health.
 #[derive(Default)]
@@ -183,11 +185,15 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, limits: &Limits, handler: &Han
                     } else {
                         Frame::Message(&message)
                     };
-                    if let Some(ack) = handler(frame, &peer) {
-                        let mut reply = Vec::with_capacity(ack.len() + 3);
-                        reply.push(START);
-                        reply.extend_from_slice(ack.as_bytes());
-                        reply.extend_from_slice(&[END, CR]);
+                    let answers = handler(frame, &peer);
+                    let size: usize = answers.iter().flatten().map(|a| a.len() + 3).sum();
+                    if size > 0 {
+                        let mut reply = Vec::with_capacity(size);
+                        for ack in answers.iter().flatten() {
+                            reply.push(START);
+                            reply.extend_from_slice(ack.as_bytes());
+                            reply.extend_from_slice(&[END, CR]);
+                        }
                         stream.write_all(&reply)?;
                     }
                     if message.capacity() > 1 << 20 {

@@ -1,4 +1,4 @@
-//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.1, mirrored member for member.
+//! The raw C ABI of `sdk/c/backworks_plugin.h`, version 1.2, mirrored member for member.
 //!
 //! Plugin authors never need this module: [`export_plugin!`](crate::export_plugin) generates
 //! everything. It is public so that tools (and the SDK's own tests) can read a descriptor.
@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 /// `BW_ABI_MAJOR`: the host refuses a plugin whose major differs.
 pub const BW_ABI_MAJOR: u16 = 1;
 /// `BW_ABI_MINOR`: the host accepts plugins with an older minor.
-pub const BW_ABI_MINOR: u16 = 1;
+pub const BW_ABI_MINOR: u16 = 2;
 
 /// `bw_type_status`: `BW_OK`, `BW_NONE`, or a negative error.
 pub type bw_type_status = i32;
@@ -69,6 +69,9 @@ pub type bw_host_documents_query =
 /// `bw_host_document_set_status` (1.1).
 pub type bw_host_document_set_status =
     unsafe extern "C" fn(ctx: ContextPtr, id: i64, status: *const c_char) -> bw_type_status;
+/// `bw_host_emit_acknowledged` (1.2).
+pub type bw_host_emit_acknowledged =
+    unsafe extern "C" fn(ctx: ContextPtr, readings_json: *const c_char, out_error_host_ptr: *mut *mut c_char) -> bw_type_status;
 /// `bw_host_free`.
 pub type bw_host_free = unsafe extern "C" fn(ptr_host_ptr: *mut c_void);
 
@@ -95,6 +98,8 @@ pub struct bw_type_host_api {
     pub documents_query: Option<bw_host_documents_query>,
     /// 1.1; beyond `struct_size` in an older host's table.
     pub document_set_status: Option<bw_host_document_set_status>,
+    /// 1.2
+    pub emit_acknowledged: Option<bw_host_emit_acknowledged>,
 }
 
 /// `bw_on_create`.
@@ -110,6 +115,35 @@ pub type bw_on_process_endpoint_data = unsafe extern "C" fn(
     method: *const c_char,
     data: *const c_char,
     out: *mut *mut c_char,
+) -> bw_type_status;
+
+/// `bw_type_endpoint_reply` (1.2): what `process_endpoint_data_v2` answers, owned by the host.
+#[repr(C)]
+pub struct bw_type_endpoint_reply {
+    /// `sizeof(bw_type_endpoint_reply)` as the host was built.
+    pub struct_size: u32,
+    /// 1.2; 0 answers 200.
+    pub http_status: i32,
+    /// 1.2; freed by the host with the plugin's `free`.
+    pub content_type_plugin_ptr: *mut c_char,
+    /// 1.2; `body_len` bytes, freed by the host with the plugin's `free`.
+    pub body_plugin_ptr: *mut c_char,
+    /// 1.2
+    pub body_len: usize,
+    /// 1.2; the host's space for a small body (no allocation, no free), or NULL.
+    pub body_host_ptr: *mut u8,
+    /// 1.2; bytes writable at `body_host_ptr`.
+    pub body_host_capacity: usize,
+}
+
+/// `bw_on_process_endpoint_data_v2` (1.2): the body as bytes, the answer in `reply`.
+pub type bw_on_process_endpoint_data_v2 = unsafe extern "C" fn(
+    instance: InstancePtr,
+    endpoint: *const c_char,
+    method: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    reply: *mut bw_type_endpoint_reply,
 ) -> bw_type_status;
 /// `bw_on_before_request`.
 pub type bw_on_before_request =
@@ -163,6 +197,8 @@ pub struct bw_type_calls {
     pub destroy: Option<bw_on_instance>,
     /// 1.0
     pub free: Option<bw_on_free>,
+    /// 1.2
+    pub process_endpoint_data_v2: Option<bw_on_process_endpoint_data_v2>,
 }
 
 /// `bw_type_descriptor`: static in the plugin and immutable.

@@ -13,9 +13,15 @@ pub enum PluginError {
     BadRequest(String),
     /// The thing asked for does not exist (HTTP 404).
     NotFound(String),
-    /// A device or upstream the plugin needs is down (HTTP 503).
+    /// A device or upstream the plugin needs is down (HTTP 503). An answer: the plugin's circuit
+    /// breaker does not count it.
     Unavailable(String),
-    /// The plugin does not implement this call.
+    /// A device or upstream the plugin waited for did not answer in time (HTTP 504).
+    Timeout(String),
+    /// Any other status the plugin chooses, 400 to 599 (409, 422, 502, ...); outside that range,
+    /// or 500, it is an internal error.
+    Status(u16, String),
+    /// The plugin does not implement this call (HTTP 501).
     Unsupported(String),
     /// A host API call (emit, state) failed.
     Host(String),
@@ -36,13 +42,17 @@ impl PluginError {
         PluginError::Internal(message.into())
     }
 
-    /// The HTTP status the client sees for this error.
+    /// The HTTP status the client sees for this error. Every status but 500 is the plugin's answer
+    /// and goes through the ABI as its negative (-503); 500 goes as `BW_ERR`, which the host counts
+    /// as a failure of the plugin (the contract of `backworks_plugin.h`, STATUS CODES).
     pub fn status_code(&self) -> u16 {
         match self {
             PluginError::BadRequest(_) => 400,
             PluginError::NotFound(_) => 404,
             PluginError::Unsupported(_) => 501,
             PluginError::Unavailable(_) => 503,
+            PluginError::Timeout(_) => 504,
+            PluginError::Status(code, _) if (400..=599).contains(code) => *code,
             _ => 500,
         }
     }
@@ -55,6 +65,8 @@ impl fmt::Display for PluginError {
             PluginError::BadRequest(m) => write!(f, "bad request: {m}"),
             PluginError::NotFound(m) => write!(f, "not found: {m}"),
             PluginError::Unavailable(m) => write!(f, "unavailable: {m}"),
+            PluginError::Timeout(m) => write!(f, "timed out: {m}"),
+            PluginError::Status(_, m) => f.write_str(m),
             PluginError::Unsupported(m) => write!(f, "unsupported: {m}"),
             PluginError::Host(m) => write!(f, "host call failed: {m}"),
             PluginError::Panic(m) => write!(f, "plugin panicked: {m}"),

@@ -26,10 +26,33 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
     }
 }
 
+/// Bytes in front of every block handed to the host: the block's whole size, so `free_string`
+/// needs no `strlen` and a body may hold NULs.
+const BLOCK_HEADER: usize = std::mem::size_of::<usize>();
+
+/// Copies `bytes` into a block the host frees with [`free_string`]: the bytes, then a NUL (so the
+/// host may read a text answer as a C string).
+fn hand_out(bytes: &[u8]) -> *mut c_char {
+    let total = BLOCK_HEADER + bytes.len() + 1;
+    let mut block = vec![0u8; total].into_boxed_slice();
+    block[..BLOCK_HEADER].copy_from_slice(&total.to_ne_bytes());
+    block[BLOCK_HEADER..BLOCK_HEADER + bytes.len()].copy_from_slice(bytes);
+    let base = Box::into_raw(block) as *mut u8;
+    // SAFETY: the block is BLOCK_HEADER + len + 1 bytes long.
+    unsafe { base.add(BLOCK_HEADER) as *mut c_char }
+}
+
 fn into_c_string(text: String) -> *mut c_char {
-    // A NUL is rare: the answer is copied only to replace one.
+    // A C string ends at its first NUL: the 1.0 calls' answers get a space instead (rare, so the
+    // answer is copied only to replace one).
     let text = if text.contains('\0') { text.replace('\0', " ") } else { text };
-    CString::new(text).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
+    hand_out(text.as_bytes())
+}
+
+/// The status an error goes back as: its HTTP status negated, or `BW_ERR` for 500 (a failure).
+fn error_status(error: &PluginError) -> bw_type_status {
+    let code = error.status_code();
+    if (400..=599).contains(&code) && code != 500 { -(code as i32) } else { BW_ERR }
 }
 
 /// Runs `body` under catch_unwind and turns its outcome into a status and an `out` string.
@@ -38,11 +61,7 @@ fn guarded(out: *mut *mut c_char, body: impl FnOnce() -> PluginResult<Option<Str
     let (status, text) = match outcome {
         Ok(Some(text)) => (BW_OK, Some(text)),
         Ok(None) => (BW_NONE, None),
-        Err(error) => {
-            let code = error.status_code();
-            let status = if (400..=599).contains(&code) && code != 500 { -(code as i32) } else { BW_ERR };
-            (status, Some(error.to_string()))
-        }
+        Err(error) => (error_status(&error), Some(error.to_string())),
     };
     if let Some(text) = text {
         if !out.is_null() {
@@ -62,10 +81,10 @@ fn unit(result: PluginResult<()>) -> PluginResult<Option<String>> {
 fn unit_status(out: *mut *mut c_char, body: impl FnOnce() -> PluginResult<Option<String>>) -> bw_type_status {
     let status = guarded(out, body);
     if status == BW_OK && !out.is_null() {
-        // SAFETY: guarded wrote a CString we own (or left NULL).
+        // SAFETY: guarded wrote a block of hand_out (or left NULL).
         unsafe {
             if !(*out).is_null() {
-                drop(CString::from_raw(*out));
+                free_string(*out as *mut c_void);
                 *out = std::ptr::null_mut();
             }
         }
@@ -165,6 +184,60 @@ unsafe extern "C" fn process<T: BackworksPlugin>(
     })
 }
 
+/// Puts an answer's bytes in the host's space when they fit (no allocation, no free), else hands
+/// out a block.
+fn put_body(reply: &mut bw_type_endpoint_reply, body: &[u8]) {
+    reply.body_len = body.len();
+    if !reply.body_host_ptr.is_null() && body.len() <= reply.body_host_capacity {
+        // SAFETY: the host keeps body_host_capacity bytes writable at body_host_ptr for the call.
+        unsafe { std::ptr::copy_nonoverlapping(body.as_ptr(), reply.body_host_ptr, body.len()) };
+    } else {
+        reply.body_plugin_ptr = hand_out(body);
+    }
+}
+
+unsafe extern "C" fn process_v2<T: BackworksPlugin>(
+    instance: InstancePtr,
+    endpoint: *const c_char,
+    method: *const c_char,
+    data: *const u8,
+    data_len: usize,
+    reply: *mut bw_type_endpoint_reply,
+) -> bw_type_status {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the host passes our instance, valid strings and `data_len` readable bytes.
+        let (plugin, endpoint, method) = unsafe { (plugin::<T>(instance), text(endpoint, "endpoint")?, text(method, "method")?) };
+        let data = if data.is_null() || data_len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the header guarantees `data_len` readable bytes at `data` for the call.
+            unsafe { std::slice::from_raw_parts(data, data_len) }
+        };
+        block_on(plugin.process_endpoint_bytes(endpoint, method, data))
+    }))
+    .unwrap_or_else(|p| Err(PluginError::Panic(panic_message(p))));
+    if reply.is_null() {
+        return BW_ERR;
+    }
+    // SAFETY: the host passes a zeroed reply it owns for the call.
+    let reply = unsafe { &mut *reply };
+    match outcome {
+        Ok(Some(answer)) => {
+            reply.http_status = i32::from(answer.status);
+            if let Some(content_type) = answer.content_type {
+                reply.content_type_plugin_ptr = into_c_string(content_type);
+            }
+            put_body(reply, &answer.body);
+            BW_OK
+        }
+        Ok(None) => BW_NONE,
+        Err(error) => {
+            put_body(reply, error.to_string().as_bytes());
+            error_status(&error)
+        }
+    }
+}
+
 unsafe extern "C" fn before_request<T: BackworksPlugin>(
     instance: InstancePtr,
     request: *const c_char,
@@ -233,9 +306,17 @@ unsafe extern "C" fn destroy<T: BackworksPlugin>(instance: InstancePtr) {
 }
 
 unsafe extern "C" fn free_string(ptr: *mut c_void) {
-    if !ptr.is_null() {
-        // SAFETY: every string we hand out comes from CString::into_raw.
-        drop(unsafe { CString::from_raw(ptr as *mut c_char) });
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: every pointer we hand out comes from hand_out: BLOCK_HEADER bytes before it hold
+    // the size of the boxed block that starts there.
+    unsafe {
+        let base = (ptr as *mut u8).sub(BLOCK_HEADER);
+        let mut size = [0u8; BLOCK_HEADER];
+        std::ptr::copy_nonoverlapping(base, size.as_mut_ptr(), BLOCK_HEADER);
+        let total = usize::from_ne_bytes(size);
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, total)));
     }
 }
 
@@ -299,6 +380,7 @@ fn build<T: BackworksPlugin + Default>() -> Box<Built> {
         shutdown: Some(shutdown::<T>),
         destroy: Some(destroy::<T>),
         free: Some(free_string),
+        process_endpoint_data_v2: Some(process_v2::<T>),
     });
     let descriptor = bw_type_descriptor {
         struct_size: std::mem::size_of::<bw_type_descriptor>() as u32,

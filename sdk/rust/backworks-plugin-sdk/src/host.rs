@@ -155,6 +155,31 @@ impl Host {
         self.status("emit", status, None)
     }
 
+    /// Emits readings and returns once they are committed (ABI 1.2): acknowledge your sender only
+    /// after `Ok`. `Err(PluginError::Unavailable)` means the disk refused them and nothing of them
+    /// is stored, now or later: answer the sender "retry" (returned from `process_endpoint_data`
+    /// it answers 503 without counting against the plugin). Unlike [`emit`](Self::emit), whose
+    /// readings wait in memory and are retried. `Unsupported` with `isolation: none` or an older host.
+    pub fn emit_acknowledged(&self, readings: &Value) -> PluginResult<()> {
+        let size = std::mem::size_of::<Option<abi::bw_host_emit_acknowledged>>();
+        let emit = if self.has_member(std::mem::offset_of!(bw_type_host_api, emit_acknowledged), size) {
+            self.table().emit_acknowledged
+        } else {
+            None
+        };
+        let emit = emit.ok_or_else(|| PluginError::Unsupported("emit_acknowledged needs a host with ABI 1.2".into()))?;
+        let json = c_string(&readings.to_string())?;
+        let mut error: *mut c_char = std::ptr::null_mut();
+        // SAFETY: valid table and context, member present (checked), borrowed string, out pointer to our local.
+        let status = unsafe { emit(self.ctx, json.as_ptr(), &mut error) };
+        let message = self.take_host_string(error);
+        match status {
+            -503 => Err(PluginError::Unavailable(message.unwrap_or_else(|| "the buffer refused the readings".into()))),
+            -400 => Err(PluginError::BadRequest(message.unwrap_or_else(|| "invalid readings".into()))),
+            _ => self.status("emit_acknowledged", status, message),
+        }
+    }
+
     /// Stores a document (`{"type","body","meta"?}`) and returns its id once the host has
     /// committed it. Blocks the calling thread; acknowledge your sender only after `Ok`.
     pub fn emit_durable(&self, document: &Value) -> PluginResult<i64> {

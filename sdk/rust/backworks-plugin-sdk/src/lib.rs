@@ -29,7 +29,7 @@
 //! export_plugin!(MyPlugin);
 //! ```
 //!
-//! The macro generates the C ABI of `sdk/c/backworks_plugin.h` (version 1.0): one exported
+//! The macro generates the C ABI of `sdk/c/backworks_plugin.h` (version 1.2): one exported
 //! symbol, `bw_plugin_descriptor`, whose static descriptor carries the metadata and the call
 //! table. Every call runs under `catch_unwind`, so a panic becomes an error answer (HTTP 500)
 //! instead of aborting the host, and async methods run on a small built-in executor (no tokio).
@@ -50,7 +50,7 @@ pub use async_trait::async_trait;
 pub use error::{PluginError, PluginResult};
 pub use executor::block_on;
 pub use host::{push_json_string, Host, LogLevel};
-pub use plugin::{BackworksPlugin, Capabilities, HealthStatus, PluginHealth};
+pub use plugin::{BackworksPlugin, Capabilities, EndpointReply, HealthStatus, PluginHealth};
 pub use serde_json::{self, json, Value};
 pub use worker::{Stop, Workers};
 

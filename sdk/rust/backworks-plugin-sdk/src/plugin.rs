@@ -37,6 +37,37 @@ impl std::ops::BitOr for Capabilities {
     }
 }
 
+/// An endpoint answer with its HTTP status, content type and bytes (what
+/// [`BackworksPlugin::process_endpoint_bytes`] returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointReply {
+    /// 200 to 599; 0 answers 200. An error status is better returned as a [`PluginError`].
+    pub status: u16,
+    /// e.g. `"application/octet-stream"`; `None`: JSON-looking bodies go as `application/json`,
+    /// others as `text/plain`.
+    pub content_type: Option<String>,
+    /// The answer's bytes.
+    pub body: Vec<u8>,
+}
+
+impl EndpointReply {
+    /// A 200 answer with a text body, its content type guessed as for `process_endpoint_data`.
+    pub fn text(body: String) -> Self {
+        EndpointReply { status: 0, content_type: None, body: body.into_bytes() }
+    }
+
+    /// A 200 answer with bytes of the given content type.
+    pub fn bytes(content_type: impl Into<String>, body: Vec<u8>) -> Self {
+        EndpointReply { status: 0, content_type: Some(content_type.into()), body }
+    }
+
+    /// The same answer with another HTTP status (201, 202, ...).
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
 /// `healthy`, `degraded` or `unhealthy`, as `/health` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthStatus {
@@ -128,6 +159,15 @@ pub trait BackworksPlugin: Send + Sync + 'static {
     async fn process_endpoint_data(&self, endpoint: &str, method: &str, data: &str) -> PluginResult<Option<String>> {
         let _ = (endpoint, method, data);
         Ok(None)
+    }
+
+    /// Answers an endpoint call with the body as bytes, exactly as the client sent it (NUL bytes,
+    /// bytes that are not UTF-8), choosing the answer's status and content type (ABI 1.2's
+    /// `process_endpoint_data_v2`). `Ok(None)` means "not mine". The default reads the body as
+    /// UTF-8 (`BadRequest` when it is not) and asks [`process_endpoint_data`](Self::process_endpoint_data).
+    async fn process_endpoint_bytes(&self, endpoint: &str, method: &str, data: &[u8]) -> PluginResult<Option<EndpointReply>> {
+        let text = std::str::from_utf8(data).map_err(|_| PluginError::BadRequest("data is not UTF-8".into()))?;
+        Ok(self.process_endpoint_data(endpoint, method, text).await?.map(EndpointReply::text))
     }
 
     /// Runs before every configured endpoint (needs [`Capabilities::BEFORE_REQUEST`]).

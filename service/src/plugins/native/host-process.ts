@@ -5,7 +5,7 @@ import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { requireHostBinary, hostEnvironment } from './host-binary.js';
 import { nativeError, toMetadata, type NativeMetadata, type RawDescriptor } from './inspect.js';
-import { encodeFrame, Frame, FrameReader, payloadStrings, type DecodedFrame } from './protocol.js';
+import { decodeReply, encodeFrame, Frame, FrameReader, payloadStrings, type DecodedFrame, type DecodedReply } from './protocol.js';
 
 export interface HostProcessOptions {
   name: string;
@@ -28,6 +28,8 @@ export interface HostProcessOptions {
 export interface CallResult {
   status: number;
   payload: string | null;
+  /** The answer of process_endpoint_data_v2 (a REPLY frame), bytes as sent. */
+  reply?: DecodedReply;
 }
 
 export interface HostExit {
@@ -38,6 +40,16 @@ export interface HostExit {
 }
 
 const READY_TIMEOUT_MS = 10_000;
+
+/** Every host of this service that has not exited yet. */
+const live = new Set<HostProcess>();
+
+/** Kills every plugin host still running (the service's last resort when a stop takes too long); returns how many. */
+export function killAllHosts(reason: string): number {
+  const hosts = [...live];
+  for (const host of hosts) host.kill(reason);
+  return hosts.length;
+}
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /**
@@ -63,7 +75,8 @@ export class HostProcess {
   private ready!: { resolve(): void; reject(e: Error): void };
 
   private constructor(private readonly options: HostProcessOptions) {
-    this.child = spawn(requireHostBinary(), [options.path], {
+    // `bw-plugin-host NAME PATH`: ps tells which host runs which plugin.
+    this.child = spawn(requireHostBinary(), [options.name, options.path], {
       detached: true, // own process group: a kill takes whatever the plugin forked too
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
@@ -74,6 +87,7 @@ export class HostProcess {
         ...(options.memoryBytes ? { BW_MEMORY_LIMIT: String(options.memoryBytes) } : {}),
       }),
     });
+    live.add(this);
     this.channel = this.child.stdio[3] as Duplex;
     this.channel.on('data', (chunk: Buffer) => {
       try {
@@ -91,6 +105,7 @@ export class HostProcess {
       this.child.on('error', (err) => { this.killReason ??= err.message; });
       this.child.on('exit', (code, signal) => {
         this.dead = true;
+        live.delete(this);
         clearInterval(this.watchdog);
         const exit: HostExit = { code, signal, ...(this.killReason ? { reason: this.killReason } : {}) };
         const why = describeExit(exit);
@@ -133,12 +148,13 @@ export class HostProcess {
     return this.calls.size;
   }
 
-  call(type: number, args: readonly string[]): Promise<CallResult> {
+  /** `status`: the frame's status field (an ENDPOINT frame's body length). */
+  call(type: number, args: ReadonlyArray<string | Buffer>, status = 0): Promise<CallResult> {
     if (this.dead) return Promise.reject(new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.options.name, 'host not running'));
     const id = this.nextId++ >>> 0;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
-      this.send(encodeFrame(type, id, 0, args));
+      this.send(encodeFrame(type, id, status, args));
     });
   }
 
@@ -182,6 +198,13 @@ export class HostProcess {
         if (!call) return;
         this.calls.delete(frame.id);
         call.resolve({ status: frame.status, payload: frame.payload.length ? frame.payload.toString('utf8') : null });
+        return;
+      }
+      case Frame.REPLY: {
+        const call = this.calls.get(frame.id);
+        if (!call) return;
+        this.calls.delete(frame.id);
+        call.resolve({ status: frame.status, payload: null, reply: decodeReply(frame.payload) });
         return;
       }
       case Frame.HEARTBEAT:

@@ -1,12 +1,12 @@
 import koffi from 'koffi';
-import type { HostContext, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { EndpointAnswer, HostContext, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { logLevelName } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Status } from './protocol.js';
-import { answerToError, applyChanges } from './shared.js';
+import { answerToError, applyChanges, hookJson, toReply } from './shared.js';
 
 const POINTER_BITS = koffi.sizeof('void *') * 8;
 
@@ -34,6 +34,10 @@ const abi = (() => {
       before_request: 'void *', after_response: 'void *', health: 'void *', on_config_reload: 'void *',
       write: 'void *', shutdown: 'void *', destroy: 'void *', free: 'void *',
     }),
+    endpointReply: koffi.struct('bw_type_endpoint_reply', {
+      struct_size: 'uint32_t', http_status: 'int32_t', content_type: 'void *', body: 'void *', body_len: 'size_t',
+      body_host: 'void *', body_host_capacity: 'size_t',
+    }),
     descriptor: koffi.struct('bw_type_descriptor', {
       struct_size: 'uint32_t', abi_major: 'uint16_t', abi_minor: 'uint16_t',
       name: 'const char *', version: 'const char *', description: 'const char *',
@@ -44,6 +48,7 @@ const abi = (() => {
     create: koffi.proto('void *bw_on_create_t(void *host_api, uint32_t size, void *ctx)'),
     initialize: koffi.proto('int32_t bw_on_initialize_t(void *instance, const char *config, void *out)'),
     process: koffi.proto('int32_t bw_on_process_t(void *instance, const char *endpoint, const char *method, const char *data, void *out)'),
+    processV2: koffi.proto('int32_t bw_on_process_v2_t(void *instance, const char *endpoint, const char *method, void *data, size_t len, void *reply)'),
     before: koffi.proto('int32_t bw_on_before_t(void *instance, const char *request, void *out)'),
     after: koffi.proto('int32_t bw_on_after_t(void *instance, const char *request, const char *response, void *out)'),
     health: koffi.proto('int32_t bw_on_health_t(void *instance, void *out)'),
@@ -54,10 +59,30 @@ const abi = (() => {
     free: koffi.proto(`void bw_on_free_t(${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} ptr)`),
     /** Decodes the `char *` stored in an out buffer: a UTF-8 string up to its NUL. */
     string: koffi.resolve('const char *'),
+    // Copies an answer's bytes from its address (a pointer-sized integer, as for `free`) into a
+    // Buffer: no pointer object and no view of plugin memory per call.
+    memcpy: koffi.load(null as unknown as string).func(`void *memcpy(void *dst, ${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} src, size_t n)`) as Fn,
+    /** memcpy(dst, 0, 0) answers dst: the address of a Buffer, as an integer. */
+    memcpyAddress: koffi.load(null as unknown as string).func(`${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} memcpy(void *dst, ${POINTER_BITS === 64 ? 'uint64_t' : 'uint32_t'} src, size_t n)`) as Fn,
   };
 })();
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** Where the reply's members are (the C layout of bw_type_endpoint_reply on this machine). */
+const REPLY = {
+  contentType: koffi.offsetof(abi.endpointReply, 'content_type'),
+  body: koffi.offsetof(abi.endpointReply, 'body'),
+  bodyLen: koffi.offsetof(abi.endpointReply, 'body_len'),
+  bodyHost: koffi.offsetof(abi.endpointReply, 'body_host'),
+  bodyHostCapacity: koffi.offsetof(abi.endpointReply, 'body_host_capacity'),
+};
+/** The replies' body_host_ptr: off the V8 heap, so its address never changes. */
+const REPLY_SPACE = Buffer.allocUnsafeSlow(16384);
+const REPLY_SPACE_ADDRESS = abi.memcpyAddress(REPLY_SPACE, 0, 0) as bigint | number;
+/** `data` is never NULL, even for an empty body. */
+const ONE_BYTE = Buffer.alloc(1);
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * A native plugin loaded into the service with koffi (`isolation: none`): the lowest latency, and
@@ -78,19 +103,25 @@ export class InProcessDriver implements PluginDriver {
   private readonly out = Buffer.alloc(8);
   private readonly outAddress: ArrayLike<bigint | number> = POINTER_BITS === 64
     ? new BigUint64Array(this.out.buffer, this.out.byteOffset, 1) : new Uint32Array(this.out.buffer, this.out.byteOffset, 1);
+  /** The bw_type_endpoint_reply of process_endpoint_data_v2, reused by every call (they are synchronous). */
+  private readonly reply = newReply();
 
   constructor(private readonly name: string, readonly metadata: NativeMetadata, private readonly log: Logger) {
     const lib = koffi.load(metadata.path);
     const descriptorPtr = (lib.func('void *bw_plugin_descriptor(void)') as Fn)();
     const descriptor = koffi.decode(descriptorPtr, abi.descriptor) as { calls: unknown };
     const calls = koffi.decode(descriptor.calls, abi.calls) as Record<string, unknown>;
+    // process_endpoint_data_v2 (1.2) follows the 1.1 table, read only when struct_size says the
+    // plugin has it: not a byte past an older plugin's table.
+    const v2At = koffi.sizeof(abi.calls);
+    if ((calls.struct_size as number) >= v2At + POINTER_BITS / 8) calls.process_endpoint_data_v2 = koffi.decode(descriptor.calls, v2At, 'void *');
     const bind = (member: string, proto: koffi.IKoffiCType): void => {
       if (calls[member]) this.fns[member] = koffi.decode(calls[member], proto) as Fn;
     };
     bind('create', abi.create); bind('initialize', abi.initialize); bind('process_endpoint_data', abi.process);
     bind('before_request', abi.before); bind('after_response', abi.after); bind('health', abi.health);
     bind('on_config_reload', abi.initialize); bind('write', abi.write); bind('shutdown', abi.instanceFn);
-    bind('destroy', abi.instanceFn); bind('free', abi.free);
+    bind('destroy', abi.instanceFn); bind('free', abi.free); bind('process_endpoint_data_v2', abi.processV2);
   }
 
   async initialize(config: unknown, host: HostContext): Promise<void> {
@@ -115,24 +146,65 @@ export class InProcessDriver implements PluginDriver {
   }
 
   /** Synchronous: the call blocks the event loop either way, and a promise would only add a hop. */
-  processEndpointData(endpoint: string, method: string, data: string): string | null {
+  processEndpointData(endpoint: string, method: string, data: Buffer): EndpointAnswer {
+    if (this.fns.process_endpoint_data_v2) return this.processBytes(endpoint, method, data);
     if (!this.fns.process_endpoint_data) return null;
-    const [status, text] = this.invoke('process_endpoint_data', endpoint, method, data);
+    // The 1.0 call takes a C string: the body up to its first NUL.
+    const [status, text] = this.invoke('process_endpoint_data', endpoint, method, data.length === 0 ? '' : data.toString('utf8'));
     if (status === Status.NONE) return null;
     if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, text);
     return text ?? '';
   }
 
+  /** process_endpoint_data_v2 (1.2): the body as bytes, the answer with its status and content type. */
+  private processBytes(endpoint: string, method: string, data: Buffer): EndpointAnswer {
+    if (!this.instance) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'not initialized');
+    const reply = this.reply;
+    reply.fill(0, 4, REPLY.bodyHost);
+    const status = this.fns.process_endpoint_data_v2!(this.instance, endpoint, method, data.length ? data : ONE_BYTE, data.length, reply) as number;
+    const httpStatus = reply.readInt32LE(4);
+    const contentType = this.takeString(REPLY.contentType);
+    const body = this.takeBytes(REPLY.body, Number(POINTER_BITS === 64 ? reply.readBigUInt64LE(REPLY.bodyLen) : reply.readUInt32LE(REPLY.bodyLen)));
+    if (status === Status.NONE) return null;
+    if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, body.length ? body.toString('utf8') : null);
+    return toReply(this.name, httpStatus, contentType, body);
+  }
+
+  /** Copies and frees (with the plugin's free) the string whose pointer is at `offset` of the reply. */
+  private takeString(offset: number): string | undefined {
+    const address = this.addressAt(offset);
+    if (!address) return undefined;
+    const text = koffi.decode(this.reply, offset, abi.string) as string;
+    this.fns.free!(address);
+    return text;
+  }
+
+  private takeBytes(offset: number, length: number): Buffer {
+    const address = this.addressAt(offset);
+    if (!address) return length === 0 ? NO_BYTES : length <= REPLY_SPACE.length ? Buffer.from(REPLY_SPACE.subarray(0, length)) : NO_BYTES;
+    let bytes = NO_BYTES;
+    if (length > 0) {
+      bytes = Buffer.allocUnsafe(length);
+      abi.memcpy(bytes, address, length);
+    }
+    this.fns.free!(address);
+    return bytes;
+  }
+
+  private addressAt(offset: number): bigint | number {
+    return POINTER_BITS === 64 ? this.reply.readBigUInt64LE(offset) : this.reply.readUInt32LE(offset);
+  }
+
   async beforeRequest(request: PluginRequest): Promise<void> {
     if (!this.fns.before_request) return;
-    const [status, text] = this.invoke('before_request', JSON.stringify(request));
+    const [status, text] = this.invoke('before_request', hookJson(request));
     if (status < 0) throw answerToError(this.name, 'before_request', status, text);
     applyChanges(request, text);
   }
 
   async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
     if (!this.fns.after_response) return;
-    const [status, text] = this.invoke('after_response', JSON.stringify(request), JSON.stringify(response));
+    const [status, text] = this.invoke('after_response', hookJson(request), hookJson(response));
     if (status < 0) throw answerToError(this.name, 'after_response', status, text);
     applyChanges(response, text);
   }
@@ -198,4 +270,18 @@ export class InProcessDriver implements PluginDriver {
       return Status.ERR;
     }
   }
+}
+
+/** A bw_type_endpoint_reply with its size and the host's body space set (the rest is zeroed per call). */
+function newReply(): Buffer {
+  const reply = Buffer.alloc(koffi.sizeof(abi.endpointReply));
+  reply.writeUInt32LE(reply.length, 0);
+  if (POINTER_BITS === 64) {
+    reply.writeBigUInt64LE(BigInt(REPLY_SPACE_ADDRESS), REPLY.bodyHost);
+    reply.writeBigUInt64LE(BigInt(REPLY_SPACE.length), REPLY.bodyHostCapacity);
+  } else {
+    reply.writeUInt32LE(Number(REPLY_SPACE_ADDRESS), REPLY.bodyHost);
+    reply.writeUInt32LE(REPLY_SPACE.length, REPLY.bodyHostCapacity);
+  }
+  return reply;
 }

@@ -1,28 +1,38 @@
-import type { DocumentQuery, DurableBatch, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, DurableBatch, EndpointAnswer, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Frame, HostCall, Status } from './protocol.js';
-import { answerToError, applyChanges, type NativePluginOptions } from './shared.js';
+import { answerToError, applyChanges, hookJson, toReply, type NativePluginOptions } from './shared.js';
 
 type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
 
 /** Heartbeats every 500ms; a host silent for 3s is hung (not merely busy: calls run on workers). */
 const HEARTBEAT_MS = 500;
 const HEARTBEAT_TIMEOUT_MS = 3_000;
-const MIN_INIT_MS = 30_000;
+const INIT_MS = 30_000;
 const SHUTDOWN_MS = 5_000;
+
+/** A failed probe doubles the quarantine, up to this. */
+const MAX_QUARANTINE_MS = 60 * 60_000;
 
 /**
  * A native plugin in its own plugin-host process. Performs calls over the host's channel and
  * supervises the process: a crash, a missed deadline (abandon) or a missed heartbeat ends the host;
- * it is restarted with exponential backoff and jitter and re-initialized with the same config;
- * `maxCrashes` crashes within `windowMs` quarantine it until a probe restart after `maxBackoffMs`.
+ * it is restarted with exponential backoff and jitter and re-initialized with the same config.
+ *
+ * Quarantine (the header's QUARANTINE): `maxCrashes` crashes within `windowMs` (in initialize or
+ * later) stop the restarts. After `maxBackoffMs` one probe start is made: a host that then stays up
+ * for `windowMs` ends the quarantine; a probe that fails, or a host that dies within `windowMs` of
+ * its probe, doubles the quarantine time (up to an hour) and waits for the next probe. So a plugin
+ * that crashes on every start gets at most `maxCrashes` starts, then one per quarantine period.
  */
 export class IsolatedDriver implements PluginDriver {
   private host?: HostProcess;
+  /** A host between spawn and the end of its initialize: shutdown ends it too. */
+  private pending?: HostProcess;
   private state: State = 'starting';
   private restarts = 0;
   private crashes: number[] = [];
@@ -31,6 +41,11 @@ export class IsolatedDriver implements PluginDriver {
   private context?: HostContext;
   private restartTimer?: NodeJS.Timeout;
   private readonly concurrency: number;
+  /** The current quarantine period; 0 while not quarantined. */
+  private quarantineMs = 0;
+  private nextProbeAt?: number;
+  /** When the last probe started: a crash within windowMs of it is a failed probe. */
+  private probeStartedAt?: number;
 
   constructor(
     private readonly name: string,
@@ -43,8 +58,9 @@ export class IsolatedDriver implements PluginDriver {
 
   /**
    * Starts the host and initializes the plugin. A crash during initialize is treated like any
-   * crash (restart with backoff); this resolves once an attempt succeeds and rejects when the
-   * plugin reports an error or ends up quarantined.
+   * crash (restart with backoff); this resolves once an attempt succeeds, or once the plugin is
+   * quarantined (its probe is scheduled; calls answer 503 meanwhile), and rejects when the plugin
+   * reports an error in initialize.
    */
   async initialize(config: unknown, host: HostContext): Promise<void> {
     this.config = config;
@@ -54,13 +70,14 @@ export class IsolatedDriver implements PluginDriver {
         await this.startHost();
         return;
       } catch (err) {
+        if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped during initialize');
         if (!(err instanceof HostCrashed)) { this.state = 'failed'; throw err; }
         this.log.error({ err: err.message }, 'plugin host crashed during initialize');
-        const delay = this.recordCrash(err.message, false);
-        if (delay === undefined) throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, `quarantined after ${this.crashes.length} crashes: ${err.message}`);
+        const delay = this.recordCrash(err.message);
+        if (delay === undefined) return; // quarantined: the probe is scheduled
         await new Promise((r) => setTimeout(r, delay));
         this.restarts++;
-        if (this.state === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
+        if ((this.state as State) === 'stopped') throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped');
       }
     }
   }
@@ -68,31 +85,39 @@ export class IsolatedDriver implements PluginDriver {
   availability(): DriverAvailability {
     // 'starting': the manager checks availability before calling initialize itself.
     const available = this.state === 'starting' || (this.state === 'running' && this.host?.alive === true);
+    const probing = this.state === 'quarantined' && this.nextProbeAt !== undefined;
     return {
       available,
       state: this.state,
       restarts: this.restarts,
-      ...(!available && this.lastExit ? { message: `${this.state}: ${this.lastExit}` } : {}),
+      ...(!available && this.lastExit ? { message: probing ? `${this.state} until ${new Date(this.nextProbeAt!).toISOString()}: ${this.lastExit}` : `${this.state}: ${this.lastExit}` } : {}),
+      ...(probing ? { nextProbeAt: this.nextProbeAt } : {}),
+      ...(this.lastExit ? { lastReason: this.lastExit } : {}),
     };
   }
 
-  async processEndpointData(endpoint: string, method: string, data: string): Promise<string | null> {
-    const { status, payload } = await this.call(Frame.ENDPOINT, [endpoint, method, data]);
+  /** The body goes as bytes, its length in the frame's status field; a 1.2 plugin answers with a REPLY. */
+  async processEndpointData(endpoint: string, method: string, data: Buffer): Promise<EndpointAnswer> {
+    const { status, payload, reply } = await this.call(Frame.ENDPOINT, [endpoint, method, data], data.length);
     if (status === Status.NONE) return null;
+    if (reply) {
+      if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, reply.body.length ? reply.body.toString('utf8') : null);
+      return toReply(this.name, reply.httpStatus, reply.contentType, reply.body);
+    }
     if (status < 0) throw answerToError(this.name, 'process_endpoint_data', status, payload);
     return payload ?? '';
   }
 
   async beforeRequest(request: PluginRequest): Promise<void> {
     if (!this.metadata.capabilities.includes('before_request')) return;
-    const { status, payload } = await this.call(Frame.BEFORE, [JSON.stringify(request)]);
+    const { status, payload } = await this.call(Frame.BEFORE, [hookJson(request)]);
     if (status < 0) throw answerToError(this.name, 'before_request', status, payload);
     applyChanges(request, payload);
   }
 
   async afterResponse(request: PluginRequest, response: PluginResponse): Promise<void> {
     if (!this.metadata.capabilities.includes('after_response')) return;
-    const { status, payload } = await this.call(Frame.AFTER, [JSON.stringify(request), JSON.stringify(response)]);
+    const { status, payload } = await this.call(Frame.AFTER, [hookJson(request), hookJson(response)]);
     if (status < 0) throw answerToError(this.name, 'after_response', status, payload);
     applyChanges(response, payload);
   }
@@ -130,6 +155,7 @@ export class IsolatedDriver implements PluginDriver {
   async shutdown(): Promise<void> {
     this.state = 'stopped';
     clearTimeout(this.restartTimer);
+    this.pending?.kill('the plugin was stopped during initialize');
     if (this.host) await this.retire(this.host);
   }
 
@@ -138,13 +164,13 @@ export class IsolatedDriver implements PluginDriver {
     return this.host?.alive ? this.host.pid : undefined;
   }
 
-  private async call(type: number, args: string[]): Promise<CallResult> {
+  private async call(type: number, args: Array<string | Buffer>, frameStatus = 0): Promise<CallResult> {
     const host = this.host;
     if (this.state !== 'running' || !host?.alive) {
       throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, this.lastExit ? `${this.state}: ${this.lastExit}` : this.state);
     }
     if (host.inFlight >= this.concurrency) throw new BackworksError('BW_ERR_NATIVE_BUSY', this.name, this.concurrency);
-    return host.call(type, args);
+    return host.call(type, args, frameStatus);
   }
 
   /** Spawns a host, initializes it with the saved config and makes it the current one. */
@@ -166,7 +192,10 @@ export class IsolatedDriver implements PluginDriver {
       if (err instanceof BackworksError && err.code !== 'BW_ERR_NATIVE_HOST') throw err;
       throw new HostCrashed(err.message);
     });
-    const timer = setTimeout(() => host.kill('initialize missed its deadline'), Math.max(this.options.timeoutMs, MIN_INIT_MS));
+    this.pending = host;
+    if (this.state === 'stopped') host.kill('the plugin was stopped during initialize');
+    const initMs = this.options.initTimeoutMs ?? INIT_MS;
+    const timer = setTimeout(() => host.kill(`initialize missed its ${initMs}ms deadline (init_timeout)`), initMs);
     let result: CallResult;
     try {
       result = await host.call(Frame.INIT, [JSON.stringify(this.config ?? {})]);
@@ -174,7 +203,9 @@ export class IsolatedDriver implements PluginDriver {
       throw new HostCrashed(`during initialize: ${(err as Error).message}`);
     } finally {
       clearTimeout(timer);
+      this.pending = undefined;
     }
+    if (this.state === 'stopped') { await this.retire(host); throw new BackworksError('BW_ERR_PLUGIN_UNAVAILABLE', this.name, 'stopped'); }
     if (result.status < 0) {
       host.kill('initialize failed');
       throw answerToError(this.name, 'initialize', result.status, result.payload);
@@ -188,25 +219,45 @@ export class IsolatedDriver implements PluginDriver {
     if (host !== this.host || this.state === 'stopped') return;
     const why = describeExit(exit);
     this.log.error({ pid: host.pid, exit: why }, 'plugin host died');
+    if (this.probeStartedAt !== undefined && Date.now() - this.probeStartedAt < this.options.restart.windowMs) {
+      this.failedProbe(why);
+      return;
+    }
     const delay = this.recordCrash(why);
     if (delay !== undefined) this.scheduleRestart(delay);
   }
 
-  /** Counts a crash; returns the delay before the next restart (the quarantine period if quarantined). */
-  private recordCrash(why: string, probeLater = true): number | undefined {
+  /**
+   * Counts a crash; returns the delay before the next restart, or undefined once `maxCrashes`
+   * within the window quarantined the plugin (its probe is then scheduled).
+   */
+  private recordCrash(why: string): number | undefined {
     const now = Date.now();
     this.lastExit = why;
     this.crashes = [...this.crashes.filter((t) => now - t < this.options.restart.windowMs), now];
     const { backoffMs, maxBackoffMs, maxCrashes } = this.options.restart;
     if (this.crashes.length >= maxCrashes) {
-      this.state = 'quarantined';
-      this.log.error({ crashes: this.crashes.length, probe_in_ms: maxBackoffMs }, 'plugin quarantined');
-      if (probeLater) this.scheduleRestart(maxBackoffMs);
+      this.quarantine(maxBackoffMs, `${this.crashes.length} crashes within ${this.options.restart.windowMs}ms`);
       return undefined;
     }
     this.state = 'restarting';
     const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** (this.crashes.length - 1));
     return Math.round(exponential * (0.5 + Math.random() * 0.5)); // jitter: restarts of many plugins spread out
+  }
+
+  /** The probe failed (or its host died within the window): the next one waits twice as long. */
+  private failedProbe(why: string): void {
+    this.lastExit = why;
+    this.quarantine(Math.min(MAX_QUARANTINE_MS, Math.max(this.quarantineMs, this.options.restart.maxBackoffMs) * 2), 'the probe failed');
+  }
+
+  private quarantine(periodMs: number, because: string): void {
+    this.state = 'quarantined';
+    this.quarantineMs = periodMs;
+    this.probeStartedAt = undefined;
+    this.nextProbeAt = Date.now() + periodMs;
+    this.log.error({ because, reason: this.lastExit, probe_in_ms: periodMs, next_probe_at: new Date(this.nextProbeAt).toISOString() }, 'plugin quarantined');
+    this.scheduleRestart(periodMs);
   }
 
   private scheduleRestart(delay: number): void {
@@ -219,16 +270,31 @@ export class IsolatedDriver implements PluginDriver {
     if (this.state === 'stopped') return;
     const probe = this.state === 'quarantined';
     this.restarts++;
+    if (probe) this.nextProbeAt = undefined;
     try {
       await this.startHost();
       this.log.info({ restarts: this.restarts, probe }, 'plugin host restarted');
-      if (probe) this.crashes = [];
+      if (probe) this.onProbeUp();
     } catch (err) {
       this.log.error({ err: (err as Error).message, probe }, 'plugin host restart failed');
-      if (probe) { this.scheduleRestart(this.options.restart.maxBackoffMs); return; }
+      if (probe) { this.failedProbe((err as Error).message); return; }
       const delay = this.recordCrash((err as Error).message);
       if (delay !== undefined) this.scheduleRestart(delay);
     }
+  }
+
+  /** The probe is up: it ends the quarantine once it has stayed up for the window. */
+  private onProbeUp(): void {
+    const started = Date.now();
+    this.probeStartedAt = started;
+    const timer = setTimeout(() => {
+      if (this.probeStartedAt !== started || this.state !== 'running') return;
+      this.probeStartedAt = undefined;
+      this.quarantineMs = 0;
+      this.crashes = [];
+      this.log.info({}, 'plugin out of quarantine');
+    }, this.options.restart.windowMs);
+    timer.unref();
   }
 
   /** Asks the host to shut the plugin down; kills it if it does not within SHUTDOWN_MS. */
@@ -276,6 +342,8 @@ export class IsolatedDriver implements PluginDriver {
         const found = await context.setDocumentStatus(Number(args[0]), args[1] ?? '');
         return [found ? Status.OK : Status.NONE, ''];
       }
+      case HostCall.EMIT_ACKNOWLEDGED:
+        return emitAcknowledged(context, args[0] ?? '');
       default:
         return [Status.ERR, `unknown host call ${kind}`];
     }
@@ -283,6 +351,27 @@ export class IsolatedDriver implements PluginDriver {
 }
 
 class HostCrashed extends Error {}
+
+/**
+ * bw_host_emit_acknowledged (ABI 1.2): -503 when the buffer refused the readings (nothing stored),
+ * -400 when they are not valid readings; the header's STATUS CODES let the plugin pass either on.
+ */
+async function emitAcknowledged(context: HostContext, json: string): Promise<[number, string]> {
+  let readings: Reading[];
+  try {
+    const parsed = JSON.parse(json) as Reading | Reading[];
+    readings = Array.isArray(parsed) ? parsed : [parsed];
+  } catch (err) {
+    return [-400, `readings are not JSON: ${(err as Error).message}`];
+  }
+  try {
+    await context.emitAcknowledged(readings);
+    return [Status.OK, ''];
+  } catch (err) {
+    const refused = (err as { status?: number }).status === 503;
+    return [refused ? -503 : err instanceof TypeError ? -400 : Status.ERR, (err as Error).message];
+  }
+}
 
 /**
  * bw_host_commit (ABI 1.1): the batch goes to the buffer as one commit — one transaction, all or

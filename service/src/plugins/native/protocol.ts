@@ -1,7 +1,9 @@
 /**
  * The frame protocol between the service and a plugin host (the C program in host/ speaks the other end).
  * Frame, little-endian: u32 length of what follows | u8 type | u32 id | i32 status | payload.
- * Multi-string payloads are NUL-terminated UTF-8 strings back to back.
+ * Multi-string payloads are NUL-terminated UTF-8 strings back to back. An ENDPOINT frame's last
+ * part is the request body as bytes (NULs allowed), its length in the status field; a REPLY frame
+ * (process_endpoint_data_v2, ABI 1.2) is i32 HTTP status | content type NUL | body bytes.
  */
 
 /** Frame types, mirrored from host/host.h. */
@@ -9,11 +11,11 @@ export const Frame = {
   // service -> host
   INIT: 1, ENDPOINT: 2, BEFORE: 3, AFTER: 4, HEALTH: 5, RELOAD: 6, WRITE: 7, SHUTDOWN: 8, HOST_ANSWER: 20,
   // host -> service
-  READY: 64, RESULT: 65, HEARTBEAT: 66, LOG: 67, EMIT: 68, HOST_CALL: 69, FATAL: 70,
+  READY: 64, RESULT: 65, HEARTBEAT: 66, LOG: 67, EMIT: 68, HOST_CALL: 69, FATAL: 70, REPLY: 71,
 } as const;
 
 /** What a HOST_CALL frame asks for (in its status field). */
-export const HostCall = { EMIT_DURABLE: 1, STATE_GET: 2, STATE_SET: 3, COMMIT: 4, DOCUMENTS_QUERY: 5, DOCUMENT_STATUS: 6 } as const;
+export const HostCall = { EMIT_DURABLE: 1, STATE_GET: 2, STATE_SET: 3, COMMIT: 4, DOCUMENTS_QUERY: 5, DOCUMENT_STATUS: 6, EMIT_ACKNOWLEDGED: 7 } as const;
 
 /** bw_type_status values of the header. */
 export const Status = { OK: 0, NONE: 1, ERR: -1, UNSUPPORTED: -2, HOST_GONE: -3 } as const;
@@ -28,20 +30,38 @@ export interface DecodedFrame {
   payload: Buffer;
 }
 
-export function encodeFrame(type: number, id: number, status: number, strings: readonly string[]): Buffer {
+/** A frame whose payload is `parts`, each followed by a NUL: strings as UTF-8, Buffers as they are. */
+export function encodeFrame(type: number, id: number, status: number, parts: ReadonlyArray<string | Buffer>): Buffer {
   let size = 0;
-  for (const s of strings) size += Buffer.byteLength(s) + 1;
+  for (const p of parts) size += (typeof p === 'string' ? Buffer.byteLength(p) : p.length) + 1;
   const frame = Buffer.allocUnsafe(HEADER + size);
   frame.writeUInt32LE(HEADER - 4 + size, 0);
   frame.writeUInt8(type, 4);
   frame.writeUInt32LE(id, 5);
   frame.writeInt32LE(status, 9);
   let at = HEADER;
-  for (const s of strings) {
-    at += frame.write(s, at);
+  for (const p of parts) {
+    at += typeof p === 'string' ? frame.write(p, at) : p.copy(frame, at);
     frame[at++] = 0;
   }
   return frame;
+}
+
+/** What a REPLY frame's payload holds. */
+export interface DecodedReply {
+  httpStatus: number;
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+export function decodeReply(payload: Buffer): DecodedReply {
+  const end = payload.indexOf(0, 4);
+  const typeEnd = end < 0 ? payload.length : end;
+  return {
+    httpStatus: payload.length >= 4 ? payload.readInt32LE(0) : 0,
+    contentType: typeEnd > 4 ? payload.toString('latin1', 4, typeEnd) : undefined,
+    body: payload.subarray(Math.min(payload.length, typeEnd + 1)),
+  };
 }
 
 /**

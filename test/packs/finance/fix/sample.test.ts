@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { repoRoot } from '../../../helpers/service.js';
+import { repoRoot, startService } from '../../../helpers/service.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { library } from './helpers.js';
 
@@ -18,7 +18,7 @@ it('finance/fix sample.yaml is accepted by backworks check, its library is where
   expect(r.status).toBe(0);
 });
 
-it('a mistake in the sample\'s sessions is refused by check and run at its line and column, against the schema in the library\'s descriptor', () => {
+it('a mistake in the sample\'s sessions is refused by check at its line and column, against the schema in the library\'s descriptor, and fails that plugin alone in run', async () => {
   const dir = tempDir('bw-fix-sample-');
   const text = fs.readFileSync(sample, 'utf8')
     .replace('./plugins/libfix_plugin.so', library)
@@ -31,8 +31,14 @@ it('a mistake in the sample\'s sessions is refused by check and run at its line 
   const checked = check(file);
   expect(checked.status).toBe(1);
   expect(checked.stderr).toContain(expected);
-  const run = spawnSync(process.execPath, [path.join(repoRoot, 'dist/service/src/cli.js'), 'run', '-c', file, '--port', '0'], { encoding: 'utf8', timeout: 30_000 });
-  expect(run.status).toBe(1);
-  expect(run.stderr).toContain(expected);
+  // `run` starts the rest of the gateway; the FIX plugin alone is failed, with the same words.
+  const service = await startService(file);
+  try {
+    const report = await (await service.fetch('/health')).json() as { plugins: Record<string, { state: string; message?: string }> };
+    expect(report.plugins['fix-protocol']!.state).toBe('failed');
+    expect(report.plugins['fix-protocol']!.message).toContain(expected);
+  } finally {
+    await service.stop();
+  }
 });
 

@@ -161,10 +161,21 @@ export async function startPymodbus(kind: 'tcp' | 'rtu', where: string | number,
     child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) { clearTimeout(timer); resolve(); } });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`pymodbus exited with ${code}: ${err}`)); });
   });
+  // pymodbus' TCP server says ready before serve_forever() binds: wait until it accepts
+  if (kind === 'tcp') {
+    for (let i = 0; i < 200; i++) {
+      const accepted = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(Number(where), '127.0.0.1', () => { socket.destroy(); resolve(true); });
+        socket.once('error', () => resolve(false));
+      });
+      if (accepted) break;
+      await sleep(25);
+    }
+  }
   return {
     stderr: () => err,
     stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) { fs.rmSync(dir, { recursive: true, force: true }); return resolve(); }
+      if (child.exitCode !== null || child.signalCode !== null) { fs.rmSync(dir, { recursive: true, force: true }); return resolve(); }
       child.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
       child.kill('SIGTERM');
     }),
@@ -199,4 +210,36 @@ export function float32Words(value: number): [number, number] {
   const b = Buffer.alloc(4);
   b.writeFloatBE(value);
   return [b.readUInt16BE(0), b.readUInt16BE(2)];
+}
+
+/**
+ * A Modbus TCP proxy in front of a real device that forwards every request but never forwards a
+ * write (FC5, 6, 15, 16): a device that answers its polls but stalls on writes.
+ */
+export async function startWriteStallingProxy(upstreamPort: number): Promise<{ port: number; swallowed: () => number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let swallowed = 0;
+  const srv = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    sockets.add(client); sockets.add(upstream);
+    for (const s of [client, upstream]) { s.on('error', () => undefined); s.on('close', () => { client.destroy(); upstream.destroy(); sockets.delete(s); }); }
+    upstream.on('data', (d) => client.write(d));
+    let pending = Buffer.alloc(0);
+    client.on('data', (d: Buffer) => {
+      pending = Buffer.concat([pending, d]);
+      // MBAP header: transaction (2), protocol (2), length (2) of what follows: unit (1) + PDU
+      while (pending.length >= 7 && pending.length >= 6 + pending.readUInt16BE(4)) {
+        const frame = pending.subarray(0, 6 + pending.readUInt16BE(4));
+        pending = pending.subarray(frame.length);
+        if ([5, 6, 15, 16].includes(frame[7])) swallowed++;
+        else upstream.write(frame);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    swallowed: () => swallowed,
+    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); srv.close(() => resolve()); }),
+  };
 }

@@ -1,8 +1,10 @@
-//! PID to Patient and PV1 to Encounter (ADT^A01/A04/A08, and the patient of an ORU^R01).
+//! PID to Patient and PV1 to Encounter (ADT, and the patient and visit of every other kind), and
+//! the A40 merge: the MRG patient becomes inactive and `replaced-by` the PID patient.
 
 use serde_json::{json, Map, Value};
 
-use super::{put, Mapper};
+use super::{patient_request, put, Entries, Mapper};
+use crate::ack::Problem;
 use crate::clock;
 use crate::message::Segment;
 
@@ -104,11 +106,16 @@ impl<'m, 'a> Mapper<'m, 'a> {
         if let Some(v) = visit {
             e.insert("identifier".into(), json!([v]));
         }
-        let discharged = clock::fhir_datetime(&self.text(pv1, 45, 1), &self.options.default_offset);
-        let status = if discharged.is_some() {
-            "finished"
-        } else {
-            match event { "A04" => "arrived", _ => "in-progress" }
+        // A13 cancels the discharge: the visit goes on, whatever PV1-45 still says.
+        let discharged = clock::fhir_datetime(&self.text(pv1, 45, 1), &self.options.default_offset).filter(|_| event != "A13");
+        let status = match event {
+            "A03" => "finished",
+            "A04" => "arrived",
+            "A05" => "planned",
+            "A11" => "cancelled",
+            "A12" | "A13" => "in-progress",
+            _ if discharged.is_some() => "finished",
+            _ => "in-progress",
         };
         e.insert("status".into(), json!(status));
         let class = self.text(pv1, 2, 1);
@@ -166,5 +173,40 @@ impl<'m, 'a> Mapper<'m, 'a> {
         }
         put(&mut e, "hospitalization", Value::Object(hospitalization));
         (Value::Object(e), key)
+    }
+
+    /// Each MRG needs MRG-1, the identifier of the patient merged away.
+    pub(super) fn check_merge(&self) -> Result<(), Problem> {
+        let mut any = false;
+        for (n, mrg) in self.m.segments_named("MRG").enumerate() {
+            any = true;
+            if self.m.repetitions(mrg.raw(1)).iter().all(|r| self.m.component(r, 1).trim().is_empty()) {
+                return Err(Problem::new(101, "MRG-1 (prior patient identifier list) is empty", Some(("MRG", n + 1, 1))));
+            }
+        }
+        if !any {
+            return Err(Problem::new(100, "a merge (A40) needs an MRG segment", Some(("MRG", 1, 0))));
+        }
+        Ok(())
+    }
+
+    /// A40: every MRG patient is kept as an inactive Patient `replaced-by` the surviving one,
+    /// which `replaces` it (both conditional PUTs on their identifiers).
+    pub(super) fn merge(&self, survivor: &mut Value, survivor_url: &str, entries: &mut Entries) {
+        let mut links = Vec::new();
+        for (n, mrg) in self.m.segments_named("MRG").enumerate() {
+            let identifiers: Vec<Value> = self.m.repetitions(mrg.raw(1)).into_iter().filter_map(|r| self.identifier(r)).collect();
+            let key = identifiers.iter().find_map(|i| Some((i.get("system")?.as_str()?.to_owned(), i.get("value")?.as_str()?.to_owned())));
+            let old_url = entries.url(&format!("Patient/merged/{}", n + 1));
+            let mut old = Map::new();
+            old.insert("resourceType".into(), json!("Patient"));
+            put(&mut old, "identifier", json!(identifiers));
+            old.insert("active".into(), json!(false));
+            old.insert("link".into(), json!([{"other": {"reference": survivor_url}, "type": "replaced-by"}]));
+            let (method, url) = patient_request(&key);
+            entries.push(&old_url, Value::Object(old), method, url);
+            links.push(json!({"other": {"reference": old_url}, "type": "replaces"}));
+        }
+        survivor["link"] = json!(links);
     }
 }

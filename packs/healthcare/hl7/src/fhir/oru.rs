@@ -1,4 +1,5 @@
-//! OBR to DiagnosticReport and OBX to Observation (ORU^R01).
+//! OBR to DiagnosticReport and OBX to Observation (ORU^R01, OUL^R22-R24). An OBX without OBX-3
+//! is a line of text, not an observation: it goes to its report's conclusion.
 
 use serde_json::{json, Map, Value};
 
@@ -8,12 +9,6 @@ use crate::clock;
 use crate::message::Segment;
 
 impl<'m, 'a> Mapper<'m, 'a> {
-    /// OBX-3, which every Observation needs.
-    fn observation_code(&self, obx: &Segment<'a>, seq: usize) -> Result<Value, Problem> {
-        self.concept(obx.raw(3))
-            .ok_or_else(|| Problem::new(101, format!("OBX #{seq}: OBX-3 (observation identifier) is empty"), Some(("OBX", seq, 3))))
-    }
-
     /// A numeric OBX-5 (NM, or SN as comparator^number): (comparator, value).
     fn observation_number(&self, first: &'a str, value_type: &str, seq: usize) -> Result<(String, f64), Problem> {
         let m = self.m;
@@ -37,7 +32,9 @@ impl<'m, 'a> Mapper<'m, 'a> {
 
     /// What `observation` can refuse, without building it.
     pub(super) fn check_observation(&self, obx: &Segment<'a>, seq: usize) -> Result<(), Problem> {
-        self.observation_code(obx, seq)?;
+        if self.concept(obx.raw(3)).is_none() {
+            return Ok(()); // a text line
+        }
         let value_type = self.text(obx, 2, 1);
         if let Some(&first) = self.m.repetitions(obx.raw(5)).first() {
             match value_type.as_str() {
@@ -55,8 +52,10 @@ impl<'m, 'a> Mapper<'m, 'a> {
     }
 
     /// OBX to Observation; value by OBX-2. A value its type cannot hold is a content error.
-    pub(super) fn observation(&self, obx: &Segment<'a>, seq: usize, obr: &Segment<'a>, refs: &Map<String, Value>) -> Result<Value, Problem> {
+    /// None for a text line (no OBX-3).
+    pub(super) fn observation(&self, obx: &Segment<'a>, seq: usize, obr: Option<&Segment<'a>>, refs: &Map<String, Value>) -> Result<Option<Value>, Problem> {
         let m = self.m;
+        let Some(code) = self.concept(obx.raw(3)) else { return Ok(None) };
         let mut o = Map::new();
         o.insert("resourceType".into(), json!("Observation"));
         let status = match self.text(obx, 11, 1).as_str() {
@@ -64,10 +63,10 @@ impl<'m, 'a> Mapper<'m, 'a> {
             _ => "unknown",
         };
         o.insert("status".into(), json!(status));
-        o.insert("code".into(), self.observation_code(obx, seq)?);
+        o.insert("code".into(), code);
         o.extend(refs.clone());
         let when = clock::fhir_datetime(&self.text(obx, 14, 1), &self.options.default_offset)
-            .or_else(|| clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset));
+            .or_else(|| obr.and_then(|obr| clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset)));
         put(&mut o, "effectiveDateTime", json!(when));
         let value_type = self.text(obx, 2, 1);
         let reps = m.repetitions(obx.raw(5));
@@ -75,19 +74,9 @@ impl<'m, 'a> Mapper<'m, 'a> {
             match value_type.as_str() {
                 "NM" | "SN" => {
                     let (comparator, value) = self.observation_number(first, &value_type, seq)?;
-                    let mut q = Map::new();
-                    q.insert("value".into(), json!(value));
+                    let mut q = self.quantity(value, obx.raw(6));
                     if matches!(comparator.as_str(), "<" | "<=" | ">" | ">=") {
                         q.insert("comparator".into(), json!(comparator));
-                    }
-                    let unit_rep = obx.raw(6);
-                    let unit_code = m.component(unit_rep, 1).trim().to_owned();
-                    let unit_text = m.component(unit_rep, 2).trim().to_owned();
-                    let unit_system = m.component(unit_rep, 3).trim().to_owned();
-                    put(&mut q, "unit", json!(if unit_text.is_empty() { &unit_code } else { &unit_text }));
-                    if !unit_code.is_empty() && (unit_system == "UCUM" || unit_system.is_empty()) {
-                        q.insert("system".into(), json!("http://unitsofmeasure.org"));
-                        q.insert("code".into(), json!(unit_code));
                     }
                     o.insert("valueQuantity".into(), Value::Object(q));
                 }
@@ -115,10 +104,10 @@ impl<'m, 'a> Mapper<'m, 'a> {
         if !range.is_empty() {
             o.insert("referenceRange".into(), json!([{"text": range}]));
         }
-        Ok(Value::Object(o))
+        Ok(Some(Value::Object(o)))
     }
 
-    pub(super) fn report(&self, obr: &Segment<'a>, refs: &Map<String, Value>, results: Vec<Value>) -> Result<Value, Problem> {
+    pub(super) fn report(&self, obr: &Segment<'a>, refs: &Map<String, Value>, results: Vec<Value>, conclusion: String) -> Result<Value, Problem> {
         let mut r = Map::new();
         r.insert("resourceType".into(), json!("DiagnosticReport"));
         let identifiers: Vec<Value> = [(2, "PLAC"), (3, "FILL")]
@@ -139,6 +128,7 @@ impl<'m, 'a> Mapper<'m, 'a> {
         put(&mut r, "effectiveDateTime", json!(clock::fhir_datetime(&self.text(obr, 7, 1), &self.options.default_offset)));
         put(&mut r, "issued", json!(clock::fhir_instant(&self.text(obr, 22, 1), &self.options.default_offset)));
         put(&mut r, "result", json!(results));
+        put(&mut r, "conclusion", json!(conclusion.trim()));
         Ok(Value::Object(r))
     }
 }

@@ -10,6 +10,7 @@
 
 static const bw_type_descriptor *descriptor;
 const bw_type_calls *calls;
+bool endpoint_v2;
 
 /* Loads the library and checks its descriptor; on failure writes a code and message and returns -1. */
 int load_plugin(const char *path, const char **code, char *message, size_t message_size) {
@@ -50,6 +51,7 @@ int load_plugin(const char *path, const char **code, char *message, size_t messa
     snprintf(message, message_size, "call table lacks a required function (create, initialize, shutdown, destroy, free)");
     return -1;
   }
+  endpoint_v2 = BW_HAS_MEMBER(calls, bw_type_calls, process_endpoint_data_v2) && calls->process_endpoint_data_v2 != NULL;
   return 0;
 }
 

@@ -20,9 +20,10 @@ enum frame_type {
   F_SHUTDOWN = 8, F_HOST_ANSWER = 20,
   /* host -> service */
   F_READY = 64, F_RESULT = 65, F_HEARTBEAT = 66, F_LOG = 67, F_EMIT = 68, F_HOST_CALL = 69, F_FATAL = 70,
+  F_REPLY = 71, /* an endpoint answer of process_endpoint_data_v2: i32 http status | content type NUL | body */
 };
 enum host_call_kind {
-  HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4, HC_DOCUMENTS_QUERY = 5, HC_DOCUMENT_STATUS = 6
+  HC_EMIT_DURABLE = 1, HC_STATE_GET = 2, HC_STATE_SET = 3, HC_COMMIT = 4, HC_DOCUMENTS_QUERY = 5, HC_DOCUMENT_STATUS = 6, HC_EMIT_ACKNOWLEDGED = 7
 };
 
 #define HEADER_SIZE 9 /* type, id, status: what follows the length */
@@ -47,6 +48,7 @@ void buf_json_string(buf *b, const char *s);
 /* ---------- descriptor.c ---------- */
 
 extern const bw_type_calls *calls;
+extern bool endpoint_v2; /* the plugin has process_endpoint_data_v2 (1.2): endpoint calls go there */
 int load_plugin(const char *path, const char **code, char *message, size_t message_size);
 void descriptor_json(buf *b);
 int inspect(const char *path);
@@ -64,6 +66,7 @@ void wake_all_host_calls(void);
 typedef struct job {
   uint8_t type;
   uint32_t id;
+  int32_t status; /* the frame's status field: an ENDPOINT frame's body length */
   char *payload; /* NUL-terminated strings back to back; its last byte is a NUL */
   size_t len;
   struct job *next;
@@ -72,7 +75,7 @@ typedef struct job {
 extern bw_type_instance_plugin_ptr instance;
 void run_job(job *j);
 void *worker_main(void *unused);
-void enqueue(uint8_t type, uint32_t id, char *payload, size_t len);
+void enqueue(uint8_t type, uint32_t id, int32_t status, char *payload, size_t len);
 void count_run(uint8_t type, bool slow);
 bool inline_kind(uint8_t type);
 

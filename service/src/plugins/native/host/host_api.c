@@ -1,4 +1,4 @@
-/* The host API: what the plugin calls into the host (log, emit, emit_durable, state, commit, documents). */
+/* The host API: what the plugin calls into the host (log, emit, emit_durable, state, commit, documents, emit_acknowledged). */
 #define _GNU_SOURCE
 #include "host.h"
 
@@ -161,6 +161,17 @@ static bw_type_status api_document_set_status(bw_type_context_host_ptr ctx, int6
   return status;
 }
 
+/* Readings committed (or refused, and then never stored) before it returns (ABI 1.2). */
+static bw_type_status api_emit_acknowledged(bw_type_context_host_ptr ctx, const char *readings_json, char **out_error) {
+  (void)ctx;
+  if (readings_json == NULL) return BW_ERR;
+  char *answer = NULL;
+  int32_t status = host_roundtrip(HC_EMIT_ACKNOWLEDGED, readings_json, strlen(readings_json), &answer);
+  if (status != BW_OK && out_error != NULL) { *out_error = answer; answer = NULL; }
+  free(answer);
+  return status;
+}
+
 static void api_free(void *ptr) { free(ptr); }
 
 const bw_type_host_api host_api = {
@@ -174,4 +185,5 @@ const bw_type_host_api host_api = {
     .commit = api_commit,
     .documents_query = api_documents_query,
     .document_set_status = api_document_set_status,
+    .emit_acknowledged = api_emit_acknowledged,
 };

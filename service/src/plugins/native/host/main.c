@@ -2,18 +2,22 @@
  * bw-plugin-host: runs one native plugin in its own process, so a crash, abort or endless loop
  * costs only that plugin. The service starts it, one per isolated plugin:
  *
- *     bw-plugin-host PATH            run the plugin, speaking the frame protocol on fd BW_HOST_FD
+ *     bw-plugin-host [NAME] PATH     run the plugin, speaking the frame protocol on fd BW_HOST_FD
+ *                                    (NAME, the plugin's name in backworks.yaml, is there for ps)
  *     bw-plugin-host --inspect PATH  print the descriptor as JSON (to BW_HOST_FD, else stdout), exit
  *
  * Why C and not a Node child: ~1 MB instead of a V8 heap per plugin, microsecond round trips, and
  * prctl(PR_SET_PDEATHSIG), so the host dies with the service even when the service is SIGKILLed.
  *
  * Frames (little-endian), both directions: u32 length of what follows | u8 type | u32 id |
- * i32 status | payload. Multi-string payloads are NUL-terminated strings back to back. The types
+ * i32 status | payload. Multi-string payloads are NUL-terminated strings back to back; an ENDPOINT
+ * frame's last string is the body as bytes, its length in the status field, and a plugin with
+ * process_endpoint_data_v2 (ABI 1.2) answers it with a REPLY frame (calls.c). The types
  * are mirrored in ../protocol.ts. stdout and stderr are left to the plugin: the service turns
  * them into log lines tagged with the plugin's name.
  *
- * Threads: one reader thread reads frames (the main thread first). A call of a kind that has been
+ * Threads: one reader thread reads frames. The main thread only waits: a process whose main
+ * thread has exited shows as <defunct> in ps, without its command line. A call of a kind that has been
  * quick runs on the reader itself, inline: no hand-off to another thread, so a round trip costs
  * what a bare echo over the socket costs plus the plugin's own work. Other calls are queued to
  * BW_WORKERS worker threads. A monitor thread watches an inline call: one still running after
@@ -84,10 +88,12 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   if (argc == 3 && strcmp(argv[1], "--inspect") == 0) return inspect(argv[2]);
-  if (argc != 2) {
-    fprintf(stderr, "usage: bw-plugin-host [--inspect] PATH\n");
+  /* Plugin names never begin with '-' (backworks.yaml's NAME_PATTERN). */
+  if (argc != 2 && !(argc == 3 && argv[1][0] != '-')) {
+    fprintf(stderr, "usage: bw-plugin-host [NAME] PATH | bw-plugin-host --inspect PATH\n");
     return 64;
   }
+  const char *path = argv[argc - 1];
   /* Plugins print; keep their lines whole and in order even if the process dies. */
   setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -99,7 +105,7 @@ int main(int argc, char **argv) {
 
   const char *code;
   char message[1024];
-  if (load_plugin(argv[1], &code, message, sizeof message) != 0) {
+  if (load_plugin(path, &code, message, sizeof message) != 0) {
     buf b = {0};
     buf_str(&b, code);
     buf_add(&b, "", 1);
@@ -123,6 +129,6 @@ int main(int argc, char **argv) {
   for (long i = 0; i < (workers > 0 ? workers : 1); i++) start_thread(worker_main, NULL);
 
   start_thread(monitor_main, NULL);
-  reader_main(new_reader(NULL, 0));
-  return 0;
+  start_thread(reader_main, new_reader(NULL, 0));
+  for (;;) pause(); /* a reader ends the process when the channel closes */
 }

@@ -84,7 +84,7 @@ void *monitor_main(void *unused) {
 }
 
 /* Runs a call on the reader thread. Returns false when the reader role was lost meanwhile. */
-static bool run_inline(reader *r, uint8_t type, uint32_t id, char *payload, size_t len) {
+static bool run_inline(reader *r, uint8_t type, uint32_t id, int32_t status, char *payload, size_t len) {
   pthread_mutex_lock(&inline_lock);
   inline_state = INLINE_RUNNING;
   inline_type = type;
@@ -96,7 +96,7 @@ static bool run_inline(reader *r, uint8_t type, uint32_t id, char *payload, size
   }
   pthread_mutex_unlock(&inline_lock);
   is_inline_reader = true;
-  job j = {.type = type, .id = id, .payload = payload, .len = len};
+  job j = {.type = type, .id = id, .status = status, .payload = payload, .len = len};
   run_job(&j);
   is_inline_reader = false;
   pthread_mutex_lock(&inline_lock);
@@ -165,12 +165,12 @@ void *reader_main(void *arg_reader) {
     if (type == F_HOST_ANSWER) {
       answer_host_call(id, status, owned ? owned : copy_payload((unsigned char *)payload, len), len);
     } else if (inline_kind(type) && (len == 0 || payload[len - 1] == '\0')) {
-      bool still_reader = run_inline(r, type, id, payload, len);
+      bool still_reader = run_inline(r, type, id, status, payload, len);
       free(owned);
       if (!still_reader) { free(r->buf); free(r); pthread_exit(NULL); } /* the main thread too: the process goes on */
     } else {
       /* a worker's payload always ends in a NUL, even a frame's that did not */
-      enqueue(type, id, owned ? owned : copy_payload((unsigned char *)payload, len), len + 1);
+      enqueue(type, id, status, owned ? owned : copy_payload((unsigned char *)payload, len), len + 1);
     }
   }
   /* The service closed the channel: it is gone or wants us gone. */
