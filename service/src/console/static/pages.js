@@ -103,7 +103,7 @@ export function renderLogLines() {
 // Messages: the documents the packs stored (HL7, EDI, FIX), newest first, with status and reason.
 export async function pageMessages(page) {
   const q = h('input', { id: 'doc-q', type: 'search', placeholder: 'id or control number' });
-  const status = h('select', { id: 'doc-status' }, ['', 'received', 'stored', 'mapped', 'delivered', 'not_mapped', 'refused', 'conflict', 'dead_letter'].map((s) => h('option', { value: s }, s || 'any')));
+  const status = h('select', { id: 'doc-status' }, ['', 'received', 'stored', 'mapped', 'fhir_sent', 'fhir_dead_letter', 'not_mapped', 'refused', 'conflict'].map((s) => h('option', { value: s }, s || 'any')));
   const form = h('form', { class: 'filters', id: 'doc-form', role: 'search' },
     h('div', {}, h('label', { for: 'doc-q' }, 'Search'), q),
     h('div', {}, h('label', { for: 'doc-status' }, 'Status'), status),
