@@ -54,6 +54,8 @@ function stageTree(stage, arch) {
   fs.mkdirSync(lib, { recursive: true });
   fs.writeFileSync(path.join(lib, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const part of ['service', 'packs', 'sdk']) copy(`dist/${part}`, path.join(lib, 'dist', part), (src) => !src.endsWith('.map'));
+  // The console's page: plain files, served from where the service finds them (paths.ts).
+  copy('service/src/console/static', path.join(lib, 'service/src/console/static'));
 
   const runtime = nodeRuntime(arch);
   fs.mkdirSync(path.join(lib, 'node/bin'), { recursive: true });

@@ -23,6 +23,8 @@ import { startFleetLink } from './uplink/from-config.js';
 import type { HealthStatus } from '../../sdk/typescript/index.js';
 import { ControlPlane } from './auth/control-plane.js';
 import { resolveTls, type TlsFiles } from './auth/tls.js';
+import { consoleRoutes } from './console/routes.js';
+import type { LogRing } from './console/log-ring.js';
 
 export type ReloadResult =
   | { ok: true; plugins: ReconcileReport; endpoints: number; needsRestart: string[] }
@@ -36,6 +38,8 @@ export interface GatewayOptions {
   /** Overrides server.port (`backworks run --port`); 0 picks a free port. */
   port?: number;
   host?: string;
+  /** The last log lines, for the console (`backworks run` makes one). */
+  logRing?: LogRing;
 }
 
 /** A section of /health contributed by another part; `status` other than healthy degrades the whole. */
@@ -87,6 +91,19 @@ export class Gateway {
     this.controlPlane.useEndpoints(config);
     registerReservedRoutes(this.http, this);
     void this.http.register(apiDevices, { buffer: this.buffer });
+    void this.http.register(consoleRoutes, {
+      health: () => this.health(),
+      gateway: config.gateway ?? {},
+      metrics: this.metrics,
+      oldestReading: () => { const row = this.buffer.readingsAfter(0, 1)[0]; return row && { seq: row[0], ts: row[5] }; },
+      logRing: options.logRing,
+      log: options.log,
+      sessions: this.controlPlane.sessions,
+      configFile: () => this.loaded.file,
+      config: () => this.loaded,
+      documents: this.buffer,
+      reload: () => this.reload(),
+    });
     this.endpoints = new EndpointRoutes(this.http, { manager: this.manager, metrics: this.metrics, buffer: this.buffer });
     this.endpoints.replace(config.endpoints);
   }

@@ -11,10 +11,15 @@ const REDACT_PATHS = ['*.password', '*.token', '*.secret', '*.api_key', '*.apiKe
  * pino-pretty runs in-process as a stream: no worker thread for a CLI that prints a few lines. It is
  * loaded only for a terminal, so the service under systemd does not carry it.
  */
-export function createLogger(level = 'info', destination: NodeJS.WritableStream = process.stdout): Logger {
+export function createLogger(level = 'info', destination: NodeJS.WritableStream = process.stdout, copy?: { write(line: string): void }): Logger {
   const options: pino.LoggerOptions = { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const isTerminal = destination === process.stdout && process.stdout.isTTY;
-  if (!isTerminal) return pino(options, destination);
-  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }));
+  let out: pino.DestinationStream = destination;
+  if (isTerminal) {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    out = pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
+  }
+  // `copy` (the console's log ring) gets the same redacted JSON lines as the output.
+  if (!copy) return pino(options, out);
+  return pino(options, pino.multistream([{ level: 'trace', stream: out }, { level: 'trace', stream: copy }]));
 }

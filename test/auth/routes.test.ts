@@ -53,7 +53,7 @@ describe('the route table', () => {
     await app.close();
   });
 
-  it('answers 401 on every route without a credential, except the state on /health', async () => {
+  it('answers 401 on every route without a credential, except the state on /health and the console\'s files', async () => {
     const seen: string[] = [];
     for (const { method, url } of gateway.controlPlane.routes) {
       const path = url.replace(/:\w+/g, 'x').replace('*', 'anything');
@@ -65,6 +65,10 @@ describe('the route table', () => {
       if (url === '/health') {
         expect(res.status).toBe(200);
         if (method === 'GET') expect(Object.keys(JSON.parse(text)).filter((k) => k !== 'setup')).toEqual(['status']);
+      } else if (url.startsWith('/console/')) {
+        // The console's files are open: the login form and the code, no data (/console/x is no file).
+        expect(res.status).toBe(url === '/console/' ? 200 : 404);
+        if (url === '/console/' && method === 'GET') expect(text).toContain('id="login-form"');
       } else {
         expect({ route: `${method} ${url}`, status: res.status }).toEqual({ route: `${method} ${url}`, status: 401 });
       }

@@ -54,7 +54,10 @@ describe('configured endpoints', () => {
 
     s.routes.replace({});
     expect(await get(app, '/items/7')).toMatchObject({ status: 404, body: { status: 404, code: 'BW_ERR_HTTP_NOT_FOUND' } });
-    expect((await get(app, '/')).status).toBe(404);
+    // Without an endpoint of its own, GET / leads a browser to the console.
+    const root = await app.inject({ method: 'GET', url: '/' });
+    expect({ status: root.statusCode, location: root.headers.location }).toEqual({ status: 302, location: '/console/' });
+    expect((await app.inject({ method: 'POST', url: '/' })).statusCode).toBe(404);
   });
 
   it('routes a path added by a reload as the table would, beside a parametric route from the start', async () => {

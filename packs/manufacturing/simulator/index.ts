@@ -11,6 +11,7 @@ const PointSchema = Type.Object({
   min: Type.Optional(Type.Number({ default: 0 })),
   max: Type.Optional(Type.Number({ default: 100 })),
   period: Type.Optional(Duration('length of one sine or ramp cycle', '60s')),
+  writable: Type.Optional(Type.Boolean({ default: false, description: 'accept writes (PUT /api/devices/DEVICE/points/POINT): a written number is held as the point\'s value' })),
 }, { additionalProperties: false });
 
 export const SimulatorConfigSchema = Type.Object({
@@ -33,6 +34,8 @@ class Simulator implements BackworksPlugin {
   readonly configSchema = SimulatorConfigSchema;
   private timers: NodeJS.Timeout[] = [];
   private emitted = 0;
+  /** Writable points by "device\u0000point": the value written, once one was. */
+  private readonly held = new Map<string, { value?: number; emitNow: () => void }>();
 
   initialize(config: unknown, host: HostContext): void {
     const { devices } = config as SimulatorConfig;
@@ -40,16 +43,28 @@ class Simulator implements BackworksPlugin {
     for (const device of devices) {
       for (const point of device.points) {
         const signal: Signal = signals[point.signal]({ min: point.min ?? 0, max: point.max ?? 100, periodMs: parseDuration(point.period ?? '60s') });
+        const key = `${device.name}\u0000${point.name}`;
         const tick = () => {
           const ts = Date.now();
-          const reading: Reading = { device: device.name, point: point.name, value: signal(ts - started), quality: 'good', ts };
+          const value = this.held.get(key)?.value ?? signal(ts - started);
+          const reading: Reading = { device: device.name, point: point.name, value, quality: 'good', ts };
           this.emitted++;
           void host.emit([reading]).catch((err: Error) => host.log('warn', 'reading not stored', { err: err.message }));
         };
+        if (point.writable) this.held.set(key, { emitNow: tick });
         tick();
         this.timers.push(setInterval(tick, parseDuration(point.interval ?? '1s')));
       }
     }
+  }
+
+  /** A written number replaces the signal of a writable point, and is emitted at once. */
+  write(device: string, point: string, value: unknown): void {
+    const target = this.held.get(`${device}\u0000${point}`);
+    if (!target) throw Object.assign(new Error(`${device}/${point} is not a writable simulated point (set writable: true on it)`), { statusCode: 404 });
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw Object.assign(new Error(`${device}/${point} takes a number, got ${JSON.stringify(value)}`), { statusCode: 400 });
+    target.value = value;
+    target.emitNow();
   }
 
   healthCheck(): PluginHealth {

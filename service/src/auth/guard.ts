@@ -58,7 +58,8 @@ export function installGuard(app: FastifyInstance, deps: GuardDeps): Array<{ met
     if (rule) needed = rule.role;
     else {
       const endpoint = reserved ? undefined : deps.endpoints.find(method, pathOf(request.url));
-      needed = !endpoint ? 'viewer' : endpoint.open ? 'open' : endpoint.role;
+      // GET / without an endpoint of its own is the way to the console (a redirect, see server.ts).
+      needed = !endpoint ? (method === 'GET' && pathOf(request.url) === '/' ? 'open' : 'viewer') : endpoint.open ? 'open' : endpoint.role;
     }
     if (needed === 'viewer' && url === '/metrics' && deps.metricsOpenToLoopback && isLoopback(request.socket.remoteAddress)) needed = 'open';
 

@@ -42,11 +42,23 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteRule>> = {
   'POST /api/tokens': { role: 'admin', body: 'json' },
   'DELETE /api/tokens/:id': { role: 'admin' },
   'GET /api/audit': { role: 'admin' },
+  // The console (service/src/console): its page is open (the login form and the code, no data).
+  'GET /console/': { role: 'open' },
+  'GET /console/:file': { role: 'open' },
+  'GET /api/events': { role: 'viewer' },
+  'GET /api/logs': { role: 'viewer' },
+  'GET /api/plugins/:name/library': { role: 'viewer' },
+  'GET /api/documents': { role: 'viewer' },
+  // A body may carry patient or order data: a technician's, as the config file is.
+  'GET /api/documents/:id': { role: 'technician' },
+  'GET /api/config/file': { role: 'technician' },
+  'POST /api/config/check': { role: 'technician', body: 'json' },
+  'PUT /api/config/file': { role: 'technician', body: 'json' },
 };
 
 /** Paths that belong to the gateway itself (configured endpoints may not use them). */
 export function isReservedPath(url: string): boolean {
-  return url === '/health' || url === '/metrics' || url === '/api' || url.startsWith('/api/');
+  return url === '/health' || url === '/metrics' || url === '/api' || url.startsWith('/api/') || url === '/console' || url.startsWith('/console/');
 }
 
 /** Methods that change nothing: not audited, no CSRF token needed. */

@@ -8,7 +8,7 @@ import { BackworksError } from '../errors.js';
 import { CommitTransaction } from './commit.js';
 import { Counters } from './counters.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
-import { Documents, type DocumentWithStatus } from './documents.js';
+import { Documents, type DocumentListQuery, type DocumentWithStatus } from './documents.js';
 import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
 import { AuditLog } from './audit.js';
 import { migrate } from './migrations.js';
@@ -260,6 +260,16 @@ export class DataBuffer implements HostServices {
   }
 
   // ---- documents -----------------------------------------------------------------------------------
+
+  /** Every plugin's documents, newest first, without their bodies (the console's messages page). */
+  listDocuments(query: DocumentListQuery) {
+    return this.documents.list(query);
+  }
+
+  /** One document with its body. */
+  document(id: number) {
+    return this.documents.one(id);
+  }
 
   /** HostServices: a plugin's own documents in id order (its outbox, its keys after a restart). */
   async queryPluginDocuments(plugin: string, query: DocumentQuery): Promise<StoredDocument[]> {

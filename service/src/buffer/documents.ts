@@ -12,6 +12,8 @@ export interface DocumentWithStatus {
   received_at: number;
 }
 
+export interface DocumentListQuery { plugin?: string; status?: string; q?: string; before?: number; limit: number }
+
 /**
  * The documents table after the commit stored them: the queries, and the status updates (each run
  * at once, outside the group writer).
@@ -59,6 +61,33 @@ export class Documents {
 
   setStatus(id: number, status: string): void {
     this.updateStatus.run(status, Date.now(), id);
+  }
+
+  /**
+   * Every plugin's documents, newest first, for the console's messages page: by plugin, status,
+   * and `q` (a row id, or text found in the meta: a message control number, a sender). No body.
+   */
+  list(query: DocumentListQuery): Array<Omit<DocumentWithStatus, 'body'> & { updated_at: number }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.plugin) { where.push('plugin = ?'); args.push(query.plugin); }
+    if (query.status) { where.push('status = ?'); args.push(query.status); }
+    if (query.before) { where.push('id < ?'); args.push(query.before); }
+    if (query.q) {
+      const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      if (/^\d+$/.test(query.q)) { where.push("(id = ? OR meta LIKE ? ESCAPE '\\')"); args.push(Number(query.q), like); }
+      else { where.push("meta LIKE ? ESCAPE '\\'"); args.push(like); }
+    }
+    const sql = `SELECT id, plugin, type, meta, status, received_at, updated_at FROM documents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, query.limit) as Array<Omit<DocumentWithStatus, 'body' | 'meta'> & { meta: string | null; updated_at: number }>)
+      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) as Record<string, unknown> : null }));
+  }
+
+  /** One document with its body, or undefined. */
+  one(id: number): (DocumentWithStatus & { updated_at: number }) | undefined {
+    const row = this.db.prepare('SELECT id, plugin, type, body, meta, status, received_at, updated_at FROM documents WHERE id = ?').get(id) as
+      (Omit<DocumentWithStatus, 'meta'> & { meta: string | null; updated_at: number }) | undefined;
+    return row && { ...row, meta: row.meta ? JSON.parse(row.meta) as Record<string, unknown> : null };
   }
 
   withStatus(status: string, afterId: number, limit: number): DocumentWithStatus[] {

@@ -22,7 +22,9 @@ export function registerRunCommand(program: Command): void {
         process.stderr.write(`${err.issues.map(formatIssue).join('\n')}\nnot started: fix backworks.yaml (backworks check -c ${file})\n`);
         process.exit(1);
       }
-      const log = createLogger(loaded.config.logging?.level ?? 'info');
+      const { LogRing } = await import('../console/log-ring.js');
+      const logRing = new LogRing();
+      const log = createLogger(loaded.config.logging?.level ?? 'info', process.stdout, logRing);
       log.info({ file, config: loaded.redacted() }, 'configuration loaded');
       // Relative paths in the file mean the file's folder, as `check` reads them, also for what a
       // plugin loaded into this process opens itself (under systemd the working directory is /).
@@ -31,7 +33,7 @@ export function registerRunCommand(program: Command): void {
       }
       const { linkToSystemd } = await import('../systemd/link.js');
       const { killAllHosts } = await import('../plugins/native/host-process.js');
-      const gateway = await Gateway.start(loaded, { log, port: opts.port, host: opts.host });
+      const gateway = await Gateway.start(loaded, { log, logRing, port: opts.port, host: opts.host });
       const systemd = linkToSystemd(gateway, log);
 
       let stopping = false;

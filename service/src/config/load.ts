@@ -39,6 +39,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Also check files on disk and each plugin's own config (what `check` and `run` do). */
   deep?: boolean;
+  /** Check this text as if it were the file's (the console's editor): nothing is read or written. */
+  text?: string;
   /**
    * `run` and reload: a plugin the deep checks refuse (its library, its own config) does not
    * refuse the file; it starts as `failed` with those issues as its reason, and the rest runs.
@@ -49,7 +51,7 @@ export interface LoadOptions {
 /** Reads, interpolates and validates backworks.yaml; throws a ConfigError listing every mistake. */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const absolute = path.resolve(file);
-  const { source, issues: syntax } = YamlSource.read(absolute);
+  const { source, issues: syntax } = options.text === undefined ? YamlSource.read(absolute) : YamlSource.parse(absolute, options.text);
   if (!source) throw new ConfigError(syntax);
 
   if (isEmpty(source)) {

@@ -1,6 +1,6 @@
 import type { ConfigPath } from './source.js';
 
-const SECRET_KEY = /pass(word)?|token|secret|api[_-]?key|private[_-]?key|credential/i;
+export const SECRET_KEY = /pass(word)?|token|secret|api[_-]?key|private[_-]?key|credential/i;
 export const REDACTED = '[redacted]';
 
 /**

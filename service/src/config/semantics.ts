@@ -5,7 +5,7 @@ import type { ConfigIssue, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
 
 /** Paths the gateway serves itself; a configured endpoint may not take them. */
-export const RESERVED_PATHS = ['/health', '/metrics', '/api'];
+export const RESERVED_PATHS = ['/health', '/metrics', '/api', '/console'];
 
 export function isReservedPath(p: string): boolean {
   return RESERVED_PATHS.some((r) => p === r || p.startsWith(`${r}/`));

@@ -49,6 +49,8 @@ export function createServer({ log, bodyLimit, https }: ServerOptions): FastifyI
   });
 
   app.setNotFoundHandler((request, reply) => {
+    // A browser opening the gateway's address finds the console (unless an endpoint takes /).
+    if (request.method === 'GET' && request.url.split('?')[0] === '/') { void reply.redirect('/console/', 302); return; }
     void reply.code(404).send({ error: `no endpoint ${request.method} ${request.url.split('?')[0]}`, status: 404, code: 'BW_ERR_HTTP_NOT_FOUND' });
   });
   return app;
