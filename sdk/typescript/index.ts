@@ -252,3 +252,7 @@ export interface PluginModule {
   default: PluginFactory;
   checkConfig?(config: unknown, context: { configDir: string }): ConfigProblem[] | Promise<ConfigProblem[]>;
 }
+
+export * from './units.js';
+export * from './names.js';
+export * from './address.js';

@@ -5,7 +5,7 @@ import { BackworksError } from './errors.js';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import type { ConfigIssue } from './config/source.js';
-import { parseDuration, parseSize } from './config/units.js';
+import { parseDuration, parseSize } from '../../sdk/typescript/units.js';
 import { overallStatus, type HealthReport } from './health.js';
 import { EndpointRoutes } from './http/endpoints.js';
 import { registerReservedRoutes } from './http/reserved.js';

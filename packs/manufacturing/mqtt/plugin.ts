@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
 import { PluginError } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { MqttConfigSchema, type MqttConfig, type MqttDeviceConfig, type MqttPointConfig } from './config.js';
 import { parsePath, select, type Segment } from './json-path.js';
 import { fill, matches } from './topics.js';

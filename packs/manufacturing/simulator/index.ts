@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
-import { Duration } from '../../../service/src/config/schema.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
+import { Duration } from '../../../sdk/typescript/typebox.js';
 import { signals, type Signal } from './signals.js';
 
 const PointSchema = Type.Object({

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { StorageConfig } from '../config/sections/storage.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseDuration, parseSize } from '../../../sdk/typescript/units.js';
 import type { Logger } from '../log.js';
 import { DataBuffer } from './buffer.js';
 import { registerBufferMetrics } from './metrics.js';

@@ -4,11 +4,11 @@ import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, Plugin
 import type { PluginFindings } from '../config/load.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseDuration, parseSize } from '../../../sdk/typescript/units.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { openBuiltinPlugin } from './builtin.js';
+import { openTypeScriptPlugin } from './builtin.js';
 import { bodyBytes, type PluginDriver } from './driver.js';
 import { createHostContext, type HostServices } from './host-context.js';
 import { ManagedPlugin, type PluginStatus } from './managed.js';
@@ -288,7 +288,8 @@ export class PluginManager {
   }
 
   private async open(name: string, entry: PluginConfig, timeoutMs: number): Promise<PluginDriver> {
-    if (entry.type === 'builtin') return openBuiltinPlugin(entry.pack!);
+    if (entry.type === 'builtin') return openTypeScriptPlugin({ pack: entry.pack! });
+    if (entry.type === 'typescript') return openTypeScriptPlugin({ module: path.resolve(this.options.configDir, entry.module!) });
     const { openNativePlugin } = await import('./native/index.js');
     const restart = entry.restart ?? {};
     const library = entry.path !== undefined ? path.resolve(this.options.configDir, entry.path) : this.findings.libraries?.get(name);
