@@ -50,7 +50,7 @@ function startEcho() {
 }
 
 const log = pino({ level: 'warn' });
-const host = { pluginName: 'bench', stateDir: os.tmpdir(), log() {}, emit() {}, emitDurable: async () => ({ id: 0 }), getState: async () => undefined, setState: async () => {} };
+const host = { pluginName: 'bench', stateDir: os.tmpdir(), log() {}, emit() {}, getState: async () => undefined, commit: async () => [] };
 const options = (isolation) => ({ path: lib, isolation, timeoutMs: 2000, limits: {}, restart: { backoffMs: 200, maxBackoffMs: 30000, maxCrashes: 5, windowMs: 60000 } });
 const tsPlugin = { async processEndpointData(endpoint) { return endpoint === '/my-feature' ? JSON.stringify({ message: 'Hello from my plugin!' }) : null; } };
 const inprocess = await openNativePlugin('bench-inprocess', options('none'), { log, stateDir: os.tmpdir() });

@@ -94,35 +94,23 @@ export interface HostContext {
    * not count against the plugin's circuit breaker.
    */
   emitAcknowledged(readings: Reading[]): Promise<void>;
-  /**
-   * Stores a document and resolves only after the buffer has committed it, so the caller may
-   * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
-   */
-  emitDurable(doc: InboundDocument): Promise<{ id: number }>;
   /** Persistent plugin state (sequence numbers, control numbers); survives restarts. */
   getState(key: string): Promise<string | undefined>;
-  setState(key: string, value: string): Promise<void>;
   /**
-   * Commits documents and state writes in one transaction and resolves with the documents' ids,
-   * in order, once committed (the C ABI's bw_host_commit): a session engine stores what it
-   * received, its sequence numbers and what it is about to send, then answers its peer. Rejects,
-   * storing nothing, when any part is invalid or the buffer refuses it. Absent on a gateway
-   * without one.
+   * The one durable write: documents and state writes committed in one transaction, resolving
+   * with the documents' ids, in order, once committed (the C ABI's bw_host_commit). A session
+   * engine stores what it received, its sequence numbers and what it is about to send, then
+   * answers its peer; one document alone is `commit({ documents: [doc] })`, one state write
+   * `commit({ state: [[key, value]] })`. Rejects, storing nothing, when any part is invalid or the
+   * buffer refuses it (then answer with a negative ACK). The batch may also be given as JSON text
+   * (`{"documents"?: [...], "state"?: [[key, value], ...]}`): the buffer stores it without parsing
+   * it into objects first.
    */
-  commit?(batch: DurableBatch): Promise<number[]>;
-  /**
-   * `commit` with the batch as JSON text (`{"documents"?: [...], "state"?: [[key, value], ...]}`),
-   * the form the C ABI's bw_host_commit hands over: the buffer stores it without parsing it into
-   * objects first. Same checks, same answer. Absent on a gateway without a buffer.
-   */
-  commitJson?(json: string): Promise<number[]>;
-  /**
-   * Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild
-   * after a restart). Absent when the gateway keeps no documents.
-   */
-  queryDocuments?(query: DocumentQuery): Promise<StoredDocument[]>;
+  commit(batch: DurableBatch | string): Promise<number[]>;
+  /** Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild after a restart). */
+  queryDocuments(query: DocumentQuery): Promise<StoredDocument[]>;
   /** Sets the status of one of this plugin's documents; resolves false when it has none with that id. */
-  setDocumentStatus?(id: number, status: string): Promise<boolean>;
+  setDocumentStatus(id: number, status: string): Promise<boolean>;
 }
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';

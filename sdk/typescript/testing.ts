@@ -35,11 +35,10 @@ export function createTestHost(options: { pluginName?: string; configDir?: strin
     log(level, message, fields) { host.logs.push({ level, message, fields }); },
     async emit(batch) { if (host.refuse) throw refused(); readings.push(...batch.map(stamp)); },
     async emitAcknowledged(batch) { if (host.refuse) throw refused(); readings.push(...batch.map(stamp)); },
-    async emitDurable(doc) { return { id: (await host.commit!({ documents: [doc] }))[0] }; },
     async getState(key) { return state.get(key); },
-    async setState(key, value) { await host.commit!({ state: [[key, value]] }); },
-    async commit(batch: DurableBatch) {
+    async commit(given: DurableBatch | string) {
       if (host.refuse) throw refused();
+      const batch = (typeof given === 'string' ? JSON.parse(given) : given) as DurableBatch;
       const ids = (batch.documents ?? []).map((doc: InboundDocument) => {
         const stored: StoredDocument = { id: documents.length + 1, type: doc.type, status: doc.status ?? 'received', meta: doc.meta ?? null, received_at: Date.now(), body: doc.body };
         documents.push(stored);

@@ -167,19 +167,19 @@ export class DataBuffer implements HostServices {
     return this.writer.addAcknowledged(rows);
   }
 
-  emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }> {
-    if (!doc || typeof doc.type !== 'string' || doc.type === '' || typeof doc.body !== 'string') {
-      return Promise.reject(new TypeError(`plugin "${plugin}" emitted a document without a string type and body`));
-    }
-    const json = JSON.stringify({ documents: [{ type: doc.type, body: doc.body, meta: doc.meta || null }] });
-    return this.writer.addCommit({ plugin, json, states: [] }).then((ids) => ({ id: ids[0] }));
-  }
-
   /**
-   * HostServices: documents and state writes in one transaction, all or nothing; resolves with the
-   * documents' ids once committed. Commits arriving together share the transaction and its sync.
+   * HostServices: the one durable write. Documents and state writes in one transaction, all or
+   * nothing; resolves with the documents' ids once committed. Commits arriving together share the
+   * transaction and its sync. `batch` as JSON text is how a native plugin hands it over: SQLite
+   * checks and stores it from the text, and the documents never become JS objects.
    */
-  commit(plugin: string, batch: DurableBatch): Promise<number[]> {
+  commit(plugin: string, batch: DurableBatch | string): Promise<number[]> {
+    if (typeof batch === 'string') {
+      const checked = this.jsonBatchCheck.check(plugin, batch);
+      if (checked instanceof TypeError) return Promise.reject(checked);
+      if (checked.count === 0) return Promise.resolve([]);
+      return this.writer.addCommit({ plugin, json: checked.jsonb });
+    }
     let documents: InboundDocument[];
     let states: Array<[string, string]>;
     try {
@@ -192,25 +192,8 @@ export class DataBuffer implements HostServices {
     return this.writer.addCommit({ plugin, json: JSON.stringify({ documents, state: states }), states });
   }
 
-  /**
-   * HostServices: `commit` with the batch as JSON text (how a native plugin hands it over). SQLite
-   * checks and stores it from the text: the documents never become JS objects.
-   */
-  commitJson(plugin: string, json: string): Promise<number[]> {
-    const checked = this.jsonBatchCheck.check(plugin, json);
-    if (checked instanceof TypeError) return Promise.reject(checked);
-    if (checked.count === 0) return Promise.resolve([]);
-    return this.writer.addCommit({ plugin, json: checked.jsonb });
-  }
-
   async getState(plugin: string, key: string): Promise<string | undefined> {
     return this.writer.pendingState(plugin, key) ?? (this.selectState.get(plugin, key) as string | undefined);
-  }
-
-  setState(plugin: string, key: string, value: string): Promise<void> {
-    if (typeof value !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" state "${key}" must be a string`));
-    const states: Array<[string, string]> = [[key, value]];
-    return this.writer.addCommit({ plugin, json: JSON.stringify({ state: states }), states }).then(() => undefined);
   }
 
   // ---- reads for the API -------------------------------------------------------------------------

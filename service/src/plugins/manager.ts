@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { PluginFindings } from '../config/load.js';
 import type { BackworksConfig, PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
@@ -249,7 +249,7 @@ export class PluginManager {
     const timeoutMs = parseDuration(entry.timeout ?? '2s');
     const initMs = parseDuration(entry.init_timeout ?? INIT_DEADLINE);
     const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
-    const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir, this.options.configDir);
+    const host = createHostContext(name, this.options.services, log, this.options.stateDir, this.options.configDir, this.trackOwners(plugin));
     this.initializing.add(driver);
     try {
       if (this.stopping) throw new Error('the gateway is stopping');
@@ -327,31 +327,11 @@ export class PluginManager {
   }
 
   /** Readings tell the manager which plugin owns which device, so writes find their way back. */
-  private trackOwners(plugin: ManagedPlugin): HostServices {
-    const { services, metrics } = this.options;
-    const emitted = metrics.readingsEmitted.labels(plugin.name);
-    // Bound one by one: the services may be a class instance (the buffer), whose methods a
-    // spread would not copy.
-    return {
-      emitDurable: (pluginName, doc) => services.emitDurable(pluginName, doc),
-      getState: (pluginName, key) => services.getState(pluginName, key),
-      setState: (pluginName, key, value) => services.setState(pluginName, key, value),
-      ...(services.commit ? { commit: (pluginName: string, batch: DurableBatch) => services.commit!(pluginName, batch) } : {}),
-      ...(services.commitJson ? { commitJson: (pluginName: string, json: string) => services.commitJson!(pluginName, json) } : {}),
-      ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
-        queryPluginDocuments: (pluginName: string, query: DocumentQuery) => services.queryPluginDocuments!(pluginName, query),
-        setPluginDocumentStatus: (pluginName: string, id: number, status: string) => services.setPluginDocumentStatus!(pluginName, id, status),
-      } : {}),
-      emit: (pluginName: string, readings: Reading[]) => {
-        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
-        emitted.inc(readings.length);
-        return services.emit(pluginName, readings);
-      },
-      emitAcknowledged: (pluginName: string, readings: Reading[]) => {
-        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
-        emitted.inc(readings.length);
-        return services.emitAcknowledged(pluginName, readings);
-      },
+  private trackOwners(plugin: ManagedPlugin): (readings: Reading[]) => void {
+    const emitted = this.options.metrics.readingsEmitted.labels(plugin.name);
+    return (readings) => {
+      for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
+      emitted.inc(readings.length);
     };
   }
 
