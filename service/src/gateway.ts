@@ -77,11 +77,11 @@ export class Gateway {
       services: this.services,
       configDir: dir,
       stateDir: this.stateDir,
-      healthIntervalMs: parseDuration(config.health?.interval ?? '10s'),
+      healthIntervalMs: parseDuration(config.health!.interval!),
       trust: config.plugin_trust,
     });
     this.tls = resolveTls(config.server?.tls, listenHost(loaded, options), dir, this.stateDir, options.log);
-    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB'), https: this.tls });
+    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server!.body_limit!), https: this.tls });
     this.controlPlane = new ControlPlane({ stateDir: this.stateDir, log: options.log, audit: this.buffer.audit, server: config.server, host: listenHost(loaded, options) });
     this.controlPlane.install(this.http);
     this.controlPlane.useEndpoints(config);

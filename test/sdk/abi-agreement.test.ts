@@ -79,7 +79,7 @@ async function compiledLayout(): Promise<Layout & { host: Record<string, number>
 }
 
 async function rustLayout(): Promise<Layout> {
-  const { stdout } = await exec('cargo', ['test', '--quiet', '--test', 'abi_layout', '--', '--nocapture'], {
+  const { stdout } = await exec('cargo', ['test', '--release', '--quiet', '--test', 'abi_layout', '--', '--nocapture'], {
     cwd: path.join(repoRoot, 'sdk/rust/backworks-plugin-sdk'),
     env: { ...process.env, CARGO_TARGET_DIR: path.join(repoRoot, 'target') },
     maxBuffer: 16 * 1024 * 1024,

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
 import { parseDuration } from '../../../sdk/typescript/units.js';
 import { Duration } from '../../../sdk/typescript/typebox.js';
@@ -35,11 +36,12 @@ class Simulator implements BackworksPlugin {
   private emitted = 0;
 
   initialize(config: unknown, host: HostContext): void {
-    const { devices } = config as SimulatorConfig;
+    // The schema's defaults fill what the file left out (the schema is the one place they are written).
+    const { devices } = Value.Default(SimulatorConfigSchema, structuredClone(config)) as SimulatorConfig;
     const started = Date.now();
     for (const device of devices) {
       for (const point of device.points) {
-        const signal: Signal = signals[point.signal]({ min: point.min ?? 0, max: point.max ?? 100, periodMs: parseDuration(point.period ?? '60s') });
+        const signal: Signal = signals[point.signal]({ min: point.min!, max: point.max!, periodMs: parseDuration(point.period!) });
         const tick = () => {
           const ts = Date.now();
           const reading: Reading = { device: device.name, point: point.name, value: signal(ts - started), quality: 'good', ts };
@@ -47,7 +49,7 @@ class Simulator implements BackworksPlugin {
           void host.emit([reading]).catch((err: Error) => host.log('warn', 'reading not stored', { err: err.message }));
         };
         tick();
-        this.timers.push(setInterval(tick, parseDuration(point.interval ?? '1s')));
+        this.timers.push(setInterval(tick, parseDuration(point.interval!)));
       }
     }
   }

@@ -48,7 +48,7 @@ export const PluginSchema = Type.Object({
     max_backoff: Optional(Duration('longest restart delay', '30s')),
     max_crashes: Optional(Type.Integer({ minimum: 1, default: 5, description: 'crashes within `window` that quarantine the plugin' })),
     window: Optional(Duration('window in which crashes are counted', '60s')),
-  }, Strict)),
+  }, { ...Strict, default: {} })),
 }, Strict);
 
 export const EndpointSchema = Type.Object({
@@ -67,7 +67,7 @@ export const ServerSchema = Type.Object({
   body_limit: Optional(Size('largest request body accepted', '1MB')),
   tls: Optional(ServerTlsSchema),
   metrics: Optional(ServerMetricsSchema),
-}, Strict);
+}, { ...Strict, default: {} });
 
 export const ConfigSchema = Type.Object({
   server: Optional(ServerSchema),
@@ -78,7 +78,7 @@ export const ConfigSchema = Type.Object({
   watch_config: Optional(Type.Boolean({ default: false, description: 'reload automatically when this file changes (an invalid edit is refused and the running config stays)' })),
   health: Optional(Type.Object({
     interval: Optional(Duration('how often every plugin health check runs', '10s')),
-  }, Strict)),
+  }, { ...Strict, default: {} })),
   plugin_discovery: Optional(Type.Object({
     directories: Type.Array(Type.String(), { description: 'folders (relative to this file) of native plugin libraries; an external plugin without path is the one whose descriptor has its name' }),
   }, Strict)),
