@@ -244,3 +244,4 @@ export interface PluginModule {
 export * from './units.js';
 export * from './names.js';
 export * from './address.js';
+export * from './backoff.js';

@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Frame, HostCall, Status } from './protocol.js';
+import { backoffDelay } from '../../../../sdk/typescript/backoff.js';
 import { answerToError, applyChanges, hookJson, toReply, type NativePluginOptions } from './shared.js';
 
 type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
@@ -241,8 +242,7 @@ export class IsolatedDriver implements PluginDriver {
       return undefined;
     }
     this.state = 'restarting';
-    const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** (this.crashes.length - 1));
-    return Math.round(exponential * (0.5 + Math.random() * 0.5)); // jitter: restarts of many plugins spread out
+    return backoffDelay(this.crashes.length - 1, backoffMs, maxBackoffMs);
   }
 
   /** The probe failed (or its host died within the window): the next one waits twice as long. */
