@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Native plugin figures, each beside a baseline measured in the same run (npm run build first):
-//  1. call round trip p50/p99: a TypeScript plugin, the seed's Rust plugin in-process (koffi) and
+//  1. call round trip p50/p99: a TypeScript plugin, examples/plugins/my-plugin in-process (koffi) and
 //     isolated (its own plugin host, frames over a socket), and a bare C echo over the same kind
 //     of socket (the floor of any isolated call on this machine);
 //  2. HTTP requests/s of /my-feature served by that plugin in both modes, as a ratio of a bare

@@ -1,7 +1,7 @@
 /**
  * The Backworks plugin contract for TypeScript plugins.
  *
- * One contract, two ways to implement it (see DESIGN.md): a TypeScript module that runs in the
+ * One contract, two ways to implement it: a TypeScript module that runs in the
  * service, or a native library built against `sdk/c/backworks_plugin.h`. The plugin manager wraps
  * both behind the same deadlines, circuit breaker and metrics, so a plugin author only writes the
  * behaviour below.
@@ -158,8 +158,8 @@ export interface EndpointReply {
 
 /**
  * What process_endpoint_data answers: a string body (JSON is sent as application/json), an
- * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (the
- * seed's `None`).
+ * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (Rust's
+ * `None`, C's BW_NONE).
  */
 export type EndpointAnswer = string | EndpointReply | null | undefined;
 

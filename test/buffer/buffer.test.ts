@@ -116,8 +116,8 @@ describe('buffer', () => {
     const db = new Database(file, { readonly: true });
     expect(db.prepare('SELECT type, body, meta, status FROM documents WHERE id = ?').get(id)).toEqual({ type: 'hl7v2', body: 'MSH|^~\\&|A', meta: '{"sender":"lab"}', status: 'received' });
     db.close();
-    buffer.setDocumentStatus(id, 'forwarded');
-    expect(buffer.documentsWithStatus('forwarded').map((d) => d.id)).toEqual([id]);
+    expect(await buffer.setPluginDocumentStatus('hl7', id, 'forwarded')).toBe(true);
+    expect((await buffer.queryPluginDocuments('hl7', { status: 'forwarded' })).map((d) => d.id)).toEqual([id]);
     await expect(buffer.commit('hl7', { documents: [{ type: '', body: 'x' }] })).rejects.toThrow(/plugin "hl7" committed documents\[0\] without a string type/);
     buffer.close();
   });

@@ -8,18 +8,17 @@ import { BackworksError } from '../errors.js';
 import { CommitTransaction } from './commit.js';
 import { Counters } from './counters.js';
 import { diskStateOf, isDiskError, type DiskState } from './disk-state.js';
-import { Documents, type DocumentWithStatus } from './documents.js';
+import { Documents } from './documents.js';
 import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
 import { AuditLog } from './audit.js';
 import { migrate } from './migrations.js';
-import { Outbox, type OutboxMessage, type OutboxRow } from './outbox.js';
+import { Outbox, type OutboxMessage } from './outbox.js';
 import { ReadingQueries, type HistoryQuery, type LatestValue } from './queries.js';
 import { toQueued } from './readings.js';
 import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
 import { GroupWriter, type Batch } from './writer.js';
 
-export type { DocumentWithStatus } from './documents.js';
-export type { OutboxMessage, OutboxRow } from './outbox.js';
+export type { OutboxMessage } from './outbox.js';
 export type { HistoryQuery, LatestValue } from './queries.js';
 
 export type Durability = 'normal' | 'full';
@@ -219,11 +218,6 @@ export class DataBuffer implements HostServices {
     return this.outbox.open(uplink, this.rows);
   }
 
-  /** Committed readings after `seq`, oldest first. */
-  readingsAfter(seq: number, limit: number): OutboxRow[] {
-    return this.outbox.readingsAfter(seq, limit);
-  }
-
   /**
    * The next outbox batch after `seq`: one message per device (a JSON array of {device, point,
    * value, quality, ts, seq} in seq order) and the batch's last seq; undefined when there is none.
@@ -252,14 +246,6 @@ export class DataBuffer implements HostServices {
   /** HostServices: sets the status of one of the plugin's documents; false when it has none with that id. */
   async setPluginDocumentStatus(plugin: string, id: number, status: string): Promise<boolean> {
     return this.documents.setPluginStatus(plugin, id, status);
-  }
-
-  setDocumentStatus(id: number, status: string): void {
-    this.documents.setStatus(id, status);
-  }
-
-  documentsWithStatus(status: string, afterId = 0, limit = 100): DocumentWithStatus[] {
-    return this.documents.withStatus(status, afterId, limit);
   }
 
   documentCounts(): Array<{ plugin: string; type: string; status: string; n: number }> {

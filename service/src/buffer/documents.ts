@@ -1,17 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DocumentQuery, StoredDocument } from '../../../sdk/typescript/index.js';
 
-/** A stored document with its plugin and body (`documentsWithStatus`). */
-export interface DocumentWithStatus {
-  id: number;
-  plugin: string;
-  type: string;
-  body: string;
-  meta: Record<string, unknown> | null;
-  status: string;
-  received_at: number;
-}
-
 /**
  * The documents table after the commit stored them: the queries, and the status updates (each run
  * at once, outside the group writer).
@@ -19,15 +8,11 @@ export interface DocumentWithStatus {
 export class Documents {
   /** Prepared statements of `pluginDocuments`, one per shape of query (a handful). */
   private readonly pluginQueries = new Map<string, Statement>();
-  private readonly updateStatus: Statement;
   private readonly updatePluginStatus: Statement;
-  private readonly selectByStatus: Statement;
   private readonly countByStatus: Statement;
 
   constructor(private readonly db: Database) {
-    this.updateStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?');
     this.updatePluginStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?');
-    this.selectByStatus = db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?');
     this.countByStatus = db.prepare('SELECT plugin, type, status, count(*) AS n FROM documents GROUP BY plugin, type, status');
   }
 
@@ -55,14 +40,5 @@ export class Documents {
   /** Sets the status of one of the plugin's documents; false when it has none with that id. */
   setPluginStatus(plugin: string, id: number, status: string): boolean {
     return this.updatePluginStatus.run(status, Date.now(), id, plugin).changes > 0;
-  }
-
-  setStatus(id: number, status: string): void {
-    this.updateStatus.run(status, Date.now(), id);
-  }
-
-  withStatus(status: string, afterId: number, limit: number): DocumentWithStatus[] {
-    return (this.selectByStatus.all(status, afterId, limit) as Array<Omit<DocumentWithStatus, 'meta'> & { meta: string | null }>)
-      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) : null }));
   }
 }

@@ -361,7 +361,7 @@ export class PluginManager {
     return this.current.get(name);
   }
 
-  /** The seed's call to one named plugin. */
+  /** A call to one named plugin (an endpoint with `plugin:`). */
   call(name: string, request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
   }
@@ -379,7 +379,7 @@ export class PluginManager {
   }
 
   /**
-   * The seed's chain: plugins asked in declared order; the first answer that is not None wins.
+   * The chain: plugins asked in declared order; the first answer that is not None wins.
    * While a plugin is still starting, "no answer" is not known yet: 503 starting, not 404.
    */
   async chain(request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {

@@ -160,11 +160,6 @@ export class IsolatedDriver implements PluginDriver {
     if (this.host) await this.retire(this.host);
   }
 
-  /** Pid of the running host (tests and `backworks status`). */
-  get hostPid(): number | undefined {
-    return this.host?.alive ? this.host.pid : undefined;
-  }
-
   private async call(type: number, args: Array<string | Buffer>, frameStatus = 0): Promise<CallResult> {
     const host = this.host;
     if (this.state !== 'running' || !host?.alive) {
