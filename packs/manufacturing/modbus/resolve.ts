@@ -148,6 +148,9 @@ function resolveDevice(dc: DeviceConfig, index: number, loaded: LoadedProfile | 
   } else if (!dc.serial) {
     problems.push({ path: at(), message: 'an rtu device needs `serial: {path, baud, parity, data_bits, stop_bits}`' });
   }
+  if (dc.report === 'every_poll' && dc.report_every !== undefined) {
+    problems.push({ path: at('report_every'), message: '`report_every` applies to `report: change` only (every_poll reports every value anyway)' });
+  }
   // On a serial bus 0 is the broadcast address (no device answers it) and 248-255 are reserved.
   if (transport === 'rtu' && dc.unit_id !== undefined && (dc.unit_id < 1 || dc.unit_id > 247)) {
     problems.push({ path: at('unit_id'), message: `unit_id ${dc.unit_id} cannot be a device on a serial bus (0 is broadcast, 248-255 are reserved); write the device's address, 1 to 247` });

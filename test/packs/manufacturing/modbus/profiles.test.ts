@@ -77,7 +77,7 @@ describe('firmware profiles', () => {
       profiles_dir: 'fixtures/profiles',
       devices: [
         { address: '10.0.0.5', profile: 'acme/pump@1.0', interval: '100ms' },
-        { address: '10.0.0.6:99999', points: [{ name: 'a', table: 'holding', address: 1 }] },
+        { address: '10.0.0.6:99999', report: 'every_poll', report_every: '1m', points: [{ name: 'a', table: 'holding', address: 1 }] },
         { transport: 'rtu', points: [{ name: 'a', table: 'holding', address: 1 }] },
         { address: '10.0.0.7', points: [
           { name: 'w', table: 'input', address: 1, access: 'read_write' },
@@ -95,6 +95,7 @@ describe('firmware profiles', () => {
     expect(byPath).toEqual([
       'devices.0.interval: poll group "default" every 100ms is faster than the profile allows (min_interval 500ms)',
       'devices.1.address: port "99999" must be a whole number from 1 to 65535',
+      'devices.1.report_every: `report_every` applies to `report: change` only (every_poll reports every value anyway)',
       'devices.2: an rtu device needs `serial: {path, baud, parity, data_bits, stop_bits}`',
       'devices.3.points.0.access: point "w": input registers are read-only in Modbus; use table holding or coil to write',
       'devices.3.points.1.type: point "c": a coil holds one bit; its type must be bool, not float32',

@@ -103,6 +103,12 @@ describe('manufacturing/opcua: the server restarts, forgets, freezes', { timeout
     await recovered(service, 0, 30_000);
     await until('health healthy', async () => (await opcuaHealth(service)).status === 'healthy', 10_000);
 
+    // the gateway's CPU while connected, for comparison with the outages below
+    const idleCpu0 = cpuSeconds(pid);
+    const idleAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    console.log(`connected, before the first restart: the gateway used ${Math.round(((cpuSeconds(pid) - idleCpu0) / ((Date.now() - idleAt) / 1000)) * 1000) / 10} % of a core`);
+
     const figures: Array<{ round: number; signal: string; transfer: boolean; recoveryMs: number; outageCpuPercent: number; secondHalfCpuPercent: number; healthLagMs: number }> = [];
     for (let round = 0; round < 10; round++) {
       const signal: NodeJS.Signals = round % 2 ? 'SIGTERM' : 'SIGKILL';
@@ -133,7 +139,9 @@ describe('manufacturing/opcua: the server restarts, forgets, freezes', { timeout
       expect((await points(service)).counter.quality).toBe('good');
       figures.push({ round, signal, transfer, recoveryMs: goodAt - upAt, outageCpuPercent, secondHalfCpuPercent, healthLagMs: Math.max(0, healthyAt - goodAt) });
     }
-    console.log(`opcua restart rounds (publishing ${PUBLISHING_MS} ms, reconnect_max ${RECONNECT_MAX_MS} ms):\n${figures.map((f) => JSON.stringify(f)).join('\n')}`);
+    // the issue's bound: 2 × publishing interval + the longest back-off (reconnect_max + 20 % jitter); logged, not asserted
+    const boundMs = 2 * PUBLISHING_MS + RECONNECT_MAX_MS * 1.2;
+    console.log(`opcua restart rounds (publishing ${PUBLISHING_MS} ms, reconnect_max ${RECONNECT_MAX_MS} ms, bound ${boundMs} ms; ${figures.filter((f) => f.recoveryMs <= boundMs).length} of 10 within):\n${figures.map((f) => JSON.stringify(f)).join('\n')}`);
 
     // a server that forgets every session behind the same connection
     // (node-opcua's session repairs itself inside the transaction that answered BadSessionIdInvalid
