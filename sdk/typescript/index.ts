@@ -245,3 +245,31 @@ export * from './units.js';
 export * from './names.js';
 export * from './address.js';
 export * from './backoff.js';
+
+/**
+ * A command a pack adds to the `backworks` CLI: `backworks GROUP NAME ARGUMENTS [OPTIONS]` (e.g.
+ * `backworks opcua browse URL`). A pack declares its commands in a `cli` module beside its index
+ * (`cli.ts`, exporting `commands`), which the CLI finds by itself; keep that module light and
+ * import heavy libraries inside `run`, since every `backworks` start reads it.
+ */
+export interface PackCommand {
+  group: string;
+  /** One line for `backworks --help`; the first command of a group gives it. */
+  groupDescription: string;
+  name: string;
+  description: string;
+  /** Required positional arguments, in order. */
+  arguments?: Array<{ name: string; description: string }>;
+  /** Options as the CLI writes them: flags such as "--depth <n>" or "--json". */
+  options?: Array<{ flags: string; description: string; default?: string }>;
+  /**
+   * Does the work and writes its own output to stdout. Resolve with 0 for success or 1 when the
+   * work failed (after writing why to stderr); a throw is reported as an error too.
+   */
+  run(args: string[], options: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+/** A pack's `cli` module. */
+export interface PackCliModule {
+  commands: PackCommand[];
+}

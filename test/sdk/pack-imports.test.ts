@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const MOVING = ['manufacturing/modbus', 'manufacturing/opcua'];
+const MOVING = ['manufacturing/modbus'];
 const packsRoot = path.join(repoRoot, 'packs');
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
 
@@ -54,6 +54,16 @@ describe('packs import only the SDK', () => {
       expect(serviceImports(path.join(packsRoot, pack)).length).toBeGreaterThan(0);
     });
   }
+
+  it('the service imports no pack either: pack CLI commands are discovered, not imported', () => {
+    const intoPacks: string[] = [];
+    for (const file of sources(path.join(repoRoot, 'service/src'))) {
+      for (const [, specifier] of fs.readFileSync(file, 'utf8').matchAll(IMPORT)) {
+        if (specifier.startsWith('.') && !path.relative(packsRoot, path.resolve(path.dirname(file), specifier)).startsWith('..')) intoPacks.push(`${path.relative(repoRoot, file)}: ${specifier}`);
+      }
+    }
+    expect(intoPacks).toEqual([]);
+  });
 
   it('the check sees an import into service/ (it can fail)', () => {
     const dir = tempDir();
