@@ -13,7 +13,6 @@ import { EndpointAuthSchema, ServerMetricsSchema, ServerTlsSchema } from './sect
  * published JSON Schema (`backworks schema`, service/schema/backworks.schema.json) all come from here.
  */
 
-export { Duration, Size };
 
 const Strict = { additionalProperties: false } as const;
 const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
