@@ -106,7 +106,7 @@ async function drainThroughLink(buffer, id) {
     gateway: { site: 'bench', id }, buffer, control, log: quiet, version: 'bench', configDir: tmp,
     fleet: { mqtt: { url }, health_interval: '1h', batch_size: BATCH, max_inflight: WINDOW },
   });
-  const last = buffer.readingsAfter(0, 1)[0][0] + BACKLOG - 1;
+  const last = buffer.outboxBatch(0, 1).lastSeq + BACKLOG - 1;
   while (link.health().acked_seq < last) await new Promise((r) => setTimeout(r, 2));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await link.stop();

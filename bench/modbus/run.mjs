@@ -42,7 +42,7 @@ const host = {
   pluginName: 'bench', stateDir: '/tmp',
   log: () => undefined,
   emit: (readings) => { emitted += readings.length; },
-  emitDurable: () => Promise.reject(new Error('unused')), getState: async () => undefined, setState: async () => undefined,
+  getState: async () => undefined, commit: () => Promise.reject(new Error('unused')),
 };
 const plugin = new ModbusPlugin(repo);
 const points = Array.from({ length: POINTS }, (_, i) => ({ name: `p${i}`, table: 'holding', address: i }));

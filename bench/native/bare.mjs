@@ -1,4 +1,4 @@
-// The baseline: a bare fastify route answering what the seed's plugin answers.
+// The baseline: a bare fastify route answering what examples/plugins/my-plugin answers.
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });

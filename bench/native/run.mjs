@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Native plugin figures, each beside a baseline measured in the same run (npm run build first):
-//  1. call round trip p50/p99: a TypeScript plugin, the seed's Rust plugin in-process (koffi) and
+//  1. call round trip p50/p99: a TypeScript plugin, examples/plugins/my-plugin in-process (koffi) and
 //     isolated (its own plugin host, frames over a socket), and a bare C echo over the same kind
 //     of socket (the floor of any isolated call on this machine);
 //  2. HTTP requests/s of /my-feature served by that plugin in both modes, as a ratio of a bare
@@ -50,7 +50,7 @@ function startEcho() {
 }
 
 const log = pino({ level: 'warn' });
-const host = { pluginName: 'bench', stateDir: os.tmpdir(), log() {}, emit() {}, emitDurable: async () => ({ id: 0 }), getState: async () => undefined, setState: async () => {} };
+const host = { pluginName: 'bench', stateDir: os.tmpdir(), log() {}, emit() {}, getState: async () => undefined, commit: async () => [] };
 const options = (isolation) => ({ path: lib, isolation, timeoutMs: 2000, limits: {}, restart: { backoffMs: 200, maxBackoffMs: 30000, maxCrashes: 5, windowMs: 60000 } });
 const tsPlugin = { async processEndpointData(endpoint) { return endpoint === '/my-feature' ? JSON.stringify({ message: 'Hello from my plugin!' }) : null; } };
 const inprocess = await openNativePlugin('bench-inprocess', options('none'), { log, stateDir: os.tmpdir() });

@@ -64,7 +64,7 @@
  *
  * STATUS CODES AND THE ERROR CONTRACT
  *
- * Calls return a bw_type_status. BW_OK is success; BW_NONE means "not mine" (the seed's None);
+ * Calls return a bw_type_status. BW_OK is success; BW_NONE means "not mine" (the next plugin is asked);
  * a negative value is an error, and then `*out` may hold a UTF-8 message (or stay NULL).
  *
  * One rule decides what the client sees and what the circuit breaker counts. It is the same
@@ -338,7 +338,7 @@ typedef bw_type_status (*bw_on_initialize)(bw_type_instance_plugin_ptr instance,
                                            char **out_error_plugin_ptr);
 
 /*
- * Answers an HTTP endpoint call (the seed's process_endpoint_data). `endpoint` is the request path
+ * Answers an HTTP endpoint call (the 1.0 call; see _v2 for bytes). `endpoint` is the request path
  * ("/my-feature"), `method` the HTTP method in capitals, `data` the request body as a C string (""
  * when none): a body holding a NUL byte arrives cut there. Bodies that may be binary need
  * process_endpoint_data_v2 (1.2), which also sets the answer's status and content type.

@@ -1,7 +1,7 @@
 /**
  * The Backworks plugin contract for TypeScript plugins.
  *
- * One contract, two ways to implement it (see DESIGN.md): a TypeScript module that runs in the
+ * One contract, two ways to implement it: a TypeScript module that runs in the
  * service, or a native library built against `sdk/c/backworks_plugin.h`. The plugin manager wraps
  * both behind the same deadlines, circuit breaker and metrics, so a plugin author only writes the
  * behaviour below.
@@ -94,35 +94,23 @@ export interface HostContext {
    * not count against the plugin's circuit breaker.
    */
   emitAcknowledged(readings: Reading[]): Promise<void>;
-  /**
-   * Stores a document and resolves only after the buffer has committed it, so the caller may
-   * acknowledge its sender. Rejects when it cannot be committed (then answer with a negative ACK).
-   */
-  emitDurable(doc: InboundDocument): Promise<{ id: number }>;
   /** Persistent plugin state (sequence numbers, control numbers); survives restarts. */
   getState(key: string): Promise<string | undefined>;
-  setState(key: string, value: string): Promise<void>;
   /**
-   * Commits documents and state writes in one transaction and resolves with the documents' ids,
-   * in order, once committed (the C ABI's bw_host_commit): a session engine stores what it
-   * received, its sequence numbers and what it is about to send, then answers its peer. Rejects,
-   * storing nothing, when any part is invalid or the buffer refuses it. Absent on a gateway
-   * without one.
+   * The one durable write: documents and state writes committed in one transaction, resolving
+   * with the documents' ids, in order, once committed (the C ABI's bw_host_commit). A session
+   * engine stores what it received, its sequence numbers and what it is about to send, then
+   * answers its peer; one document alone is `commit({ documents: [doc] })`, one state write
+   * `commit({ state: [[key, value]] })`. Rejects, storing nothing, when any part is invalid or the
+   * buffer refuses it (then answer with a negative ACK). The batch may also be given as JSON text
+   * (`{"documents"?: [...], "state"?: [[key, value], ...]}`): the buffer stores it without parsing
+   * it into objects first.
    */
-  commit?(batch: DurableBatch): Promise<number[]>;
-  /**
-   * `commit` with the batch as JSON text (`{"documents"?: [...], "state"?: [[key, value], ...]}`),
-   * the form the C ABI's bw_host_commit hands over: the buffer stores it without parsing it into
-   * objects first. Same checks, same answer. Absent on a gateway without a buffer.
-   */
-  commitJson?(json: string): Promise<number[]>;
-  /**
-   * Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild
-   * after a restart). Absent when the gateway keeps no documents.
-   */
-  queryDocuments?(query: DocumentQuery): Promise<StoredDocument[]>;
+  commit(batch: DurableBatch | string): Promise<number[]>;
+  /** Reads back this plugin's stored documents (an outbox the plugin drains itself, keys to rebuild after a restart). */
+  queryDocuments(query: DocumentQuery): Promise<StoredDocument[]>;
   /** Sets the status of one of this plugin's documents; resolves false when it has none with that id. */
-  setDocumentStatus?(id: number, status: string): Promise<boolean>;
+  setDocumentStatus(id: number, status: string): Promise<boolean>;
 }
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -170,8 +158,8 @@ export interface EndpointReply {
 
 /**
  * What process_endpoint_data answers: a string body (JSON is sent as application/json), an
- * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (the
- * seed's `None`).
+ * EndpointReply, or null/undefined for "not mine" so the next plugin in the chain is asked (Rust's
+ * `None`, C's BW_NONE).
  */
 export type EndpointAnswer = string | EndpointReply | null | undefined;
 
@@ -251,4 +239,37 @@ export interface ConfigProblem {
 export interface PluginModule {
   default: PluginFactory;
   checkConfig?(config: unknown, context: { configDir: string }): ConfigProblem[] | Promise<ConfigProblem[]>;
+}
+
+export * from './units.js';
+export * from './names.js';
+export * from './address.js';
+export * from './backoff.js';
+
+/**
+ * A command a pack adds to the `backworks` CLI: `backworks GROUP NAME ARGUMENTS [OPTIONS]` (e.g.
+ * `backworks opcua browse URL`). A pack declares its commands in a `cli` module beside its index
+ * (`cli.ts`, exporting `commands`), which the CLI finds by itself; keep that module light and
+ * import heavy libraries inside `run`, since every `backworks` start reads it.
+ */
+export interface PackCommand {
+  group: string;
+  /** One line for `backworks --help`; the first command of a group gives it. */
+  groupDescription: string;
+  name: string;
+  description: string;
+  /** Required positional arguments, in order. */
+  arguments?: Array<{ name: string; description: string }>;
+  /** Options as the CLI writes them: flags such as "--depth <n>" or "--json". */
+  options?: Array<{ flags: string; description: string; default?: string }>;
+  /**
+   * Does the work and writes its own output to stdout. Resolve with 0 for success or 1 when the
+   * work failed (after writing why to stderr); a throw is reported as an error too.
+   */
+  run(args: string[], options: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+/** A pack's `cli` module. */
+export interface PackCliModule {
+  commands: PackCommand[];
 }

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from './paths.js';
 import { registerCheckCommand } from './cli/check.js';
 import { registerFleetCommands } from './cli/fleet.js';
-import { registerOpcuaCommands } from './cli/opcua.js';
+import { registerPackCommands } from './cli/pack-commands.js';
 import { registerPluginCommands } from './cli/plugin.js';
 import { registerReloadCommand } from './cli/reload.js';
 import { registerRunCommand } from './cli/run.js';
@@ -28,8 +28,8 @@ registerReloadCommand(program);
 registerPluginCommands(program);
 registerUserCommands(program);
 registerTokenCommands(program);
-registerOpcuaCommands(program);
 registerFleetCommands(program);
+await registerPackCommands(program);
 
 try {
   await program.parseAsync(process.argv);

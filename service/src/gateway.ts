@@ -5,7 +5,7 @@ import { BackworksError } from './errors.js';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import type { ConfigIssue } from './config/source.js';
-import { parseDuration, parseSize } from './config/units.js';
+import { parseDuration, parseSize } from '../../sdk/typescript/units.js';
 import { overallStatus, type HealthReport } from './health.js';
 import { EndpointRoutes } from './http/endpoints.js';
 import { registerReservedRoutes } from './http/reserved.js';
@@ -81,11 +81,11 @@ export class Gateway {
       services: this.services,
       configDir: dir,
       stateDir: this.stateDir,
-      healthIntervalMs: parseDuration(config.health?.interval ?? '10s'),
+      healthIntervalMs: parseDuration(config.health!.interval!),
       trust: config.plugin_trust,
     });
     this.tls = resolveTls(config.server?.tls, listenHost(loaded, options), dir, this.stateDir, options.log);
-    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server?.body_limit ?? '1MB'), https: this.tls });
+    this.http = createServer({ log: options.log, bodyLimit: parseSize(config.server!.body_limit!), https: this.tls });
     this.controlPlane = new ControlPlane({ stateDir: this.stateDir, log: options.log, audit: this.buffer.audit, server: config.server, host: listenHost(loaded, options) });
     this.controlPlane.install(this.http);
     this.controlPlane.useEndpoints(config);
@@ -95,7 +95,7 @@ export class Gateway {
       health: () => this.health(),
       gateway: config.gateway ?? {},
       metrics: this.metrics,
-      oldestReading: () => { const row = this.buffer.readingsAfter(0, 1)[0]; return row && { seq: row[0], ts: row[5] }; },
+      oldestReading: () => this.buffer.oldestReading(),
       logRing: options.logRing,
       log: options.log,
       sessions: this.controlPlane.sessions,

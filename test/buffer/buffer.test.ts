@@ -109,23 +109,23 @@ describe('buffer', () => {
     expect(committedSeqs(file)).toEqual([1]);
   });
 
-  it('resolves emitDurable only once the document is in the file', async () => {
+  it('resolves a commit only once the document is in the file', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file, { flushIntervalMs: 10_000 });
-    const { id } = await buffer.emitDurable('hl7', { type: 'hl7v2', body: 'MSH|^~\\&|A', meta: { sender: 'lab' } });
+    const [id] = await buffer.commit('hl7', { documents: [{ type: 'hl7v2', body: 'MSH|^~\\&|A', meta: { sender: 'lab' } }] });
     const db = new Database(file, { readonly: true });
     expect(db.prepare('SELECT type, body, meta, status FROM documents WHERE id = ?').get(id)).toEqual({ type: 'hl7v2', body: 'MSH|^~\\&|A', meta: '{"sender":"lab"}', status: 'received' });
     db.close();
-    buffer.setDocumentStatus(id, 'forwarded');
-    expect(buffer.documentsWithStatus('forwarded').map((d) => d.id)).toEqual([id]);
-    await expect(buffer.emitDurable('hl7', { type: '', body: 'x' })).rejects.toThrow(/plugin "hl7" emitted a document without a string type/);
+    expect(await buffer.setPluginDocumentStatus('hl7', id, 'forwarded')).toBe(true);
+    expect((await buffer.queryPluginDocuments('hl7', { status: 'forwarded' })).map((d) => d.id)).toEqual([id]);
+    await expect(buffer.commit('hl7', { documents: [{ type: '', body: 'x' }] })).rejects.toThrow(/plugin "hl7" committed documents\[0\] without a string type/);
     buffer.close();
   });
 
   it('keeps plugin state across restarts and reads its own pending writes', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file);
-    const write = buffer.setState('x12', 'control', '000000042');
+    const write = buffer.commit('x12', { state: [['control', '000000042']] });
     expect(await buffer.getState('x12', 'control')).toBe('000000042');
     await write;
     expect(await buffer.getState('x12', 'other')).toBeUndefined();

@@ -52,17 +52,17 @@ describe('group commit', () => {
     db.close();
   });
 
-  it('stores a batch handed over as JSON text (commitJson) like the same batch as objects', async () => {
+  it('stores a batch handed over as JSON text like the same batch as objects', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file, { flushIntervalMs: 60_000 });
     const text = JSON.stringify({ ...batch('fix', 7), documents: [...batch('fix', 7).documents, { type: 'fix', body: 'a\u0001b', meta: { tags: ['x'] } }] });
-    const committed = buffer.commitJson('fix', text);
+    const committed = buffer.commit('fix', text);
     // Its own writes are readable before the commit lands.
     expect(await buffer.getState('fix', 'fix.out.7')).toBe('sent 7');
     const [ids, objectIds] = await Promise.all([committed, buffer.commit('fix', batch('fix', 8))]);
     expect(ids).toEqual([1, 2, 3]);
     expect(objectIds).toEqual([4, 5]);
-    expect(await buffer.commitJson('fix', '{"documents": [], "state": []}')).toEqual([]);
+    expect(await buffer.commit('fix', '{"documents": [], "state": []}')).toEqual([]);
     buffer.close();
     const db = new Database(file, { readonly: true });
     expect(db.prepare('SELECT id, type, body, meta FROM documents ORDER BY id').all()).toEqual([
@@ -79,9 +79,9 @@ describe('group commit', () => {
   it('stores each document with the status its commit names (default received), in both forms', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file);
-    await buffer.commitJson('hl7', JSON.stringify({ documents: [{ type: 'hl7v2', body: 'a', status: 'not_mapped' }, { type: 'hl7v2', body: 'b' }] }));
+    await buffer.commit('hl7', JSON.stringify({ documents: [{ type: 'hl7v2', body: 'a', status: 'not_mapped' }, { type: 'hl7v2', body: 'b' }] }));
     await buffer.commit('hl7', { documents: [{ type: 'hl7v2', body: 'c', status: 'refused' }] });
-    await expect(buffer.commitJson('hl7', '{"documents": [{"type": "hl7v2", "body": "d", "status": 5}]}')).rejects.toThrow(/documents\[0\]/);
+    await expect(buffer.commit('hl7', '{"documents": [{"type": "hl7v2", "body": "d", "status": 5}]}')).rejects.toThrow(/documents\[0\]/);
     await expect(buffer.commit('hl7', { documents: [{ type: 'hl7v2', body: 'd', status: '' }] })).rejects.toThrow(/documents\[0\] with a status/);
     expect(buffer.documentCounts().sort((x, y) => x.status.localeCompare(y.status))).toEqual([
       { plugin: 'hl7', type: 'hl7v2', status: 'not_mapped', n: 1 },
@@ -99,20 +99,20 @@ describe('group commit', () => {
   it('refuses a bad JSON batch whole, naming the bad part, and stores nothing of it', async () => {
     const file = path.join(dir(), 'b.db');
     const buffer = openBuffer(file);
-    await expect(buffer.commitJson('fix', '{"documents": [')).rejects.toThrow(/plugin "fix" committed a batch that is not JSON/);
-    await expect(buffer.commitJson('fix', '[1]')).rejects.toThrow('plugin "fix" committed a batch that is not a JSON object');
-    await expect(buffer.commitJson('fix', '{"documents": {"type": "fix"}}')).rejects.toThrow('plugin "fix" committed documents that are not an array');
-    await expect(buffer.commitJson('fix', '{"documents": [{"type": "fix", "body": "ok"}, "x"]}'))
+    await expect(buffer.commit('fix', '{"documents": [')).rejects.toThrow(/plugin "fix" committed a batch that is not JSON/);
+    await expect(buffer.commit('fix', '[1]')).rejects.toThrow('plugin "fix" committed a batch that is not a JSON object');
+    await expect(buffer.commit('fix', '{"documents": {"type": "fix"}}')).rejects.toThrow('plugin "fix" committed documents that are not an array');
+    await expect(buffer.commit('fix', '{"documents": [{"type": "fix", "body": "ok"}, "x"]}'))
       .rejects.toThrow('plugin "fix" committed documents[1] without a string type and body');
-    await expect(buffer.commitJson('fix', '{"documents": [{"type": "", "body": "x"}]}'))
+    await expect(buffer.commit('fix', '{"documents": [{"type": "", "body": "x"}]}'))
       .rejects.toThrow('plugin "fix" committed documents[0] without a string type and body');
-    await expect(buffer.commitJson('fix', '{"documents": [{"type": "fix", "body": 5}]}'))
+    await expect(buffer.commit('fix', '{"documents": [{"type": "fix", "body": 5}]}'))
       .rejects.toThrow('plugin "fix" committed documents[0] without a string type and body');
-    await expect(buffer.commitJson('fix', '{"state": [["k", "v"], ["k", 5]]}'))
+    await expect(buffer.commit('fix', '{"state": [["k", "v"], ["k", 5]]}'))
       .rejects.toThrow('plugin "fix" committed state[1] that is not a [key, value] pair of strings');
-    await expect(buffer.commitJson('fix', '{"state": [["k", "v", "w"]]}'))
+    await expect(buffer.commit('fix', '{"state": [["k", "v", "w"]]}'))
       .rejects.toThrow('plugin "fix" committed state[0] that is not a [key, value] pair of strings');
-    await expect(buffer.commitJson('fix', '{"state": "k=v"}')).rejects.toThrow(/state that is not an array/);
+    await expect(buffer.commit('fix', '{"state": "k=v"}')).rejects.toThrow(/state that is not an array/);
     buffer.close();
     const db = new Database(file, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM documents').pluck().get()).toBe(0);

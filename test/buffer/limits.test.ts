@@ -102,13 +102,13 @@ describe('buffer limits', () => {
     const first = await buffer.commit('hl7', { documents: [{ type: 'hl7', body: 'a' }, { type: 'hl7', body: 'b' }] });
     await new Promise((r) => setTimeout(r, 20));
     const [last] = await buffer.commit('hl7', { documents: [{ type: 'hl7', body: 'c' }] });
-    const ages = buffer.documentsWithStatus('received').map((d) => d.received_at);
+    const ages = (await buffer.queryPluginDocuments('hl7', { status: 'received' })).map((d) => d.received_at);
     buffer.maintain(Date.now()); // nothing is 60 s old yet
     expect(buffer.drops().documents.max_age).toBe(0);
     // A minute after the first two were received, before the third was.
     expect(ages[2]).toBeGreaterThan(ages[1]);
     buffer.maintain(ages[1] + 60_001);
-    expect(buffer.documentsWithStatus('received').map((d) => d.id)).toEqual([last]);
+    expect((await buffer.queryPluginDocuments('hl7', { status: 'received' })).map((d) => d.id)).toEqual([last]);
     expect(buffer.drops().documents.max_age).toBe(first.length);
     buffer.close();
   });

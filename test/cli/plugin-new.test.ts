@@ -37,7 +37,7 @@ function host(emitted: Reading[]): HostContext {
   return {
     pluginName: 'tpl', stateDir: tempDir(), configDir: tempDir(), log() {},
     emit: async (r: Reading[]) => { emitted.push(...r); },
-    emitDurable: async () => ({ id: 1 }), getState: async () => undefined, setState: async () => {},
+    getState: async () => undefined, commit: async () => [],
   } as unknown as HostContext;
 }
 

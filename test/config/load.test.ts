@@ -43,7 +43,7 @@ describe('loading backworks.yaml', () => {
   });
 
   it.each(seedYamls.map((yaml, i) => ({ i, yaml })))('parses the seed document\'s YAML #$i as written', async ({ yaml }) => {
-    // The seed's snippets name libraries that are built later and secrets set at deploy time:
+    // The industry sample snippets name libraries that are built later and secrets set at deploy time:
     // parse and validate them (deep: false skips the files on disk), with the secret exported.
     const file = writeTemp('backworks.yaml', yaml);
     const { config } = await loadConfig(file, { env: { BLOOMBERG_API_KEY: 'k' }, deep: false });

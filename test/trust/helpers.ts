@@ -19,7 +19,7 @@ export function newKeyPair(): KeyPair {
 }
 
 /**
- * Compiles a real plugin (the seed's hello-c, renamed and versioned) whose library constructor
+ * Compiles a real plugin (examples/plugins/hello-c, renamed and versioned) whose library constructor
  * appends a line to `marker`: a marker file that exists proves some process opened the library.
  */
 export function buildPlugin(dir: string, options: { name?: string; version?: string; marker?: string } = {}): string {

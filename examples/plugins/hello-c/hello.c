@@ -1,5 +1,5 @@
 /*
- * hello-c: the seed's my-plugin written in plain C against sdk/c/backworks_plugin.h only.
+ * hello-c: the my-plugin example written in plain C against sdk/c/backworks_plugin.h only.
  * GET or POST /my-feature answers {"message":"Hello from my plugin!"}; every other path is
  * "not mine". Build: cc -shared -fPIC -O2 -I../../../sdk/c hello.c -o libhello_c.so
  */
@@ -69,7 +69,7 @@ static const bw_type_descriptor hello_descriptor = {
     .abi_minor = BW_ABI_MINOR,
     .name = "hello-c",
     .version = "1.0.0",
-    .description = "The seed's example plugin in plain C",
+    .description = "The my-plugin example in plain C",
     .capabilities = BW_CAP_ENDPOINT,
     .config_schema_json = "{\"type\":\"object\"}",
     .calls = &hello_calls,

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Duration, NAME_PATTERN } from '../../../service/src/config/schema.js';
+import { Duration } from '../../../sdk/typescript/typebox.js';
+import { NAME_PATTERN } from '../../../sdk/typescript/units.js';
 
 /**
  * The `config:` of a manufacturing/modbus plugin: one TypeBox definition gives the JSON Schema

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration } from '../../../service/src/config/schema.js';
+import { Duration } from '../../../sdk/typescript/typebox.js';
 import { formatIssue, YamlSource } from '../../../service/src/config/source.js';
 import { validateAgainst } from '../../../service/src/config/validate.js';
 import { PointSchema } from './config.js';

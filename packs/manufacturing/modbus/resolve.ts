@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseHostPort } from '../../../sdk/typescript/address.js';
-import { parseDuration } from '../../../service/src/config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { firmwareProfilesRoot } from '../../../service/src/paths.js';
 import type { Access, DataType, DeviceConfig, ModbusConfig, Order, PointConfig, Table } from './config.js';
 import { registerCount } from './codec.js';

@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
 import { PluginError } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { MqttConfigSchema, type MqttConfig, type MqttDeviceConfig, type MqttPointConfig } from './config.js';
 import { parsePath, select, type Segment } from './json-path.js';
 import { fill, matches } from './topics.js';
@@ -37,7 +37,8 @@ export class MqttDevicesPlugin implements BackworksPlugin {
       const first = [...Value.Errors(MqttConfigSchema, config)][0];
       throw new PluginError(`invalid mqtt config at ${first?.path || '/'}: ${first?.message ?? 'does not match the schema'}`, 400);
     }
-    this.config = config as MqttConfig;
+    // The schema's defaults fill what the file left out (the schema is the one place they are written).
+    this.config = Value.Default(MqttConfigSchema, structuredClone(config)) as MqttConfig;
     this.host = host;
     this.devices = this.config.devices.map((d) => ({
       config: d,
@@ -49,22 +50,22 @@ export class MqttDevicesPlugin implements BackworksPlugin {
       clientId: b.client_id ?? `backworks-${host.pluginName}-${process.pid}`,
       username: b.username,
       password: b.password,
-      keepalive: Math.max(1, Math.round(parseDuration(b.keepalive ?? '30s') / 1000)),
-      reconnectPeriod: parseDuration(b.reconnect ?? '2s'),
+      keepalive: Math.max(1, Math.round(parseDuration(b.keepalive!) / 1000)),
+      reconnectPeriod: parseDuration(b.reconnect!),
       connectTimeout: 10_000,
       clean: true,
       resubscribe: false, // we subscribe on every connect ourselves
     });
     this.client = client;
     client.on('connect', () => {
-      const qos = this.config.qos ?? 1;
+      const qos = this.config.qos!;
       client.subscribe(this.devices.map((d) => d.config.topic), { qos }, (err) => {
         if (err) { this.stats.lastError = `subscribe failed: ${err.message}`; host.log('error', this.stats.lastError); }
       });
       host.log('info', `connected to ${b.url}`, { topics: this.devices.map((d) => d.config.topic) });
     });
     client.on('error', (err) => { this.stats.lastError = err.message; });
-    client.on('offline', () => host.log('warn', `broker ${b.url} unreachable; retrying every ${b.reconnect ?? '2s'}`));
+    client.on('offline', () => host.log('warn', `broker ${b.url} unreachable; retrying every ${b.reconnect}`));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -104,14 +105,14 @@ export class MqttDevicesPlugin implements BackworksPlugin {
     if (!p) throw new PluginError(`device "${device}" has no point "${point}"`, 404);
     if (!p.writable) throw new PluginError(`point "${point}" of device "${device}" is not writable`, 400);
     if (!entry.device.config.command_topic) throw new PluginError(`device "${device}" has no command_topic to publish writes to`, 400);
-    const type = p.type ?? 'any';
+    const type = p.type!;
     if (type !== 'any' && typeof value !== type) throw new PluginError(`point "${point}" expects a ${type}, got ${JSON.stringify(value)}`, 400);
     let raw = value;
     if (typeof value === 'number' && (p.scale !== undefined || p.offset !== undefined)) raw = (value - (p.offset ?? 0)) / (p.scale ?? 1);
     const client = this.client;
     if (!client?.connected) throw new PluginError('the MQTT broker is not connected', 503);
     const topic = fill(entry.device.config.command_topic, entry.topic);
-    await client.publishAsync(topic, JSON.stringify({ point, value: raw }), { qos: this.config.qos ?? 1 });
+    await client.publishAsync(topic, JSON.stringify({ point, value: raw }), { qos: this.config.qos! });
   }
 
   healthCheck(): PluginHealth {
@@ -129,7 +130,7 @@ export class MqttDevicesPlugin implements BackworksPlugin {
 }
 
 function convert(raw: unknown, p: MqttPointConfig): number | string | boolean | undefined {
-  const type = p.type ?? 'any';
+  const type = p.type!;
   if (type !== 'any' && typeof raw !== type) return undefined;
   if (typeof raw === 'number') return p.scale !== undefined || p.offset !== undefined ? raw * (p.scale ?? 1) + (p.offset ?? 0) : raw;
   if (typeof raw === 'string' || typeof raw === 'boolean') return raw;

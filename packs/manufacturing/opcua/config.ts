@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Duration, NAME_PATTERN } from '../../../service/src/config/schema.js';
+import { Duration } from '../../../sdk/typescript/typebox.js';
+import { NAME_PATTERN } from '../../../sdk/typescript/units.js';
 
 /** The `config:` of a manufacturing/opcua plugin (TypeBox: JSON Schema for `check`, types here). */
 
@@ -29,7 +30,7 @@ export const OpcuaServerSchema = Type.Object({
   accept_unknown_server_certificate: Optional(Type.Boolean({ default: true, description: 'trust a server certificate on first use; false: only certificates in STATE/pki/trusted/certs' })),
   publishing_interval: Optional(Duration('how often the subscription reports changes', '1s')),
   poll_interval: Optional(Duration('how often points with mode poll are read', '1s')),
-  reconnect_max: Optional(Duration('longest wait between reconnection attempts (the back-off starts at 250ms, doubles, with ±20 % jitter)', '30s')),
+  reconnect_max: Optional(Duration('longest wait between reconnection attempts (the back-off starts at 250ms and doubles; each wait is a random point in its upper half)', '30s')),
   keep_alive_count: Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'publishing intervals without data after which the server sends a keep-alive; a subscription silent for 1.5 × publishing_interval × keep_alive_count + 1s is recreated with a new session' })),
   request_timeout: Optional(Duration('how long a connect, read or write may wait for the server; a write that times out answers 504', '10s')),
   points: Type.Array(OpcuaPointSchema, { minItems: 1 }),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type * as Opcua from 'node-opcua';
 import type { HostContext, Quality, Reading } from '../../../sdk/typescript/index.js';
 import { PluginError } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import type { OpcuaPointConfig, OpcuaServerConfig } from './config.js';
 import { SESSION_GONE, SessionSupervisor, type OpcuaLib } from './session.js';
 import { qualityOf, readingValue, UnsupportedType } from './values.js';

@@ -1,6 +1,7 @@
 import type * as Opcua from 'node-opcua';
 import type { HostContext } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
+import { backoffDelay } from '../../../sdk/typescript/backoff.js';
 import type { OpcuaServerConfig } from './config.js';
 
 /**
@@ -153,9 +154,7 @@ export class SessionSupervisor {
   }
 
   private backoff(failures: number): number {
-    const max = parseDuration(this.config.reconnect_max ?? '30s');
-    const base = Math.min(max, FIRST_DELAY_MS * 2 ** Math.min(failures, 16));
-    return Math.round(base * (0.8 + Math.random() * 0.4)); // jitter: gateways restarted together do not knock together
+    return backoffDelay(failures, FIRST_DELAY_MS, parseDuration(this.config.reconnect_max ?? '30s'));
   }
 
   private sleep(ms: number): Promise<void> {

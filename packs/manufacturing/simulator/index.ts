@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { BackworksPlugin, HostContext, PluginHealth, Reading } from '../../../sdk/typescript/index.js';
-import { parseDuration } from '../../../service/src/config/units.js';
-import { Duration } from '../../../service/src/config/schema.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
+import { Duration } from '../../../sdk/typescript/typebox.js';
 import { signals, type Signal } from './signals.js';
 
 const PointSchema = Type.Object({
@@ -38,11 +39,12 @@ class Simulator implements BackworksPlugin {
   private readonly held = new Map<string, { value?: number; emitNow: () => void }>();
 
   initialize(config: unknown, host: HostContext): void {
-    const { devices } = config as SimulatorConfig;
+    // The schema's defaults fill what the file left out (the schema is the one place they are written).
+    const { devices } = Value.Default(SimulatorConfigSchema, structuredClone(config)) as SimulatorConfig;
     const started = Date.now();
     for (const device of devices) {
       for (const point of device.points) {
-        const signal: Signal = signals[point.signal]({ min: point.min ?? 0, max: point.max ?? 100, periodMs: parseDuration(point.period ?? '60s') });
+        const signal: Signal = signals[point.signal]({ min: point.min!, max: point.max!, periodMs: parseDuration(point.period!) });
         const key = `${device.name}\u0000${point.name}`;
         const tick = () => {
           const ts = Date.now();
@@ -53,7 +55,7 @@ class Simulator implements BackworksPlugin {
         };
         if (point.writable) this.held.set(key, { emitNow: tick });
         tick();
-        this.timers.push(setInterval(tick, parseDuration(point.interval ?? '1s')));
+        this.timers.push(setInterval(tick, parseDuration(point.interval!)));
       }
     }
   }

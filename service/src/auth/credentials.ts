@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { isRole, type Principal, type Role } from './roles.js';
 import { hashSecret, newSecret, sameSecret } from './secrets.js';

@@ -12,14 +12,13 @@ import { Documents, type DocumentListQuery, type DocumentWithStatus } from './do
 import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
 import { AuditLog } from './audit.js';
 import { migrate } from './migrations.js';
-import { Outbox, type OutboxMessage, type OutboxRow } from './outbox.js';
+import { Outbox, type OutboxMessage } from './outbox.js';
 import { ReadingQueries, type HistoryQuery, type LatestValue } from './queries.js';
 import { toQueued } from './readings.js';
 import { Retention, type Drop, type DropKind, type DropReason } from './retention.js';
 import { GroupWriter, type Batch } from './writer.js';
 
-export type { DocumentWithStatus } from './documents.js';
-export type { OutboxMessage, OutboxRow } from './outbox.js';
+export type { OutboxMessage } from './outbox.js';
 export type { HistoryQuery, LatestValue } from './queries.js';
 
 export type Durability = 'normal' | 'full';
@@ -66,6 +65,7 @@ export class DataBuffer implements HostServices {
   private readonly retention: Retention;
   private readonly durability: Durability;
   private readonly selectState: Statement;
+  private readonly selectOldest: Statement;
   /** The state writes of a queued JSONB batch, for the writer's pendingState (getState sees its own writes). */
   private readonly pendingStates: Statement;
   private readonly commitTransaction: CommitTransaction;
@@ -98,6 +98,7 @@ export class DataBuffer implements HostServices {
 
     const db = this.db;
     this.selectState = db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck();
+    this.selectOldest = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT 1');
     this.pendingStates = db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw();
     this.jsonBatchCheck = new JsonBatchCheck(db);
     this.readingQueries = new ReadingQueries(db);
@@ -167,19 +168,19 @@ export class DataBuffer implements HostServices {
     return this.writer.addAcknowledged(rows);
   }
 
-  emitDurable(plugin: string, doc: InboundDocument): Promise<{ id: number }> {
-    if (!doc || typeof doc.type !== 'string' || doc.type === '' || typeof doc.body !== 'string') {
-      return Promise.reject(new TypeError(`plugin "${plugin}" emitted a document without a string type and body`));
-    }
-    const json = JSON.stringify({ documents: [{ type: doc.type, body: doc.body, meta: doc.meta || null }] });
-    return this.writer.addCommit({ plugin, json, states: [] }).then((ids) => ({ id: ids[0] }));
-  }
-
   /**
-   * HostServices: documents and state writes in one transaction, all or nothing; resolves with the
-   * documents' ids once committed. Commits arriving together share the transaction and its sync.
+   * HostServices: the one durable write. Documents and state writes in one transaction, all or
+   * nothing; resolves with the documents' ids once committed. Commits arriving together share the
+   * transaction and its sync. `batch` as JSON text is how a native plugin hands it over: SQLite
+   * checks and stores it from the text, and the documents never become JS objects.
    */
-  commit(plugin: string, batch: DurableBatch): Promise<number[]> {
+  commit(plugin: string, batch: DurableBatch | string): Promise<number[]> {
+    if (typeof batch === 'string') {
+      const checked = this.jsonBatchCheck.check(plugin, batch);
+      if (checked instanceof TypeError) return Promise.reject(checked);
+      if (checked.count === 0) return Promise.resolve([]);
+      return this.writer.addCommit({ plugin, json: checked.jsonb });
+    }
     let documents: InboundDocument[];
     let states: Array<[string, string]>;
     try {
@@ -192,28 +193,16 @@ export class DataBuffer implements HostServices {
     return this.writer.addCommit({ plugin, json: JSON.stringify({ documents, state: states }), states });
   }
 
-  /**
-   * HostServices: `commit` with the batch as JSON text (how a native plugin hands it over). SQLite
-   * checks and stores it from the text: the documents never become JS objects.
-   */
-  commitJson(plugin: string, json: string): Promise<number[]> {
-    const checked = this.jsonBatchCheck.check(plugin, json);
-    if (checked instanceof TypeError) return Promise.reject(checked);
-    if (checked.count === 0) return Promise.resolve([]);
-    return this.writer.addCommit({ plugin, json: checked.jsonb });
-  }
-
   async getState(plugin: string, key: string): Promise<string | undefined> {
     return this.writer.pendingState(plugin, key) ?? (this.selectState.get(plugin, key) as string | undefined);
   }
 
-  setState(plugin: string, key: string, value: string): Promise<void> {
-    if (typeof value !== 'string') return Promise.reject(new TypeError(`plugin "${plugin}" state "${key}" must be a string`));
-    const states: Array<[string, string]> = [[key, value]];
-    return this.writer.addCommit({ plugin, json: JSON.stringify({ state: states }), states }).then(() => undefined);
-  }
-
   // ---- reads for the API -------------------------------------------------------------------------
+
+  /** The oldest reading the buffer still holds (the console's overview), or undefined when empty. */
+  oldestReading(): { seq: number; ts: number } | undefined {
+    return this.selectOldest.get() as { seq: number; ts: number } | undefined;
+  }
 
   devices(): Array<{ device: string; points: number; last_ts: number }> {
     return this.readingQueries.devices();
@@ -234,11 +223,6 @@ export class DataBuffer implements HostServices {
   /** Registers an uplink; a new one starts with everything buffered. Returns its acknowledged seq. */
   openOutbox(uplink: string): number {
     return this.outbox.open(uplink, this.rows);
-  }
-
-  /** Committed readings after `seq`, oldest first. */
-  readingsAfter(seq: number, limit: number): OutboxRow[] {
-    return this.outbox.readingsAfter(seq, limit);
   }
 
   /**
@@ -279,14 +263,6 @@ export class DataBuffer implements HostServices {
   /** HostServices: sets the status of one of the plugin's documents; false when it has none with that id. */
   async setPluginDocumentStatus(plugin: string, id: number, status: string): Promise<boolean> {
     return this.documents.setPluginStatus(plugin, id, status);
-  }
-
-  setDocumentStatus(id: number, status: string): void {
-    this.documents.setStatus(id, status);
-  }
-
-  documentsWithStatus(status: string, afterId = 0, limit = 100): DocumentWithStatus[] {
-    return this.documents.withStatus(status, afterId, limit);
   }
 
   documentCounts(): Array<{ plugin: string; type: string; status: string; n: number }> {

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DocumentQuery, StoredDocument } from '../../../sdk/typescript/index.js';
 
-/** A stored document with its plugin and body (`documentsWithStatus`). */
+/** A stored document with its plugin, body and status. */
 export interface DocumentWithStatus {
   id: number;
   plugin: string;
@@ -21,15 +21,11 @@ export interface DocumentListQuery { plugin?: string; status?: string; q?: strin
 export class Documents {
   /** Prepared statements of `pluginDocuments`, one per shape of query (a handful). */
   private readonly pluginQueries = new Map<string, Statement>();
-  private readonly updateStatus: Statement;
   private readonly updatePluginStatus: Statement;
-  private readonly selectByStatus: Statement;
   private readonly countByStatus: Statement;
 
   constructor(private readonly db: Database) {
-    this.updateStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ?');
     this.updatePluginStatus = db.prepare('UPDATE documents SET status = ?, updated_at = ? WHERE id = ? AND plugin = ?');
-    this.selectByStatus = db.prepare('SELECT id, plugin, type, body, meta, status, received_at FROM documents WHERE status = ? AND id > ? ORDER BY id LIMIT ?');
     this.countByStatus = db.prepare('SELECT plugin, type, status, count(*) AS n FROM documents GROUP BY plugin, type, status');
   }
 
@@ -59,10 +55,6 @@ export class Documents {
     return this.updatePluginStatus.run(status, Date.now(), id, plugin).changes > 0;
   }
 
-  setStatus(id: number, status: string): void {
-    this.updateStatus.run(status, Date.now(), id);
-  }
-
   /**
    * Every plugin's documents, newest first, for the console's messages page: by plugin, status,
    * and `q` (a row id, or text found in the meta: a message control number, a sender). No body.
@@ -90,8 +82,4 @@ export class Documents {
     return row && { ...row, meta: row.meta ? JSON.parse(row.meta) as Record<string, unknown> : null };
   }
 
-  withStatus(status: string, afterId: number, limit: number): DocumentWithStatus[] {
-    return (this.selectByStatus.all(status, afterId, limit) as Array<Omit<DocumentWithStatus, 'meta'> & { meta: string | null }>)
-      .map((d) => ({ ...d, meta: d.meta ? JSON.parse(d.meta) : null }));
-  }
 }

@@ -1,21 +1,23 @@
 import path from 'node:path';
 import type { Registry } from 'prom-client';
-import type { StorageConfig } from '../config/sections/storage.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { Value } from '@sinclair/typebox/value';
+import { StorageSchema, type StorageConfig } from '../config/sections/storage.js';
+import { parseDuration, parseSize } from '../../../sdk/typescript/units.js';
 import type { Logger } from '../log.js';
 import { DataBuffer } from './buffer.js';
 import { registerBufferMetrics } from './metrics.js';
 
 /** Opens the buffer that `storage:` describes, with its metrics on `registry` and disk changes logged. */
 export function openBufferFromConfig(storage: StorageConfig | undefined, stateDir: string, registry: Registry, log: Logger): DataBuffer {
-  const s = storage ?? {};
+  // The schema's defaults fill what the file left out (also when there is no storage: at all).
+  const s = Value.Default(StorageSchema, structuredClone(storage ?? {})) as Required<StorageConfig>;
   const buffer = new DataBuffer({
-    file: path.resolve(stateDir, s.path ?? 'buffer.db'),
-    maxBytes: parseSize(s.max_bytes ?? '1GB'),
-    maxAgeMs: parseDuration(s.max_age ?? '30d'),
-    durability: s.durability ?? 'normal',
+    file: path.resolve(stateDir, s.path),
+    maxBytes: parseSize(s.max_bytes),
+    maxAgeMs: parseDuration(s.max_age),
+    durability: s.durability,
     flushRows: s.flush_rows,
-    flushIntervalMs: s.flush_interval ? parseDuration(s.flush_interval) : undefined,
+    flushIntervalMs: parseDuration(s.flush_interval),
     maxQueued: s.max_queued,
     // Once per change of state, with what was refused meanwhile: not a line per refused request.
     onDiskState: (state, err, refused) => {
@@ -25,6 +27,6 @@ export function openBufferFromConfig(storage: StorageConfig | undefined, stateDi
     },
   });
   registerBufferMetrics(registry, buffer);
-  log.info({ file: buffer.file, durability: s.durability ?? 'normal', rows: buffer.rowCount }, 'buffer opened');
+  log.info({ file: buffer.file, durability: s.durability, rows: buffer.rowCount }, 'buffer opened');
   return buffer;
 }

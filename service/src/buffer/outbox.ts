@@ -1,8 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
 
-/** One row of the readings table, as the outbox hands it out: [seq, device, point, valueJson, quality, ts]. */
-export type OutboxRow = [number, string, string, string, string, number];
-
 /** One message per device of an outbox batch: a JSON array of its readings in seq order. */
 export interface OutboxMessage {
   device: string;
@@ -21,7 +18,6 @@ export class Outbox {
   private readonly pendingCounts = new Map<string, number>();
   private readonly committedListeners = new Set<(count: number) => void>();
   private readonly upsertCursor: Statement;
-  private readonly selectReadingsAfter: Statement;
   private readonly selectMessages: Statement;
   private readonly countBetween: Statement;
 
@@ -29,7 +25,6 @@ export class Outbox {
   constructor(db: Database, private readonly requestCommit: () => void) {
     this.upsertCursor = db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
       ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`);
-    this.selectReadingsAfter = db.prepare('SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?').raw();
     // One JSON array per device for the next `limit` readings, built by SQLite: no row objects in JS.
     this.selectMessages = db.prepare(`SELECT device,
         '[' || group_concat('{"device":' || json_quote(device) || ',"point":' || json_quote(point) || ',"value":' || value
@@ -55,11 +50,6 @@ export class Outbox {
       this.requestCommit();
     }
     return this.cursors.get(uplink)!;
-  }
-
-  /** Committed readings after `seq`, oldest first. */
-  readingsAfter(seq: number, limit: number): OutboxRow[] {
-    return this.selectReadingsAfter.all(seq, limit) as OutboxRow[];
   }
 
   /**

@@ -9,7 +9,7 @@ import { installedPlugins, registerRegistryCommands } from './plugin/registry.js
 import { registerSigningCommands } from './plugin/signing.js';
 import { registerNewCommand } from './plugin/new.js';
 
-/** Where installed plugins live (DESIGN.md); scanned besides plugin_discovery.directories. */
+/** Where installed plugins live; scanned besides plugin_discovery.directories. */
 const INSTALLED_DIRS = ['/usr/lib/backworks/plugins', '/var/lib/backworks/plugins'];
 
 function describe(meta: NativeMetadata): string {

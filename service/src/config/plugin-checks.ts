@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { importPack, listPacks } from '../plugins/packs.js';
+import { importPack, importPluginModule, listPacks } from '../plugins/packs.js';
 import type { BackworksConfig, PluginConfig } from './schema.js';
 import { mapEntries } from './semantics.js';
 import type { ConfigIssue, YamlSource } from './source.js';
 import { unreadableFile } from './file-problems.js';
 import { validateAgainst } from './validate.js';
 import type { DiscoveredPlugin } from '../plugins/native/discovery.js';
+import type { PluginModule } from '../../../sdk/typescript/index.js';
 
 export interface PluginCheckResult {
   /** Mistakes of the file as a whole (the fleet link's files, unreadable discovery folders). */
@@ -43,7 +44,18 @@ export async function checkPlugins(config: BackworksConfig, source: YamlSource, 
         issues = await checkExternal(found.file, [...at, 'type'], plugin, at, config, source);
       }
     } else if (plugin.type === 'builtin' && typeof plugin.pack === 'string' && listPacks().includes(plugin.pack)) {
-      issues = await checkBuiltin(plugin, at, source, configDir);
+      issues = await checkTypeScript(await importPack(plugin.pack), plugin, at, source, configDir);
+    } else if (plugin.type === 'typescript' && typeof plugin.module === 'string' && plugin.module) {
+      const file = path.resolve(configDir, plugin.module);
+      const unreadable = unreadableFile(file, 'plugin module');
+      if (unreadable) issues = [source.issue([...at, 'module'], `${unreadable}; build the plugin (npm run build in its folder) and write the path of its compiled .js module`)];
+      else {
+        try {
+          issues = await checkTypeScript(await importPluginModule(file), plugin, at, source, configDir);
+        } catch (err) {
+          issues = [source.issue([...at, 'module'], `cannot load ${file}: ${(err as Error).message}`)];
+        }
+      }
     }
     if (issues.length) result.byPlugin.set(name, issues);
   }));
@@ -114,8 +126,7 @@ function missingLibraryHint(file: string): string {
   return '; install the plugin (backworks plugin install NAME prints the path to write here) or copy its built library (.so) to that path';
 }
 
-async function checkBuiltin(plugin: PluginConfig, at: string[], source: YamlSource, configDir: string): Promise<ConfigIssue[]> {
-  const mod = await importPack(plugin.pack!);
+async function checkTypeScript(mod: PluginModule, plugin: PluginConfig, at: string[], source: YamlSource, configDir: string): Promise<ConfigIssue[]> {
   const schema = mod.default().configSchema;
   const pluginConfig = plugin.config ?? {};
   const issues = schema ? validateAgainst(schema, pluginConfig, source, [...at, 'config']) : [];

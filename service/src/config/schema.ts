@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Duration, Size } from './sections/strings.js';
+import { Duration, Size } from '../../../sdk/typescript/typebox.js';
+import { NAME_PATTERN } from '../../../sdk/typescript/units.js';
 import { DataEndpointSchema } from './sections/data-endpoint.js';
 import { FleetSchema } from './sections/fleet.js';
 import { GatewayIdentitySchema } from './sections/gateway.js';
@@ -12,21 +13,21 @@ import { EndpointAuthSchema, ServerMetricsSchema, ServerTlsSchema } from './sect
  * published JSON Schema (`backworks schema`, service/schema/backworks.schema.json) all come from here.
  */
 
-export { Duration, Size };
 
 const Strict = { additionalProperties: false } as const;
 const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
 
-export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+export { NAME_PATTERN };
 export const PACK_PATTERN = '^[a-z0-9-]+/[a-z0-9-]+$';
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 export const PluginSchema = Type.Object({
-  type: Type.Union([Type.Literal('external'), Type.Literal('builtin')], {
-    description: 'external: a native library (.so/.dylib/.dll) at `path`; builtin: a TypeScript plugin from packs/ named by `pack`',
+  type: Type.Union([Type.Literal('external'), Type.Literal('builtin'), Type.Literal('typescript')], {
+    description: 'external: a native library (.so/.dylib/.dll) at `path`; builtin: a TypeScript plugin from packs/ named by `pack`; typescript: a TypeScript plugin built outside the repo against @backworks/plugin-sdk, loaded from `module`',
   }),
   path: Optional(Type.String({ minLength: 1, description: 'native library, relative to this file; without it, the library in plugin_discovery.directories whose descriptor has this plugin\'s name' })),
   pack: Optional(Type.String({ pattern: PACK_PATTERN, description: 'INDUSTRY/NAME of a plugin in packs/, e.g. manufacturing/modbus' })),
+  module: Optional(Type.String({ minLength: 1, description: 'typescript plugins: the compiled JavaScript module (ES module, default export = plugin factory), relative to this file, e.g. my-pack/dist/index.js' })),
   enabled: Optional(Type.Boolean({ default: true })),
   critical: Optional(Type.Boolean({ default: false, description: 'a critical plugin that is down makes /health answer 503, and its hook failures reject requests' })),
   config: Optional(Type.Record(Type.String(), Type.Unknown(), { description: "the plugin's own settings, checked against its schema" })),
@@ -46,7 +47,7 @@ export const PluginSchema = Type.Object({
     max_backoff: Optional(Duration('longest restart delay', '30s')),
     max_crashes: Optional(Type.Integer({ minimum: 1, default: 5, description: 'crashes within `window` that quarantine the plugin' })),
     window: Optional(Duration('window in which crashes are counted', '60s')),
-  }, Strict)),
+  }, { ...Strict, default: {} })),
 }, Strict);
 
 export const EndpointSchema = Type.Object({
@@ -65,7 +66,7 @@ export const ServerSchema = Type.Object({
   body_limit: Optional(Size('largest request body accepted', '1MB')),
   tls: Optional(ServerTlsSchema),
   metrics: Optional(ServerMetricsSchema),
-}, Strict);
+}, { ...Strict, default: {} });
 
 export const ConfigSchema = Type.Object({
   server: Optional(ServerSchema),
@@ -76,7 +77,7 @@ export const ConfigSchema = Type.Object({
   watch_config: Optional(Type.Boolean({ default: false, description: 'reload automatically when this file changes (an invalid edit is refused and the running config stays)' })),
   health: Optional(Type.Object({
     interval: Optional(Duration('how often every plugin health check runs', '10s')),
-  }, Strict)),
+  }, { ...Strict, default: {} })),
   plugin_discovery: Optional(Type.Object({
     directories: Type.Array(Type.String(), { description: 'folders (relative to this file) of native plugin libraries; an external plugin without path is the one whose descriptor has its name' }),
   }, Strict)),

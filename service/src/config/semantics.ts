@@ -46,6 +46,13 @@ export function checkReferences(config: BackworksConfig, source: YamlSource): Co
       if (plugin.pack === undefined) issues.push(source.issue([...at, 'type'], `plugin "${name}" is builtin and needs "pack:" (one of ${packs.join(', ')})`));
       else if (pack !== undefined && !packs.includes(pack)) issues.push(source.issue([...at, 'pack'], `unknown pack "${pack}"${didYouMean(pack, packs) || `; available: ${packs.join(', ')}`}`));
       if (plugin.path !== undefined) issues.push(source.issue([...at, 'path'], `"path" is for external (native) plugins; a builtin plugin is named by "pack"`, 'key'));
+    } else if (plugin.type === 'typescript') {
+      if (plugin.module === undefined) issues.push(source.issue([...at, 'type'], `plugin "${name}" is typescript and needs "module:" (its compiled JavaScript module, e.g. my-pack/dist/index.js)`));
+      if (plugin.pack !== undefined) issues.push(source.issue([...at, 'pack'], `"pack" names a plugin in packs/ (type: builtin); a typescript plugin is loaded from "module"`, 'key'));
+      if (plugin.path !== undefined) issues.push(source.issue([...at, 'path'], `"path" is for external (native) plugins; a typescript plugin is loaded from "module"`, 'key'));
+    }
+    if (plugin.type !== 'typescript' && plugin.module !== undefined) {
+      issues.push(source.issue([...at, 'module'], `"module" is for typescript plugins (type: typescript)`, 'key'));
     }
   }
 

@@ -5,7 +5,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigSchema, NAME_PATTERN, PACK_PATTERN } from './schema.js';
 import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
 import { didYouMean } from './suggest.js';
-import { DURATION_PATTERN, SIZE_PATTERN } from './units.js';
+import { DURATION_PATTERN, SIZE_PATTERN } from '../../../sdk/typescript/units.js';
 import { hostProblem, parseHostPort } from '../../../sdk/typescript/address.js';
 
 /** Shared with deploy/build/config-validator.mjs, which compiles the config schema at build time. */

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EndpointAnswer, EndpointReply, PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
 import type { BackworksConfig, EndpointConfig } from '../config/schema.js';
 import { HTTP_METHODS } from '../config/schema.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { BackworksError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { PluginManager } from '../plugins/manager.js';

@@ -4,8 +4,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 export const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 /**
- * One circuit breaker per plugin, one mutable object shared by every call (the original
- * implementation copied its counters on each call, so it never tripped).
+ * One circuit breaker per plugin, one mutable object shared by every call: a copy per call would
+ * count each failure on its own copy and never trip.
  *
  * closed --(threshold consecutive failures)--> open --(recovery elapsed)--> half-open: one probe
  * half-open --(probe succeeds)--> closed;  half-open --(probe fails)--> open again

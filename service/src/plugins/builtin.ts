@@ -1,11 +1,11 @@
 import type { BackworksPlugin, HostContext, PluginRequest, PluginResponse } from '../../../sdk/typescript/index.js';
 import { PluginError } from '../../../sdk/typescript/index.js';
 import type { Capability, PluginDriver, PluginMetadata } from './driver.js';
-import { importPack } from './packs.js';
+import { importPack, importPluginModule } from './packs.js';
 
-/** A TypeScript plugin from packs/, running in the service process. */
-export async function openBuiltinPlugin(pack: string): Promise<PluginDriver> {
-  const mod = await importPack(pack);
+/** A TypeScript plugin, from packs/ (`pack`) or from a module built against the SDK (`module`), running in the service process. */
+export async function openTypeScriptPlugin(source: { pack: string } | { module: string }): Promise<PluginDriver> {
+  const mod = 'pack' in source ? await importPack(source.pack) : await importPluginModule(source.module);
   return new BuiltinDriver(mod.default());
 }
 

@@ -1,14 +1,15 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { DocumentQuery, DurableBatch, EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
+import type { EndpointAnswer, PluginRequest, PluginResponse, Reading } from '../../../sdk/typescript/index.js';
 import type { PluginFindings } from '../config/load.js';
-import type { BackworksConfig, PluginConfig } from '../config/schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { PluginSchema, type BackworksConfig, type PluginConfig } from '../config/schema.js';
 import type { PluginTrustConfig } from '../config/sections/plugin-trust.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseDuration, parseSize } from '../../../sdk/typescript/units.js';
 import { BackworksError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { openBuiltinPlugin } from './builtin.js';
+import { openTypeScriptPlugin } from './builtin.js';
 import { bodyBytes, type PluginDriver } from './driver.js';
 import { createHostContext, type HostServices } from './host-context.js';
 import { ManagedPlugin, type PluginStatus } from './managed.js';
@@ -27,8 +28,15 @@ export interface ManagerOptions {
   trust?: PluginTrustConfig;
 }
 
-/** initialize may connect to devices: `init_timeout`, 30 s unless the plugin's entry says otherwise. */
-const INIT_DEADLINE = '30s';
+/** A plugin's entry with the schema's defaults filled in: the schema is the one place a default is written. */
+type PluginEntry = PluginConfig & Required<Pick<PluginConfig, 'timeout' | 'init_timeout' | 'failure_threshold' | 'recovery_timeout' | 'isolation' | 'critical'>>
+  & { restart: Required<NonNullable<PluginConfig['restart']>> };
+
+/** Every entry passes here, however it came (a loaded file, a reload, a test's attach). */
+function withDefaults(entry: PluginConfig): PluginEntry {
+  return Value.Default(PluginSchema, structuredClone(entry)) as PluginEntry;
+}
+
 const SHUTDOWN_DEADLINE_MS = 5_000;
 
 /**
@@ -53,7 +61,7 @@ export class PluginManager {
   /** In declared order: the order of the endpoint chain and of before_request hooks. Swapped whole on reload. */
   private current = new Map<string, ManagedPlugin>();
   /** The config each running plugin was started with, to tell on reload what changed. */
-  private readonly entries = new Map<string, PluginConfig>();
+  private readonly entries = new Map<string, PluginEntry>();
   /** Device name -> name of the plugin that emitted it (a name, so a replaced instance takes over). */
   private readonly deviceOwners = new Map<string, string>();
   private beforeHooks: ManagedPlugin[] = [];
@@ -85,8 +93,9 @@ export class PluginManager {
   start(plugins: BackworksConfig['plugins'] = {}, findings: PluginFindings = {}): Promise<void> {
     this.findings = findings;
     const starts: Array<Promise<void>> = [];
-    for (const [name, entry] of Object.entries(plugins)) {
-      if (entry.enabled === false) continue;
+    for (const [name, given] of Object.entries(plugins)) {
+      if (given.enabled === false) continue;
+      const entry = withDefaults(given);
       const placeholder = this.register(name, entry, this.placeholder(name, entry));
       if (entry.critical) this.holding.add(name);
       const opened = (driver: PluginDriver) => {
@@ -118,7 +127,8 @@ export class PluginManager {
   }
 
   /** Registers and initializes an opened driver (tests attach their own TypeScript plugins here). */
-  async attach(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
+  async attach(name: string, driver: PluginDriver, given: PluginConfig): Promise<ManagedPlugin> {
+    const entry = withDefaults(given);
     return this.register(name, entry, await this.initialize(name, driver, entry));
   }
 
@@ -144,8 +154,9 @@ export class PluginManager {
     const report: ReconcileReport = { kept: [], started: [], replaced: [], removed: [], refused: [] };
     const order = new Map<string, ManagedPlugin>();
     const retired: ManagedPlugin[] = [];
-    for (const [name, entry] of Object.entries(next)) {
-      if (entry.enabled === false) continue;
+    for (const [name, given] of Object.entries(next)) {
+      if (given.enabled === false) continue;
+      const entry = withDefaults(given);
       const running = this.current.get(name);
       // A failed plugin is tried again: its library or its device may have been fixed since.
       if (running && running.state !== 'failed' && !force.has(name) && isDeepStrictEqual(this.entries.get(name), entry)) {
@@ -182,7 +193,7 @@ export class PluginManager {
    * place of it: the old instance is retired first, and when the new one still fails, the old
    * config is started again. A bad edit then costs that plugin a restart, never its service.
    */
-  private async takeOver(name: string, running: ManagedPlugin, entry: PluginConfig): Promise<{ plugin: ManagedPlugin; refused?: string; oldRetired: boolean }> {
+  private async takeOver(name: string, running: ManagedPlugin, entry: PluginEntry): Promise<{ plugin: ManagedPlugin; refused?: string; oldRetired: boolean }> {
     // The new entry's library or config is refused by the checks: the old instance stays untouched.
     const problem = this.findings.problems?.get(name);
     if (problem !== undefined) {
@@ -209,7 +220,7 @@ export class PluginManager {
     return status.status === 'unhealthy' ? status.message ?? 'unhealthy' : undefined;
   }
 
-  private register(name: string, entry: PluginConfig, plugin: ManagedPlugin): ManagedPlugin {
+  private register(name: string, entry: PluginEntry, plugin: ManagedPlugin): ManagedPlugin {
     this.current.set(name, plugin);
     this.entries.set(name, entry);
     this.indexHooks();
@@ -217,8 +228,8 @@ export class PluginManager {
   }
 
   /** Opens and initializes a plugin that is not registered yet; one that cannot start is `failed` with why. */
-  private async create(name: string, entry: PluginConfig, opened?: (driver: PluginDriver) => void): Promise<ManagedPlugin> {
-    const timeoutMs = parseDuration(entry.timeout ?? '2s');
+  private async create(name: string, entry: PluginEntry, opened?: (driver: PluginDriver) => void): Promise<ManagedPlugin> {
+    const timeoutMs = parseDuration(entry.timeout);
     const refused = this.findings.problems?.get(name);
     if (refused !== undefined) return this.failed(name, entry, refused);
     let driver: PluginDriver;
@@ -231,25 +242,25 @@ export class PluginManager {
     return this.initialize(name, driver, entry);
   }
 
-  private failed(name: string, entry: PluginConfig, reason: string): ManagedPlugin {
+  private failed(name: string, entry: PluginEntry, reason: string): ManagedPlugin {
     this.options.log.error({ plugin: name, err: reason }, 'plugin could not be loaded; the others run without it');
-    const plugin = new ManagedPlugin(name, unloadable(name, reason), this.settings(entry, parseDuration(entry.timeout ?? '2s')), this.options.metrics, this.options.log);
+    const plugin = new ManagedPlugin(name, unloadable(name, reason), this.settings(entry, parseDuration(entry.timeout)), this.options.metrics, this.options.log);
     plugin.state = 'failed';
     plugin.failure = reason;
     return plugin;
   }
 
   /** Stands in for a plugin until its instance is up: no capabilities yet, calls answer "starting". */
-  private placeholder(name: string, entry: PluginConfig): ManagedPlugin {
-    return new ManagedPlugin(name, unloadable(name, 'starting'), this.settings(entry, parseDuration(entry.timeout ?? '2s')), this.options.metrics, this.options.log);
+  private placeholder(name: string, entry: PluginEntry): ManagedPlugin {
+    return new ManagedPlugin(name, unloadable(name, 'starting'), this.settings(entry, parseDuration(entry.timeout)), this.options.metrics, this.options.log);
   }
 
-  private async initialize(name: string, driver: PluginDriver, entry: PluginConfig): Promise<ManagedPlugin> {
+  private async initialize(name: string, driver: PluginDriver, entry: PluginEntry): Promise<ManagedPlugin> {
     const { log, metrics } = this.options;
-    const timeoutMs = parseDuration(entry.timeout ?? '2s');
-    const initMs = parseDuration(entry.init_timeout ?? INIT_DEADLINE);
+    const timeoutMs = parseDuration(entry.timeout);
+    const initMs = parseDuration(entry.init_timeout);
     const plugin = new ManagedPlugin(name, driver, this.settings(entry, timeoutMs), metrics, log);
-    const host = createHostContext(name, this.trackOwners(plugin), log, this.options.stateDir, this.options.configDir);
+    const host = createHostContext(name, this.options.services, log, this.options.stateDir, this.options.configDir, this.trackOwners(plugin));
     this.initializing.add(driver);
     try {
       if (this.stopping) throw new Error('the gateway is stopping');
@@ -259,7 +270,7 @@ export class PluginManager {
     } catch (err) {
       plugin.state = 'failed';
       plugin.failure = (err as { code?: string }).code === 'BW_ERR_PLUGIN_TIMEOUT'
-        ? `initialize did not finish within init_timeout (${entry.init_timeout ?? INIT_DEADLINE})`
+        ? `initialize did not finish within init_timeout (${entry.init_timeout})`
         : (err as Error).message;
       log.error({ plugin: name, err: plugin.failure }, 'plugin failed to initialize; the others run without it');
       // Whatever the driver still runs for it (a host, a retry) ends here.
@@ -287,27 +298,28 @@ export class PluginManager {
     plugin.state = 'stopped';
   }
 
-  private async open(name: string, entry: PluginConfig, timeoutMs: number): Promise<PluginDriver> {
-    if (entry.type === 'builtin') return openBuiltinPlugin(entry.pack!);
+  private async open(name: string, entry: PluginEntry, timeoutMs: number): Promise<PluginDriver> {
+    if (entry.type === 'builtin') return openTypeScriptPlugin({ pack: entry.pack! });
+    if (entry.type === 'typescript') return openTypeScriptPlugin({ module: path.resolve(this.options.configDir, entry.module!) });
     const { openNativePlugin } = await import('./native/index.js');
-    const restart = entry.restart ?? {};
+    const restart = entry.restart;
     const library = entry.path !== undefined ? path.resolve(this.options.configDir, entry.path) : this.findings.libraries?.get(name);
     if (library === undefined) throw new BackworksError('BW_ERR_PLUGIN_LOAD', name, 'no "path:" and no library of that name in plugin_discovery.directories');
     return openNativePlugin(name, {
       path: library,
       workingDir: this.options.configDir,
-      isolation: entry.isolation ?? 'process',
+      isolation: entry.isolation,
       timeoutMs,
-      initTimeoutMs: parseDuration(entry.init_timeout ?? INIT_DEADLINE),
+      initTimeoutMs: parseDuration(entry.init_timeout),
       limits: {
         memory: entry.limits?.memory ? parseSize(entry.limits.memory) : undefined,
         concurrency: entry.limits?.concurrency,
       },
       restart: {
-        backoffMs: parseDuration(restart.backoff ?? '200ms'),
-        maxBackoffMs: parseDuration(restart.max_backoff ?? '30s'),
-        maxCrashes: restart.max_crashes ?? 5,
-        windowMs: parseDuration(restart.window ?? '60s'),
+        backoffMs: parseDuration(restart.backoff),
+        maxBackoffMs: parseDuration(restart.max_backoff),
+        maxCrashes: restart.max_crashes,
+        windowMs: parseDuration(restart.window),
       },
     }, {
       log: this.options.log.child({ plugin: name }),
@@ -316,41 +328,21 @@ export class PluginManager {
     });
   }
 
-  private settings(entry: PluginConfig, timeoutMs: number) {
+  private settings(entry: PluginEntry, timeoutMs: number) {
     return {
-      critical: entry.critical ?? false,
+      critical: entry.critical,
       timeoutMs,
-      failureThreshold: entry.failure_threshold ?? 5,
-      recoveryMs: parseDuration(entry.recovery_timeout ?? '30s'),
+      failureThreshold: entry.failure_threshold,
+      recoveryMs: parseDuration(entry.recovery_timeout),
     };
   }
 
   /** Readings tell the manager which plugin owns which device, so writes find their way back. */
-  private trackOwners(plugin: ManagedPlugin): HostServices {
-    const { services, metrics } = this.options;
-    const emitted = metrics.readingsEmitted.labels(plugin.name);
-    // Bound one by one: the services may be a class instance (the buffer), whose methods a
-    // spread would not copy.
-    return {
-      emitDurable: (pluginName, doc) => services.emitDurable(pluginName, doc),
-      getState: (pluginName, key) => services.getState(pluginName, key),
-      setState: (pluginName, key, value) => services.setState(pluginName, key, value),
-      ...(services.commit ? { commit: (pluginName: string, batch: DurableBatch) => services.commit!(pluginName, batch) } : {}),
-      ...(services.commitJson ? { commitJson: (pluginName: string, json: string) => services.commitJson!(pluginName, json) } : {}),
-      ...(services.queryPluginDocuments && services.setPluginDocumentStatus ? {
-        queryPluginDocuments: (pluginName: string, query: DocumentQuery) => services.queryPluginDocuments!(pluginName, query),
-        setPluginDocumentStatus: (pluginName: string, id: number, status: string) => services.setPluginDocumentStatus!(pluginName, id, status),
-      } : {}),
-      emit: (pluginName: string, readings: Reading[]) => {
-        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
-        emitted.inc(readings.length);
-        return services.emit(pluginName, readings);
-      },
-      emitAcknowledged: (pluginName: string, readings: Reading[]) => {
-        for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
-        emitted.inc(readings.length);
-        return services.emitAcknowledged(pluginName, readings);
-      },
+  private trackOwners(plugin: ManagedPlugin): (readings: Reading[]) => void {
+    const emitted = this.options.metrics.readingsEmitted.labels(plugin.name);
+    return (readings) => {
+      for (const r of readings) if (this.deviceOwners.get(r.device) !== plugin.name) this.deviceOwners.set(r.device, plugin.name);
+      emitted.inc(readings.length);
     };
   }
 
@@ -369,7 +361,7 @@ export class PluginManager {
     return this.current.get(name);
   }
 
-  /** The seed's call to one named plugin. */
+  /** A call to one named plugin (an endpoint with `plugin:`). */
   call(name: string, request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {
     return new Promise((resolve, reject) => this.callThen(name, request, timeoutMs, resolve, reject));
   }
@@ -387,7 +379,7 @@ export class PluginManager {
   }
 
   /**
-   * The seed's chain: plugins asked in declared order; the first answer that is not None wins.
+   * The chain: plugins asked in declared order; the first answer that is not None wins.
    * While a plugin is still starting, "no answer" is not known yet: 503 starting, not 404.
    */
   async chain(request: PluginRequest, timeoutMs?: number): Promise<EndpointAnswer> {

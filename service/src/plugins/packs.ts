@@ -15,10 +15,14 @@ export function listPacks(): string[] {
   return packs.sort();
 }
 
-export async function importPack(pack: string): Promise<PluginModule> {
-  const file = path.join(packsRoot, pack, `index${moduleExtension}`);
+export function importPack(pack: string): Promise<PluginModule> {
+  return importPluginModule(path.join(packsRoot, pack, `index${moduleExtension}`));
+}
+
+/** A TypeScript plugin module, first-party (a pack) or built elsewhere against the SDK package. */
+export async function importPluginModule(file: string): Promise<PluginModule> {
   const mod = (await import(pathToFileURL(file).href)) as PluginModule;
-  if (typeof mod.default !== 'function') throw new Error(`pack ${pack} has no default export returning a plugin`);
+  if (typeof mod.default !== 'function') throw new Error(`${file} has no default export returning a plugin (export default function create(): BackworksPlugin)`);
   return mod;
 }
 

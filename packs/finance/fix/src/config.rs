@@ -1,4 +1,4 @@
-//! The plugin's `config:`: one session at the top level (the seed's `session_id`,
+//! The plugin's `config:`: one session at the top level (`session_id`,
 //! `target_comp_id`), more under `sessions:`, each inheriting the top level's settings.
 
 use std::sync::Arc;

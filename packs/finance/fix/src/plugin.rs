@@ -21,28 +21,12 @@ impl FixPlugin {
 
 #[async_trait]
 impl BackworksPlugin for FixPlugin {
-    fn name(&self) -> &str {
-        "fix"
-    }
-
-    fn version(&self) -> &str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    fn description(&self) -> &str {
-        "FIX 4.2/4.4 sessions (initiator and acceptor) with data-dictionary validation and durable sequence numbers"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::ENDPOINT | Capabilities::CONNECTOR
-    }
-
-    fn config_schema(&self) -> Option<Value> {
-        Some(crate::config::schema())
-    }
-
-    fn attach_host(&self, host: Host) {
-        let _ = self.host.set(host);
+    plugin_metadata! {
+        name: "fix",
+        description: "FIX 4.2/4.4 sessions (initiator and acceptor) with data-dictionary validation and durable sequence numbers",
+        capabilities: ENDPOINT | CONNECTOR,
+        config_schema: crate::config::schema(),
+        host: host,
     }
 
     async fn initialize(&self, config: &Value) -> PluginResult<()> {

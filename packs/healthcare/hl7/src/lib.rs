@@ -324,28 +324,12 @@ impl Hl7Plugin {
 
 #[async_trait]
 impl BackworksPlugin for Hl7Plugin {
-    fn name(&self) -> &str {
-        "hl7-fhir"
-    }
-
-    fn version(&self) -> &str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    fn description(&self) -> &str {
-        "HL7 v2 over MLLP with commit-then-ACK, HL7 v2 to FHIR R4 transaction Bundles, FHIR uplink"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::ENDPOINT | Capabilities::CONNECTOR
-    }
-
-    fn config_schema(&self) -> Option<Value> {
-        Some(config::schema())
-    }
-
-    fn attach_host(&self, host: Host) {
-        let _ = self.host.set(host);
+    plugin_metadata! {
+        name: "hl7-fhir",
+        description: "HL7 v2 over MLLP with commit-then-ACK, HL7 v2 to FHIR R4 transaction Bundles, FHIR uplink",
+        capabilities: ENDPOINT | CONNECTOR,
+        config_schema: config::schema(),
+        host: host,
     }
 
     async fn initialize(&self, raw: &Value) -> PluginResult<()> {

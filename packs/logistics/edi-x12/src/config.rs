@@ -1,4 +1,4 @@
-//! The plugin's `config:` block: trading partners (the seed's shape), our own interchange and
+//! The plugin's `config:` block: trading partners, our own interchange and
 //! group identifiers, the versions we accept, and the drop and outbound folders.
 
 use std::path::PathBuf;

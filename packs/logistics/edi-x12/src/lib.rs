@@ -69,23 +69,12 @@ fn post_only(method: &str, endpoint: &str) -> PluginResult<()> {
 
 #[async_trait]
 impl BackworksPlugin for EdiPlugin {
-    fn name(&self) -> &str {
-        "edi-x12"
-    }
-    fn version(&self) -> &str {
-        env!("CARGO_PKG_VERSION")
-    }
-    fn description(&self) -> &str {
-        "ASC X12 EDI: 850/855/856/810 in and out, 997/999/TA1 acknowledgments, drop folder"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::ENDPOINT | Capabilities::CONNECTOR
-    }
-    fn config_schema(&self) -> Option<Value> {
-        Some(config::schema())
-    }
-    fn attach_host(&self, host: Host) {
-        let _ = self.host.set(host);
+    plugin_metadata! {
+        name: "edi-x12",
+        description: "ASC X12 EDI: 850/855/856/810 in and out, 997/999/TA1 acknowledgments, drop folder",
+        capabilities: ENDPOINT | CONNECTOR,
+        config_schema: config::schema(),
+        host: host,
     }
 
     async fn initialize(&self, raw: &Value) -> PluginResult<()> {

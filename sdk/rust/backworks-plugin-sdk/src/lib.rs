@@ -43,6 +43,7 @@ mod error;
 mod executor;
 mod export;
 mod host;
+mod metadata;
 mod plugin;
 mod worker;
 

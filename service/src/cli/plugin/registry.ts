@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
-import { parseDuration } from '../../config/units.js';
+import { parseDuration } from '../../../../sdk/typescript/units.js';
 import { report, trustContext, type ContextOptions } from './context.js';
 
 /** A registry given as a folder or a file path becomes a file:// URL of its index.json. */

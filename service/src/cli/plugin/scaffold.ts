@@ -6,8 +6,9 @@ import { packageRoot } from '../../paths.js';
 /**
  * Plugin templates live in sdk/templates/<lang>/{common,<template>}/ as FILE.tmpl (so no build,
  * test runner or cargo ever mistakes a template for a real plugin); `{{placeholder}}`s are
- * filled in and `.tmpl` dropped. A TypeScript plugin is a pack: it runs in the service and is
- * found by its folder, packs/<industry>/<name>/.
+ * filled in and `.tmpl` dropped. A TypeScript plugin in packs/<industry>/<name>/ is a pack, found by
+ * its folder; one anywhere else is a standalone npm project (the `standalone` layer) built against
+ * the SDK package and loaded with `type: typescript`.
  */
 export const LANGS = ['rust', 'c', 'ts'] as const;
 export const TEMPLATES = ['endpoint', 'connector', 'hook'] as const;
@@ -48,6 +49,8 @@ export function scaffoldPlugin(options: ScaffoldOptions): { dir: string; files: 
   const dir = path.resolve(options.dir ?? (lang === 'ts' ? path.join('packs', industry, name) : name));
   if (fs.existsSync(dir) && fs.readdirSync(dir).length) throw new BackworksError('BW_ERR_CONFIG_INVALID', `${dir} exists and is not empty; choose another --dir`);
 
+  // A TypeScript plugin outside a packs/<industry>/ folder is its own npm project built against the SDK package.
+  const standalone = lang === 'ts' && path.basename(path.dirname(path.dirname(dir))) !== 'packs';
   const ident = name.replace(/-/g, '_');
   const values: Record<string, string> = {
     name, ident, industry, template,
@@ -55,12 +58,12 @@ export function scaffoldPlugin(options: ScaffoldOptions): { dir: string; files: 
     description: (options.description ?? `${name}: a Backworks ${template} plugin`).replace(/["\\]/g, ''),
     sdk_rust: path.join(packageRoot, 'sdk/rust/backworks-plugin-sdk'),
     sdk_include: path.join(packageRoot, 'sdk/c'),
-    sdk_ts: importPath(dir, path.join(packageRoot, 'sdk/typescript/index.js')),
+    sdk_ts: standalone ? '@backworks/plugin-sdk' : importPath(dir, path.join(packageRoot, 'sdk/typescript/index.js')),
   };
   const fill = (text: string) => text.replace(/\{\{(\w+)\}\}/g, (whole, key: string) => values[key] ?? whole);
 
   const files: string[] = [];
-  for (const layer of ['common', template]) {
+  for (const layer of ['common', template, ...(standalone ? ['standalone'] : [])]) {
     const base = path.join(templatesRoot, lang, layer);
     if (!fs.existsSync(base)) continue;
     for (const source of walk(base)) {
@@ -74,7 +77,9 @@ export function scaffoldPlugin(options: ScaffoldOptions): { dir: string; files: 
   const next = {
     rust: ['cargo test', 'cargo build --release', `backworks plugin inspect target/release/lib${ident}.so`],
     c: ['make test', `backworks plugin inspect lib${ident}.so`],
-    ts: [`npx vitest run ${path.relative(process.cwd(), dir) || '.'}`, `add to backworks.yaml: plugins: {${name}: {type: builtin, pack: ${industry}/${name}}}`],
+    ts: standalone
+      ? [`cd ${dir}`, 'npm install @backworks/plugin-sdk && npm install --save-dev typescript @types/node', 'npm run build', `add to backworks.yaml: plugins: {${name}: {type: typescript, module: ${path.join(dir, 'dist/index.js')}}}`]
+      : [`npx vitest run ${path.relative(process.cwd(), dir) || '.'}`, `add to backworks.yaml: plugins: {${name}: {type: builtin, pack: ${industry}/${name}}}`],
   }[lang as (typeof LANGS)[number]];
   return { dir, files: files.sort(), next };
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Duration, Size } from './strings.js';
+import { Duration, Size } from '../../../../sdk/typescript/typebox.js';
 
 /** `storage:` — the SQLite store-and-forward buffer (service/src/buffer). */
 export const StorageSchema = Type.Object({

@@ -1,10 +1,11 @@
-import type { DocumentQuery, DurableBatch, EndpointAnswer, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
+import type { DocumentQuery, EndpointAnswer, HostContext, InboundDocument, PluginHealth, PluginRequest, PluginResponse, Reading } from '../../../../sdk/typescript/index.js';
 import type { DriverAvailability, PluginDriver } from '../driver.js';
 import { BackworksError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { describeExit, HostProcess, logLevelName, type CallResult, type HostExit } from './host-process.js';
 import type { NativeMetadata } from './inspect.js';
 import { Frame, HostCall, Status } from './protocol.js';
+import { backoffDelay } from '../../../../sdk/typescript/backoff.js';
 import { answerToError, applyChanges, hookJson, toReply, type NativePluginOptions } from './shared.js';
 
 type State = 'starting' | 'running' | 'restarting' | 'quarantined' | 'stopped' | 'failed';
@@ -159,11 +160,6 @@ export class IsolatedDriver implements PluginDriver {
     if (this.host) await this.retire(this.host);
   }
 
-  /** Pid of the running host (tests and `backworks status`). */
-  get hostPid(): number | undefined {
-    return this.host?.alive ? this.host.pid : undefined;
-  }
-
   private async call(type: number, args: Array<string | Buffer>, frameStatus = 0): Promise<CallResult> {
     const host = this.host;
     if (this.state !== 'running' || !host?.alive) {
@@ -241,8 +237,7 @@ export class IsolatedDriver implements PluginDriver {
       return undefined;
     }
     this.state = 'restarting';
-    const exponential = Math.min(maxBackoffMs, backoffMs * 2 ** (this.crashes.length - 1));
-    return Math.round(exponential * (0.5 + Math.random() * 0.5)); // jitter: restarts of many plugins spread out
+    return backoffDelay(this.crashes.length - 1, backoffMs, maxBackoffMs);
   }
 
   /** The probe failed (or its host died within the window): the next one waits twice as long. */
@@ -320,7 +315,7 @@ export class IsolatedDriver implements PluginDriver {
     if (!context) return [Status.HOST_GONE, 'not initialized'];
     switch (kind) {
       case HostCall.EMIT_DURABLE: {
-        const { id } = await context.emitDurable(JSON.parse(args[0] ?? '') as InboundDocument);
+        const [id] = await context.commit({ documents: [JSON.parse(args[0] ?? '') as InboundDocument] });
         return [Status.OK, String(id)];
       }
       case HostCall.STATE_GET: {
@@ -328,17 +323,19 @@ export class IsolatedDriver implements PluginDriver {
         return value === undefined ? [Status.NONE, ''] : [Status.OK, value];
       }
       case HostCall.STATE_SET:
-        await context.setState(args[0] ?? '', args[1] ?? '');
+        await context.commit({ state: [[args[0] ?? '', args[1] ?? '']] });
         return [Status.OK, ''];
       case HostCall.COMMIT:
-        return commitBatch(context, args[0] ?? '');
+        try {
+          return [Status.OK, JSON.stringify(await context.commit(args[0] ?? ''))];
+        } catch (err) {
+          return [Status.ERR, (err as Error).message];
+        }
       case HostCall.DOCUMENTS_QUERY: {
-        if (!context.queryDocuments) return [Status.UNSUPPORTED, 'this gateway keeps no documents'];
         const docs = await context.queryDocuments(JSON.parse(args[0] || '{}') as DocumentQuery);
         return [Status.OK, JSON.stringify(docs)];
       }
       case HostCall.DOCUMENT_STATUS: {
-        if (!context.setDocumentStatus) return [Status.UNSUPPORTED, 'this gateway keeps no documents'];
         const found = await context.setDocumentStatus(Number(args[0]), args[1] ?? '');
         return [found ? Status.OK : Status.NONE, ''];
       }
@@ -371,41 +368,4 @@ async function emitAcknowledged(context: HostContext, json: string): Promise<[nu
     const refused = (err as { status?: number }).status === 503;
     return [refused ? -503 : err instanceof TypeError ? -400 : Status.ERR, (err as Error).message];
   }
-}
-
-/**
- * bw_host_commit (ABI 1.1): the batch goes to the buffer as one commit — one transaction, all or
- * nothing, shared with whatever else commits in the same turn. A context without `commit` gets
- * the documents and state writes one by one in the same tick, which lands them in one transaction too.
- */
-async function commitBatch(context: HostContext, json: string): Promise<[number, string]> {
-  if (context.commitJson) {
-    try {
-      return [Status.OK, JSON.stringify(await context.commitJson(json))];
-    } catch (err) {
-      return [Status.ERR, (err as Error).message];
-    }
-  }
-  let batch: DurableBatch;
-  try {
-    batch = JSON.parse(json) as DurableBatch;
-  } catch (err) {
-    return [Status.ERR, `commit batch is not JSON: ${(err as Error).message}`];
-  }
-  const bad = (batch.documents ?? []).findIndex((d) => !d || typeof d.type !== 'string' || d.type === '' || typeof d.body !== 'string');
-  if (bad >= 0) return [Status.ERR, `commit batch: documents[${bad}] needs a string type and body`];
-  if (context.commit) {
-    try {
-      return [Status.OK, JSON.stringify(await context.commit(batch))];
-    } catch (err) {
-      return [Status.ERR, (err as Error).message];
-    }
-  }
-  const documents = (batch.documents ?? []).map((doc) => context.emitDurable(doc));
-  const states = (batch.state ?? []).map(([key, value]) => context.setState(key, value));
-  const settled = await Promise.allSettled([...documents, ...states]);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) return [Status.ERR, (failed.reason as Error).message];
-  const ids = (settled.slice(0, documents.length) as Array<PromiseFulfilledResult<{ id: number }>>).map((r) => r.value.id);
-  return [Status.OK, JSON.stringify(ids)];
 }

@@ -20,8 +20,9 @@ export const HostCall = { EMIT_DURABLE: 1, STATE_GET: 2, STATE_SET: 3, COMMIT: 4
 /** bw_type_status values of the header. */
 export const Status = { OK: 0, NONE: 1, ERR: -1, UNSUPPORTED: -2, HOST_GONE: -3 } as const;
 
-const HEADER = 4 + 1 + 4 + 4;
-const MAX_FRAME = 64 * 1024 * 1024;
+/** The length field and what follows it (type, id, status): host.h's HEADER_SIZE is the part after the length. */
+export const HEADER = 4 + 1 + 4 + 4;
+export const MAX_FRAME = 64 * 1024 * 1024;
 
 export interface DecodedFrame {
   type: number;

@@ -112,7 +112,7 @@ export class SparkplugNode {
   private async nextBdSeq(): Promise<number> {
     const stored = await this.options.buffer.getState(BDSEQ_STATE.plugin, BDSEQ_STATE.key);
     const next = stored === undefined ? 0 : (Number(stored) + 1) % 256;
-    await this.options.buffer.setState(BDSEQ_STATE.plugin, BDSEQ_STATE.key, String(next));
+    await this.options.buffer.commit(BDSEQ_STATE.plugin, { state: [[BDSEQ_STATE.key, String(next)]] });
     return next;
   }
 

@@ -22,7 +22,7 @@ export interface EdiGateway {
 }
 
 /**
- * The real compiled gateway with the real libedi_plugin.so: the seed's two partners plus TARGET
+ * The real compiled gateway with the real libedi_plugin.so: the sample's two partners plus TARGET
  * (810, 856), our identifiers, a drop folder and an outbound folder in a fresh temporary folder.
  * Pass `dir` to restart on the same state, `partners` (YAML flow mappings) to replace the partners.
  */

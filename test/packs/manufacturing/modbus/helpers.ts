@@ -25,9 +25,8 @@ export function collectingHost(): CollectingHost {
     logs: [],
     log(level, message) { host.logs.push({ level, message }); },
     emit(readings) { host.readings.push(...readings); for (const w of [...waiters]) w(); },
-    emitDurable: () => Promise.reject(new Error('the modbus pack stores no documents')),
     getState: () => Promise.resolve(undefined),
-    setState: () => Promise.resolve(),
+    commit: () => Promise.reject(new Error('the modbus pack stores no documents or state')),
     last(device, point) {
       for (let i = host.readings.length - 1; i >= 0; i--) {
         const r = host.readings[i];
