@@ -24,10 +24,9 @@ beforeAll(async () => {
   technician = store.createToken({ role: 'technician', name: 't' }).token;
   ids.push(...await gateway.buffer.commit('hl7', { documents: [
     { type: 'hl7v2', body: 'MSH|^~\\&|LAB|A|||20240101||ORU^R01|MSG00001|P|2.5\r', meta: { control_id: 'MSG00001' } },
-    { type: 'hl7v2', body: 'MSH|^~\\&|LAB|A|||20240101||ADT^A99|MSG00002|P|2.5\r', meta: { control_id: 'MSG00002', reason: 'no mapping for ADT^A99' } },
+    { type: 'hl7v2', body: 'MSH|^~\\&|LAB|A|||20240101||ADT^A99|MSG00002|P|2.5\r', meta: { control_id: 'MSG00002', reason: 'no mapping for ADT^A99' }, status: 'not_mapped' },
   ] }));
   ids.push(...await gateway.buffer.commit('edi', { documents: [{ type: 'x12', body: 'ISA*00*~', meta: { control_number: '000000905' } }] }));
-  gateway.buffer.setDocumentStatus(ids[1], 'not_mapped');
 }, 30_000);
 
 afterAll(async () => { await gateway?.stop(); });

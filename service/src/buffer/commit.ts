@@ -26,7 +26,7 @@ export class CommitTransaction {
     this.upsertLatest = db.prepare(`INSERT INTO latest (device, point, value, quality, ts, seq) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (device, point) DO UPDATE SET value = excluded.value, quality = excluded.quality, ts = excluded.ts, seq = excluded.seq`);
     // A durable commit's documents and state straight from its JSON (@json: text, or the JSONB
-    // blob commitJson made of it), in batch order.
+    // blob made of its text), in batch order.
     this.insertDocuments = db.prepare(`INSERT INTO documents (plugin, type, body, meta, status, received_at, updated_at)
       SELECT @plugin, value ->> '$.type', value ->> '$.body', CASE WHEN json_type(value, '$.meta') IN ('object', 'array') THEN value -> '$.meta' END,
         coalesce(value ->> '$.status', 'received'), @now, @now
