@@ -36,12 +36,13 @@ async function start(i) {
   // Spread the timers so the links do not publish in lockstep.
   const offset = Math.random();
   let seq = 0;
-  setTimeout(() => links[i - from].timers.push(setInterval(() => send(`${root}/health`, health(i), { qos: 0, retain: true }), HEALTH_S * 1000)), offset * HEALTH_S * 1000);
-  setTimeout(() => links[i - from].timers.push(setInterval(() => {
+  const link = { client, timers: [] };
+  setTimeout(() => link.timers.push(setInterval(() => send(`${root}/health`, health(i), { qos: 0, retain: true }), HEALTH_S * 1000)), offset * HEALTH_S * 1000);
+  setTimeout(() => link.timers.push(setInterval(() => {
     const ts = Date.now();
     send(`${root}/data/press`, JSON.stringify(Array.from({ length: READINGS }, (_, k) => ({ device: 'press', point: `p${k}`, value: Math.random() * 100, quality: 'good', ts, seq: ++seq }))), { qos: 1 });
   }, DATA_MS)), offset * DATA_MS);
-  return { client, timers: [] };
+  return link;
 }
 
 for (let i = from; i < from + count; i += 25) {
