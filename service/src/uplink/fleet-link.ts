@@ -5,6 +5,7 @@ import type { DataBuffer } from '../buffer/buffer.js';
 import type { FleetConfig } from '../config/sections/fleet.js';
 import type { GatewayIdentity } from '../config/sections/gateway.js';
 import { parseDuration } from '../config/units.js';
+import { backoffDelay } from '../../../sdk/typescript/backoff.js';
 import { BackworksError, ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runCommand, type CommandAnswer, type CommandPolicy } from './commands.js';
@@ -188,9 +189,8 @@ export class FleetLink {
       this.options.log.warn({ broker: this.options.fleet.mqtt.url, err: this.lastError }, 'fleet: connection lost; buffering until it is back');
     }
     if (this.reconnectTimer) return;
-    // Exponential backoff with jitter, so a fleet of gateways does not reconnect in lockstep.
-    const ceiling = Math.min(this.maxBackoff, this.initialBackoff * 2 ** Math.min(this.attempts, 20));
-    const delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+    // Jittered, so a fleet of gateways does not reconnect in lockstep.
+    const delay = backoffDelay(this.attempts, this.initialBackoff, this.maxBackoff);
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -3,6 +3,7 @@ import type { DataBuffer } from '../../buffer/buffer.js';
 import type { FleetConfig } from '../../config/sections/fleet.js';
 import type { GatewayIdentity } from '../../config/sections/gateway.js';
 import { parseDuration } from '../../config/units.js';
+import { backoffDelay } from '../../../../sdk/typescript/backoff.js';
 import type { Logger } from '../../log.js';
 import type { CommandAnswer } from '../commands.js';
 import { connectOptions } from '../connect-options.js';
@@ -161,9 +162,8 @@ export class SparkplugNode {
 
   private scheduleReconnect(): void {
     if (this.reconnectTimer || this.stopped) return;
-    // Exponential backoff with jitter, as the fleet link: each attempt is a CONNECT and a new bdSeq.
-    const initial = parseDuration(this.options.fleet.reconnect?.initial ?? '500ms');
-    const ceiling = Math.min(parseDuration(this.options.fleet.reconnect?.max ?? '30s'), initial * 2 ** Math.min(this.attempts, 20));
+    // The fleet link's backoff: each attempt is a CONNECT and a new bdSeq.
+    const delay = backoffDelay(this.attempts, parseDuration(this.options.fleet.reconnect?.initial ?? '500ms'), parseDuration(this.options.fleet.reconnect?.max ?? '30s'));
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
@@ -172,7 +172,7 @@ export class SparkplugNode {
       old?.removeAllListeners();
       old?.end(true);
       void this.open();
-    }, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
+    }, delay);
   }
 
   private async endSession(): Promise<void> {
