@@ -81,7 +81,7 @@ describe('the amd64 package in a clean Debian 12 root', { timeout: 600_000 }, ()
     const user = root.user('backworks');
     expect(root.run('getent group dialout | cut -d: -f3').trim()).toBe(String(user.groups.find((g) => g !== user.gid)));
     expect(root.run('stat -c "%U:%G %a" /var/lib/backworks /var/log/backworks /etc/backworks /etc/backworks/backworks.yaml').trim().split('\n'))
-      .toEqual(['backworks:backworks 750', 'backworks:backworks 750', 'root:backworks 750', 'root:backworks 640']);
+      .toEqual(['backworks:backworks 750', 'backworks:backworks 750', 'root:backworks 770', 'root:backworks 640']);
     expect(root.run("dpkg-query -W -f='${Conffiles}' backworks")).toContain('/etc/backworks/backworks.yaml');
     expect(fs.readlinkSync(root.path('etc/systemd/system/multi-user.target.wants/backworks.service'))).toBe('/lib/systemd/system/backworks.service');
     // The unit as the target's own systemd reads it.
