@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type * as Opcua from 'node-opcua';
 import type { HostContext } from '../../../sdk/typescript/index.js';
 import { parseDuration } from '../../../sdk/typescript/units.js';
@@ -11,6 +12,8 @@ import type { OpcuaServerConfig } from './config.js';
  * session, a subscription goes quiet, a read says the session is gone — the whole client is torn
  * down and a new one connects after an exponential back-off with jitter, bounded by
  * `reconnect_max`. Each new session is handed to `onSession`, which creates everything on it anew.
+ * After a failure, an attempt first opens a bare TCP connection to the endpoint: while the server
+ * is down that refusal is all an attempt costs, rather than building a client to see it fail.
  */
 
 export type OpcuaLib = typeof Opcua;
@@ -42,6 +45,7 @@ export class SessionSupervisor {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private lastLogged: string | undefined;
+  private probe: net.Socket | undefined;
   private readonly certificateManager: Opcua.OPCUACertificateManager;
 
   constructor(
@@ -83,6 +87,8 @@ export class SessionSupervisor {
     while (this.state !== 'closed') {
       let established = false;
       try {
+        if (failures > 0) await this.reachable();
+        if (this.closed) break;
         const reason = await this.connectAndHold(() => { established = true; failures = 0; });
         if (this.closed) break;
         this.note('warn', `OPC UA server ${this.config.name}: ${reason}; reconnecting`);
@@ -145,6 +151,25 @@ export class SessionSupervisor {
     return reason;
   }
 
+  /** Resolves once the endpoint accepts a TCP connection (closed at once); rejects with why not. */
+  private reachable(): Promise<void> {
+    const { host, port } = endpointAddress(this.config.endpoint);
+    const timeout = this.config.request_timeout ?? '10s';
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      this.probe = socket;
+      const done = (err?: Error & { code?: string }) => {
+        socket.destroy();
+        if (this.probe === socket) this.probe = undefined;
+        if (err) reject(new Error(`cannot reach ${this.config.endpoint}: ${err.code ?? err.message}`));
+        else resolve();
+      };
+      socket.setTimeout(parseDuration(timeout), () => done(new Error(`no answer within ${timeout}`)));
+      socket.once('connect', () => done());
+      socket.once('error', done);
+    });
+  }
+
   /** Logs a failure once, not at every attempt of a server that stays down. */
   private note(level: 'warn' | 'error', message: string): void {
     this.lastError = message.replace(`OPC UA server ${this.config.name}: `, '');
@@ -178,10 +203,17 @@ export class SessionSupervisor {
     this.state = 'closed';
     this.recycle('closed');
     this.wake?.();
+    this.probe?.destroy(new Error('closed'));
     // a connect that is still waiting for an answer is abandoned now rather than at its timeout
     await bounded(this.client?.disconnect(), 1000);
     await bounded(this.loop, 5000);
   }
+}
+
+/** Host and port of an opc.tcp:// endpoint (4840 when it names none; IPv6 without its brackets). */
+export function endpointAddress(endpoint: string): { host: string; port: number } {
+  const url = new URL(endpoint);
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 4840) };
 }
 
 export function bounded(step: Promise<unknown> | undefined, ms: number): Promise<void> {

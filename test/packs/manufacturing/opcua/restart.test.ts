@@ -26,11 +26,38 @@ const POINTS = ['counter', 'temperature', 'counter_polled'];
 
 interface PointReading { value: unknown; quality: string; ts: number }
 
+function stat(pid: number | string): string[] | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name: ppid is field 4, utime 14, stime 15, cutime 16, cstime 17
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // exited between the listing and the read
+  }
+}
+
+/**
+ * CPU seconds of the gateway's process tree: the gateway (all its threads), every live descendant,
+ * and the children it has reaped. Not the test runner, not the stand-in server (the runner's child).
+ */
 function cpuSeconds(pid: number): number {
-  // fields after the command name: state is field 3, utime 14, stime 15
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const f = stat(entry);
+    if (f) parents.set(Number(entry), Number(f[1]));
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parents) if (tree.has(parent) && !tree.has(child)) { tree.add(child); grew = true; }
+  }
+  let ticks = 0;
+  for (const p of tree) {
+    const f = stat(p);
+    if (f) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return ticks / CLK_TCK;
 }
 
 async function points(service: RunningService): Promise<Record<string, PointReading>> {
