@@ -2,6 +2,8 @@ import net from 'node:net';
 import { freePort } from '../../../helpers/net.js';
 import type { HostContext, LogLevel, Reading } from '../../../../sdk/typescript/index.js';
 import ModbusSerial from 'modbus-serial';
+import createModbus from '../../../../packs/manufacturing/modbus/index.js';
+import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
 
 /**
  * What the tests give the plugin: a real HostContext that keeps what the plugin emits and logs,
@@ -56,6 +58,15 @@ export interface RegisterMap {
   input: Map<number, number>;
   coil: Map<number, boolean>;
   discrete: Map<number, boolean>;
+}
+
+/** A modbus plugin initialized with `config` on a collecting host; its shutdown is pushed onto `cleanups`. */
+export async function startModbus(config: unknown, cleanups: Array<() => Promise<void> | void>): Promise<{ host: CollectingHost; plugin: ModbusPlugin }> {
+  const host = collectingHost();
+  const plugin = createModbus() as ModbusPlugin;
+  await plugin.initialize(config, host);
+  cleanups.push(() => plugin.shutdown());
+  return { host, plugin };
 }
 
 export function registerMap(): RegisterMap {
