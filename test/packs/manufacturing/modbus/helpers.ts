@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { freePort } from '../../../helpers/net.js';
+import { writeTemp } from '../../../helpers/tmp.js';
 import type { HostContext, LogLevel, Reading } from '../../../../sdk/typescript/index.js';
 import ModbusSerial from 'modbus-serial';
 import createModbus from '../../../../packs/manufacturing/modbus/index.js';
@@ -67,6 +68,20 @@ export async function startModbus(config: unknown, cleanups: Array<() => Promise
   await plugin.initialize(config, host);
   cleanups.push(() => plugin.shutdown());
   return { host, plugin };
+}
+
+/** A backworks.yaml whose one plugin, `plc`, is the modbus pack with these `devices:` lines (YAML, 8 spaces in). */
+export function modbusGatewayFile(deviceLines: string[]): string {
+  return writeTemp('backworks.yaml', [
+    'plugins:',
+    '  plc:',
+    '    type: builtin',
+    '    pack: manufacturing/modbus',
+    '    config:',
+    '      devices:',
+    ...deviceLines,
+    '',
+  ].join('\n'));
 }
 
 export function registerMap(): RegisterMap {
