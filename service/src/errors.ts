@@ -12,7 +12,6 @@ export interface ErrorSpec {
 export const ERRORS = {
   // config
   BW_ERR_CONFIG_NOT_FOUND: { message: 'configuration file not found: %s', status: 500 },
-  BW_ERR_CONFIG_TOO_LARGE: { message: 'configuration file is %s bytes; the limit is %s', status: 500 },
   BW_ERR_CONFIG_INVALID: { message: '%s', status: 500 },
   BW_ERR_CONFIG_READ_ONLY: { message: 'the service may not write %s (%s): edit %s on the box and run backworks reload, or let the service write that folder (systemd: ReadWritePaths=)', status: 409 },
   // http

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { BackworksError } from './errors.js';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
-import type { ConfigIssue } from './config/source.js';
+import type { ConfigIssue } from '../../sdk/typescript/yaml.js';
 import { parseDuration, parseSize } from '../../sdk/typescript/units.js';
 import { overallStatus, type HealthReport } from './health.js';
 import { EndpointRoutes } from './http/endpoints.js';

@@ -17,7 +17,6 @@ export const packageRoot = (() => {
 
 /** Where the TypeScript packs' modules are: dist/packs when compiled, packs/ otherwise. */
 export const packsRoot = path.join(packageRoot, compiled ? 'dist/packs' : 'packs');
-export const firmwareProfilesRoot = path.join(packageRoot, 'firmware-profiles');
 export const moduleExtension = compiled ? '.js' : '.ts';
 
 export const packageVersion: string = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../service/src/config/load.js';
-import { formatIssue } from '../../service/src/config/source.js';
+import { formatIssue } from '../../sdk/typescript/yaml.js';
 import { writeTemp } from '../helpers/tmp.js';
 
 async function problems(yaml: string): Promise<string[]> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../service/src/config/load.js';
 import { REDACTED } from '../../service/src/config/redact.js';
-import { YamlSource } from '../../service/src/config/source.js';
+import { YamlSource } from '../../sdk/typescript/yaml.js';
 import { writeTemp } from '../helpers/tmp.js';
 
 const seed = fs.readFileSync(new URL('../fixtures/seed/backworks-external-plugin-architecture.md', import.meta.url), 'utf8');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../service/src/config/load.js';
-import { formatIssue } from '../../service/src/config/source.js';
+import { formatIssue } from '../../sdk/typescript/yaml.js';
 import { listPacks } from '../../service/src/plugins/packs.js';
 import { tempDir, writeTemp } from '../helpers/tmp.js';
 
@@ -54,7 +54,7 @@ describe('mistakes in backworks.yaml are reported as FILE:LINE:COL: message', ()
   it('the build (dist/, the config validator compiled at build time) reports each mistake as the sources do', async () => {
     const dist = path.join(repo, 'dist/service/src/config');
     expect(fs.existsSync(path.join(dist, 'config-validator.cjs'))).toBe(true);
-    const built: ConfigModules = { ...(await import(pathToFileURL(path.join(dist, 'load.js')).href)), ...(await import(pathToFileURL(path.join(dist, 'source.js')).href)) };
+    const built: ConfigModules = { ...(await import(pathToFileURL(path.join(dist, 'load.js')).href)), ...(await import(pathToFileURL(path.join(repo, 'dist/sdk/typescript/yaml.js')).href)) };
     for (const { file } of cases) expect(await issuesOf(file, built)).toEqual(await issuesOf(file));
   });
 

@@ -6,6 +6,23 @@ import { FleetLink } from '../../service/src/uplink/fleet-link.js';
 import type { GatewayControl } from '../../service/src/uplink/control.js';
 import { Writable } from 'node:stream';
 
+/**
+ * The head of a backworks.yaml for a service (`backworks run`) on the fleet at `brokerUrl`: its
+ * identity, a fast flush and short health and reconnect intervals; the caller adds the rest of
+ * `fleet:` (indented two spaces) and `plugins:`.
+ */
+export function fleetServiceYaml(brokerUrl: string, id: string, reconnectInitial: string): string {
+  return `
+state_dir: ./state
+logging: {level: info}
+gateway: {site: plant, id: ${id}}
+storage: {flush_interval: 20ms}
+fleet:
+  mqtt: {url: "${brokerUrl}", keepalive: 5s}
+  health_interval: 1s
+  reconnect: {initial: ${reconnectInitial}, max: 1s}`;
+}
+
 export const quietLog = createLogger('error', new Writable({ write(_c, _e, cb) { cb(); } }));
 
 export const control: GatewayControl = {

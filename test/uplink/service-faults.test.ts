@@ -6,7 +6,7 @@ import { startService, type RunningService } from '../helpers/service.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-import { checkDelivery, subscriber } from './helpers.js';
+import { checkDelivery, fleetServiceYaml, subscriber } from './helpers.js';
 
 /**
  * The real service (`backworks run`, compiled) with the simulator producing a few thousand readings
@@ -19,15 +19,7 @@ afterAll(async () => { await broker.close(); });
 function writeConfig(dir: string, id: string): string {
   const file = path.join(dir, 'backworks.yaml');
   const points = ['a', 'b', 'c'].map((name) => `            - {name: ${name}, signal: counter, interval: 1ms}`).join('\n');
-  fs.writeFileSync(file, `
-state_dir: ./state
-logging: {level: info}
-gateway: {site: plant, id: ${id}}
-storage: {flush_interval: 20ms}
-fleet:
-  mqtt: {url: "${broker.url}", keepalive: 5s}
-  health_interval: 1s
-  reconnect: {initial: 100ms, max: 1s}
+  fs.writeFileSync(file, `${fleetServiceYaml(broker.url, id, '100ms')}
 plugins:
   sim:
     type: builtin

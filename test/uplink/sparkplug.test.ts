@@ -8,7 +8,7 @@ import { startService, type RunningService } from '../helpers/service.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { registerMap, startSimServer } from '../packs/manufacturing/modbus/helpers.js';
-import { subscriber } from './helpers.js';
+import { fleetServiceYaml, subscriber } from './helpers.js';
 import { SparkplugHost } from './sparkplug-host.js';
 
 /**
@@ -21,15 +21,7 @@ afterAll(async () => { await broker.close(); });
 
 function config(dir: string, id: string, sparkplug: string, plugins?: string, fleetExtra = ''): string {
   const file = path.join(dir, 'backworks.yaml');
-  fs.writeFileSync(file, `
-state_dir: ./state
-logging: {level: info}
-gateway: {site: plant, id: ${id}}
-storage: {flush_interval: 20ms}
-fleet:
-  mqtt: {url: "${broker.url}", keepalive: 5s}
-  health_interval: 1s
-  reconnect: {initial: 200ms, max: 1s}
+  fs.writeFileSync(file, `${fleetServiceYaml(broker.url, id, '200ms')}
   sparkplug: ${sparkplug}
 ${fleetExtra}
 plugins:

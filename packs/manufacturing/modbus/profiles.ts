@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration } from '../../../sdk/typescript/typebox.js';
-import { formatIssue, YamlSource } from '../../../service/src/config/source.js';
-import { validateAgainst } from '../../../service/src/config/validate.js';
+import { formatIssue, YamlSource } from '../../../sdk/typescript/yaml.js';
+import { validateAgainst } from '../../../sdk/typescript/validate.js';
 import { PointSchema } from './config.js';
 import { registerCount } from './codec.js';
 
@@ -63,7 +63,7 @@ export function loadProfiles(dir: string, { fresh = false } = {}): ProfileLibrar
   if (hit && !fresh) return hit;
   const library: ProfileLibrary = { profiles: [], issues: [] };
   for (const file of yamlFiles(dir)) {
-    const { source, issues } = YamlSource.read(file);
+    const { source, issues } = YamlSource.read(file, { what: 'firmware profile' });
     library.issues.push(...issues.map((i) => ({ file, message: formatIssue(i) })));
     if (!source) continue;
     const { value, issue } = source.toJS();

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '../../../sdk/typescript/address.js';
 import { parseDuration } from '../../../sdk/typescript/units.js';
-import { firmwareProfilesRoot } from '../../../service/src/paths.js';
 import type { Access, DataType, DeviceConfig, ModbusConfig, Order, PointConfig, Table } from './config.js';
 import { registerCount } from './codec.js';
 import { loadProfiles, resolveProfile, type LoadedProfile } from './profiles.js';
@@ -74,12 +74,24 @@ export interface ResolveProblem {
   message: string;
 }
 
-export function profilesDir(config: Pick<ModbusConfig, 'profiles_dir'>, configDir: string): string {
-  return config.profiles_dir ? path.resolve(configDir, config.profiles_dir) : firmwareProfilesRoot;
-}
-
 function isFolder(dir: string): boolean {
   try { return fs.statSync(dir).isDirectory(); } catch { return false; }
+}
+
+/**
+ * The installed firmware-profiles/ folder: the nearest above this module, which is the checkout
+ * (sources or dist/) or the package's root (the .deb links it there).
+ */
+const installedProfiles = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (isFolder(path.join(dir, 'firmware-profiles'))) return path.join(dir, 'firmware-profiles');
+  }
+  return path.join(here, 'firmware-profiles');
+})();
+
+export function profilesDir(config: Pick<ModbusConfig, 'profiles_dir'>, configDir: string): string {
+  return config.profiles_dir ? path.resolve(configDir, config.profiles_dir) : installedProfiles;
 }
 
 export function resolveDevices(config: ModbusConfig, configDir: string): { devices: Device[]; problems: ResolveProblem[] } {

@@ -9,7 +9,7 @@ export function registerCheckCommand(program: Command): void {
     .action(async (opts: { config?: string; json?: boolean }) => {
       // Loaded on use, so that `backworks --help` and `--version` answer at once.
       const { ConfigError, loadConfig } = await import('../config/load.js');
-      const { formatIssue } = await import('../config/source.js');
+      const { formatIssue } = await import('../../../sdk/typescript/yaml.js');
       const file = locateConfig(opts.config);
       try {
         const loaded = await loadConfig(file);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { encode } from '../uplink/sparkplug/payload.js';
 import { FleetView, formatTable, VIEW_TOPICS, type GatewayView } from './fleet-view.js';
 

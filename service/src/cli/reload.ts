@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ReloadResult } from '../gateway.js';
-import { formatIssue } from '../config/source.js';
+import { formatIssue } from '../../../sdk/typescript/yaml.js';
 import { authHint, callApi, describeTarget, withApiOptions, type ApiOptions } from './api-client.js';
 
 export function registerReloadCommand(program: Command): void {

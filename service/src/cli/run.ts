@@ -9,7 +9,7 @@ export function registerRunCommand(program: Command): void {
     .option('--host <host>', 'address to listen on, overriding server.host')
     .action(async (opts: { config?: string; port?: number; host?: string }) => {
       const { ConfigError, loadConfig } = await import('../config/load.js');
-      const { formatIssue } = await import('../config/source.js');
+      const { formatIssue } = await import('../../../sdk/typescript/yaml.js');
       const { Gateway } = await import('../gateway.js');
       const { createLogger } = await import('../log.js');
       const file = locateConfig(opts.config);

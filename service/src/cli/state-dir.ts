@@ -7,7 +7,7 @@ import { locateConfig } from '../config/locate.js';
  */
 export async function stateDirOf(configFile?: string): Promise<string> {
   const { ConfigError, loadConfig } = await import('../config/load.js');
-  const { formatIssue } = await import('../config/source.js');
+  const { formatIssue } = await import('../../../sdk/typescript/yaml.js');
   const file = locateConfig(configFile);
   try {
     const loaded = await loadConfig(file);

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, Scalar, type Node } from 'yaml';
-import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
+import type { ConfigIssue, ConfigPath, YamlSource } from '../../../sdk/typescript/yaml.js';
 
 const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}/g;
 

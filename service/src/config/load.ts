@@ -3,7 +3,8 @@ import { isMap, isScalar } from 'yaml';
 import { ConfigSchema, type BackworksConfig } from './schema.js';
 import { checkPlugins } from './plugin-checks.js';
 import { checkReferences } from './semantics.js';
-import { formatIssue, YamlSource, type ConfigIssue, type ConfigPath } from './source.js';
+import { formatIssue, YamlSource, type ConfigIssue, type ConfigPath } from '../../../sdk/typescript/yaml.js';
+import { readConfigSource } from './source.js';
 import { interpolate } from './interpolate.js';
 import { validateAgainst } from './validate.js';
 import { redact } from './redact.js';
@@ -51,7 +52,7 @@ export interface LoadOptions {
 /** Reads, interpolates and validates backworks.yaml; throws a ConfigError listing every mistake. */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const absolute = path.resolve(file);
-  const { source, issues: syntax } = options.text === undefined ? YamlSource.read(absolute) : YamlSource.parse(absolute, options.text);
+  const { source, issues: syntax } = options.text === undefined ? readConfigSource(absolute) : YamlSource.parse(absolute, options.text);
   if (!source) throw new ConfigError(syntax);
 
   if (isEmpty(source)) {

@@ -1,4 +1,4 @@
-import type { ConfigPath } from './source.js';
+import type { ConfigPath } from '../../../sdk/typescript/yaml.js';
 
 export const SECRET_KEY = /pass(word)?|token|secret|api[_-]?key|private[_-]?key|credential/i;
 export const REDACTED = '[redacted]';

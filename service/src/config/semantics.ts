@@ -1,8 +1,8 @@
 import { listPacks } from '../plugins/packs.js';
 import { hostProblem, urlAddressProblem } from '../../../sdk/typescript/address.js';
 import type { BackworksConfig } from './schema.js';
-import type { ConfigIssue, YamlSource } from './source.js';
-import { didYouMean } from './suggest.js';
+import type { ConfigIssue, YamlSource } from '../../../sdk/typescript/yaml.js';
+import { didYouMean } from '../../../sdk/typescript/suggest.js';
 
 /** Paths the gateway serves itself; a configured endpoint may not take them. */
 export const RESERVED_PATHS = ['/health', '/metrics', '/api', '/console'];

@@ -1,171 +1,30 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ConfigSchema, NAME_PATTERN, PACK_PATTERN } from './schema.js';
-import type { ConfigIssue, ConfigPath, YamlSource } from './source.js';
-import { didYouMean } from './suggest.js';
-import { DURATION_PATTERN, SIZE_PATTERN } from '../../../sdk/typescript/units.js';
-import { hostProblem, parseHostPort } from '../../../sdk/typescript/address.js';
+import type { ValidateFunction } from 'ajv';
+import { ConfigSchema, PACK_PATTERN } from './schema.js';
+import type { ConfigIssue, ConfigPath, YamlSource } from '../../../sdk/typescript/yaml.js';
+import { validateAgainst as validateWithSdk } from '../../../sdk/typescript/validate.js';
 
 /** Shared with deploy/build/config-validator.mjs, which compiles the config schema at build time. */
-export const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false, verbose: true } as const;
+export { AJV_OPTIONS } from '../../../sdk/typescript/validate.js';
 export const PRECOMPILED_FILE = 'config-validator.cjs';
 
-const ajv = new Ajv(AJV_OPTIONS);
-
-/**
- * Formats a plugin's JSON Schema can give an address, so that a native plugin's host and
- * host:port keys are checked as the TypeScript packs check theirs: `"format": "host"` (a host name
- * or IP address) and `"format": "host-port"` ("host" or "host:port").
- */
-const ADDRESS_FORMATS: Record<string, (text: string) => string | undefined> = {
-  host: hostProblem,
-  'host-port': (text) => { const parsed = parseHostPort(text, 0); return 'problem' in parsed ? parsed.problem : undefined; },
-};
-for (const [name, problem] of Object.entries(ADDRESS_FORMATS)) ajv.addFormat(name, { type: 'string', validate: (text: string) => problem(text) === undefined });
-const compiled = new WeakMap<object, ValidateFunction>();
-
-/** The config schema's validator from the build when there is one (dist/), else compiled here (sources). */
-function compile(schema: object): ValidateFunction {
-  const precompiled = new URL(PRECOMPILED_FILE, import.meta.url);
-  if (schema === ConfigSchema && fs.existsSync(precompiled)) return createRequire(import.meta.url)(fileURLToPath(precompiled)) as ValidateFunction;
-  return ajv.compile(schema);
-}
-
-/**
- * Validates `value` (the part of the file at `base`) against a JSON Schema and turns every ajv
- * error into a message a technician understands, located at the offending key or value.
- */
-export function validateAgainst(schema: object, value: unknown, source: YamlSource, base: ConfigPath = []): ConfigIssue[] {
-  let validate = compiled.get(schema);
-  if (!validate) { validate = compile(schema); compiled.set(schema, validate); }
-  if (validate(value)) return [];
-  return dedupe(validate.errors ?? []).map((e) => describe(e, source, base));
-}
-
-function describe(e: ErrorObject, source: YamlSource, base: ConfigPath): ConfigIssue {
-  const path = [...base, ...pointerToPath(e.instancePath)];
-  const name = nameOf(path);
-  const p = e.params as Record<string, unknown>;
-  const parent = e.parentSchema as { pattern?: string; minimum?: number; maximum?: number; properties?: object } | undefined;
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const key = String(p.additionalProperty);
-      if ((parent as { patternProperties?: object } | undefined)?.patternProperties) {
-        return source.issue([...path, key], `invalid name "${key}": ${PATTERN_WORDS[NAME_PATTERN]}`, 'key');
-      }
-      const allowed = Object.keys(parent?.properties ?? {});
-      return source.issue([...path, key], `unknown key "${key}"${didYouMean(key, allowed)}${allowed.length && !didYouMean(key, allowed) ? `; allowed here: ${allowed.join(', ')}` : ''}`, 'key');
-    }
-    case 'required':
-      return source.issue(path, `${path.length ? name : 'the file'} is missing the required key "${String(p.missingProperty)}"`, 'key');
-    case 'type': {
-      if (parent?.pattern === DURATION_PATTERN || parent?.pattern === SIZE_PATTERN) {
-        const got = source.node(path)?.toJSON?.();
-        const [kind, examples] = parent.pattern === DURATION_PATTERN ? ['duration', '500ms, 2s, 5m, 1h or 7d'] : ['size', '512KB, 64MB or 1GB'];
-        const hint = typeof got !== 'number' ? '' : parent.pattern === DURATION_PATTERN ? `; write ${got}s for ${got} seconds` : `; write ${bytesAsSize(got)} for ${got} bytes`;
-        return source.issue(path, `${name} must be a ${kind} with a unit, such as ${examples}; got ${show(source, path)}${hint}`);
-      }
-      return source.issue(path, `${name} must be ${article(String(p.type))}, got ${show(source, path)}`);
-    }
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
-      const range = parent?.minimum !== undefined && parent.maximum !== undefined ? `between ${parent.minimum} and ${parent.maximum}` : `${e.keyword.includes('inimum') ? '>=' : '<='} ${String(p.limit)}`;
-      return source.issue(path, `${name} must be ${range}, got ${show(source, path)}`);
-    }
-    case 'pattern': {
-      const description = (parent as { description?: string } | undefined)?.description;
-      const what = PATTERN_WORDS[String(p.pattern)] ?? (description ? `of the form ${description}` : `text matching ${String(p.pattern)}`);
-      return source.issue(path, `${name} must be ${what}, got ${show(source, path)}`);
-    }
-    case 'anyOf': case 'enum': case 'const': {
-      const options = literals(e.parentSchema);
-      const got = source.node(path)?.toJSON?.() ?? '';
-      return source.issue(path, `${name} must be one of ${options.join(', ')}; got ${show(source, path)}${didYouMean(String(got), options)}`);
-    }
-    case 'minItems':
-      return source.issue(path, Number(p.limit) === 1 ? `${name} needs at least one entry` : `${name} needs at least ${String(p.limit)} entries`);
-    case 'maxItems':
-      return source.issue(path, `${name} may have at most ${String(p.limit)} entries`);
-    case 'uniqueItems':
-      return source.issue([...path, Number(p.i)], `${name} lists ${show(source, [...path, Number(p.i)])} twice (entries ${Number(p.j) + 1} and ${Number(p.i) + 1}); remove one`);
-    case 'minLength':
-      return source.issue(path, Number(p.limit) === 1 ? `${name} must not be empty` : `${name} must be at least ${String(p.limit)} characters`);
-    case 'maxLength':
-      return source.issue(path, `${name} must be at most ${String(p.limit)} characters`);
-    case 'format': {
-      const problem = ADDRESS_FORMATS[String(p.format)]?.(String(e.data));
-      if (problem) return source.issue(path, problem);
-      return source.issue(path, `${name} must be ${article(String(p.format))}, got ${show(source, path)}`);
-    }
-    case 'propertyNames':
-      return source.issue([...path, String(p.propertyName)], `invalid name "${String(p.propertyName)}": ${PATTERN_WORDS[NAME_PATTERN]}`, 'key');
-    default:
-      return source.issue(path, `${name} ${e.message ?? 'is invalid'}`);
-  }
-}
-
-/** What the patterns of the schema ask for, in words. */
+/** Patterns of backworks.yaml's own schema, in words. */
 const PATTERN_WORDS: Record<string, string> = {
-  [DURATION_PATTERN]: 'a duration such as 500ms, 2s, 5m, 1h or 7d',
-  [SIZE_PATTERN]: 'a size such as 512KB, 64MB or 1GB',
-  [NAME_PATTERN]: 'a name of letters, digits, _, . and - that starts with a letter or digit',
   [PACK_PATTERN]: 'INDUSTRY/NAME in lower case, such as manufacturing/modbus',
   '^/': 'a path that starts with /, such as /readings',
   '^[^/+#]+$': 'one MQTT topic level: no /, + or #',
   '^[^+#$][^+#]*$': 'an MQTT topic prefix without + or # that does not start with $, such as backworks/_ops/',
 };
 
-/** `"port"`, or for an entry of a list `each entry of "methods"`: a list position means nothing to a technician. */
-function nameOf(path: ConfigPath): string {
-  const last = path[path.length - 1];
-  if (typeof last !== 'number') return path.length ? `"${String(last)}"` : 'the file';
-  const list = path.slice(0, -1).reverse().find((s) => typeof s === 'string');
-  return list !== undefined ? `each entry of "${String(list)}"` : `entry ${last + 1}`;
+/** The config schema's validator from the build when there is one (dist/); under the sources it is compiled. */
+function precompiled(): ValidateFunction | undefined {
+  const file = new URL(PRECOMPILED_FILE, import.meta.url);
+  return fs.existsSync(file) ? createRequire(import.meta.url)(fileURLToPath(file)) as ValidateFunction : undefined;
 }
 
-/** ajv reports a failed anyOf of literals once per branch, plus the anyOf itself: keep the anyOf. */
-function dedupe(errors: ErrorObject[]): ErrorObject[] {
-  const unions = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  const seen = new Set<string>();
-  return errors.filter((e) => {
-    if (e.keyword !== 'anyOf' && unions.has(e.instancePath) && /\/anyOf\/\d+\//.test(e.schemaPath)) return false;
-    if (e.keyword === 'propertyNames' || e.keyword === 'if') return e.keyword === 'propertyNames' && !seen.has(e.instancePath) && !!seen.add(e.instancePath);
-    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
-    return !seen.has(key) && !!seen.add(key);
-  });
-}
-
-function literals(schema: unknown): string[] {
-  const s = schema as { anyOf?: Array<{ const?: unknown }>; enum?: unknown[]; const?: unknown };
-  if (s.anyOf) return s.anyOf.map((b) => String(b.const));
-  if (s.enum) return s.enum.map(String);
-  return [String(s.const)];
-}
-
-function pointerToPath(pointer: string): Array<string | number> {
-  if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-/** 1048576 -> "1MB": the largest unit that divides the number exactly. */
-function bytesAsSize(bytes: number): string {
-  for (const [unit, n] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  return `${bytes}B`;
-}
-
-/** JSON Schema's type names in the words of YAML. */
-function article(type: string): string {
-  if (type === 'object') return 'a map (key: value lines)';
-  if (type === 'array') return 'a list ([a, b], or lines that start with -)';
-  if (type === 'string') return 'text';
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-function show(source: YamlSource, path: ConfigPath): string {
-  const node = source.node(path);
-  const value = node?.toJSON?.();
-  if (value === null || value === undefined) return 'nothing';
-  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'a map';
-  return JSON.stringify(value);
+/** The SDK's validation (the one packs use) with backworks.yaml's pattern words and precompiled schema. */
+export function validateAgainst(schema: object, value: unknown, source: YamlSource, base: ConfigPath = []): ConfigIssue[] {
+  return validateWithSdk(schema, value, source, base, { patternWords: PATTERN_WORDS, ...(schema === ConfigSchema ? { precompiled } : {}) });
 }

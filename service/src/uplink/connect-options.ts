@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IClientOptions } from 'mqtt';
-import type { FleetConfig } from '../config/sections/fleet.js';
-import { parseDuration } from '../config/units.js';
+import type { FleetSettings } from '../config/sections/fleet.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 
 /**
  * MQTT 5 connect options from `fleet.mqtt`. Reconnecting is left to the fleet link (it backs off),
  * so mqtt.js never retries on its own; TLS files are read relative to the config file's folder.
  */
-export function connectOptions(fleet: FleetConfig, clientId: string, configDir: string): IClientOptions {
+export function connectOptions(fleet: FleetSettings, clientId: string, configDir: string): IClientOptions {
   const m = fleet.mqtt;
   const read = (key: 'ca' | 'cert' | 'key') => {
     const file = m[key];
@@ -28,7 +28,7 @@ export function connectOptions(fleet: FleetConfig, clientId: string, configDir: 
     ca: read('ca'),
     cert: read('cert'),
     key: read('key'),
-    keepalive: Math.max(1, Math.round(parseDuration(m.keepalive ?? '30s') / 1000)),
+    keepalive: Math.max(1, Math.round(parseDuration(m.keepalive) / 1000)),
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: 10_000,

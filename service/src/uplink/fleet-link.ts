@@ -2,9 +2,9 @@ import os from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { AuditEntry } from '../buffer/audit.js';
 import type { DataBuffer } from '../buffer/buffer.js';
-import type { FleetConfig } from '../config/sections/fleet.js';
+import { fleetSettings, type FleetConfig, type FleetSettings } from '../config/sections/fleet.js';
 import type { GatewayIdentity } from '../config/sections/gateway.js';
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../../../sdk/typescript/units.js';
 import { backoffDelay } from '../../../sdk/typescript/backoff.js';
 import { BackworksError, ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -65,15 +65,19 @@ export class FleetLink {
   private lastCpu = process.cpuUsage();
   private lastCpuAt = Date.now();
 
-  constructor(private readonly options: FleetLinkOptions) {
+  private readonly options: FleetLinkOptions & { fleet: FleetSettings };
+
+  constructor(given: FleetLinkOptions) {
+    const options = { ...given, fleet: fleetSettings(given.fleet) };
+    this.options = options;
     const { gateway, fleet } = options;
     this.topics = new Topics(gateway.site, gateway.id);
     this.uplink = options.uplinkName ?? 'fleet';
-    this.policy = { enabled: fleet.commands?.enabled ?? true, disabled: fleet.commands?.disabled ?? [] };
-    this.responsePrefixes = fleet.commands?.response_prefixes ?? [];
-    this.rateLimit = new SenderRateLimit(fleet.commands?.rate_limit?.burst ?? 20, parseDuration(fleet.commands?.rate_limit?.per ?? '10s'));
-    this.initialBackoff = parseDuration(fleet.reconnect?.initial ?? '500ms');
-    this.maxBackoff = parseDuration(fleet.reconnect?.max ?? '30s');
+    this.policy = { enabled: fleet.commands.enabled, disabled: fleet.commands.disabled ?? [] };
+    this.responsePrefixes = fleet.commands.response_prefixes ?? [];
+    this.rateLimit = new SenderRateLimit(fleet.commands.rate_limit.burst, parseDuration(fleet.commands.rate_limit.per));
+    this.initialBackoff = parseDuration(fleet.reconnect.initial);
+    this.maxBackoff = parseDuration(fleet.reconnect.max);
 
     const connect: IClientOptions = {
       ...connectOptions(fleet, `backworks-${gateway.site}-${gateway.id}`, options.configDir),
@@ -93,8 +97,8 @@ export class FleetLink {
     };
     this.drain = fleet.backworks_data === false ? undefined : new OutboxDrain(options.buffer, publisher, {
       uplink: this.uplink,
-      batchSize: fleet.batch_size ?? 1000,
-      maxInflight: fleet.max_inflight ?? 16,
+      batchSize: fleet.batch_size,
+      maxInflight: fleet.max_inflight,
       onPublished: (n) => options.metrics?.published.inc(n),
       onError: (err) => options.log.warn({ err: err.message, uplink: this.uplink }, 'fleet: a data message was refused; resending from the last acknowledged seq'),
     });
@@ -172,7 +176,7 @@ export class FleetLink {
       if (err) this.options.log.warn({ err: err.message }, 'fleet: cannot subscribe to commands');
     });
     if (!this.healthTimer) {
-      const every = parseDuration(this.options.fleet.health_interval ?? '30s');
+      const every = parseDuration(this.options.fleet.health_interval);
       this.healthTimer = setInterval(() => void this.publishHealth().catch((err) => this.options.log.warn({ err: (err as Error).message }, 'fleet: health failed')), every);
       this.healthTimer.unref();
     }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { Duration } from './strings.js';
 
 export const FLEET_COMMANDS = ['ping', 'health', 'reload', 'plugin-restart', 'config', 'buffer-stats'] as const;
@@ -24,7 +25,7 @@ export const FleetSchema = Type.Object({
   reconnect: Type.Optional(Type.Object({
     initial: Type.Optional(Duration('first reconnect delay, doubled after each failed attempt', '500ms')),
     max: Type.Optional(Duration('longest reconnect delay', '30s')),
-  }, { additionalProperties: false })),
+  }, { additionalProperties: false, default: {} })),
   backworks_data: Type.Optional(Type.Boolean({ default: true, description: 'false sends readings only as Sparkplug DDATA (needs fleet.sparkplug); status, health and commands stay on backworks/{site}/{id}/' })),
   sparkplug: Type.Optional(Type.Object({
     group_id: Type.Optional(Type.String({ pattern: SPARKPLUG_ID, description: 'Sparkplug B group; default: gateway.site' })),
@@ -39,8 +40,28 @@ export const FleetSchema = Type.Object({
     rate_limit: Type.Optional(Type.Object({
       burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 20, description: 'commands one sender (its response topic) may send at once' })),
       per: Type.Optional(Duration('the time in which a sender\'s burst is refilled', '10s')),
-    }, { additionalProperties: false })),
-  }, { additionalProperties: false })),
+    }, { additionalProperties: false, default: {} })),
+  }, { additionalProperties: false, default: {} })),
 }, { additionalProperties: false });
 
 export type FleetConfig = Static<typeof FleetSchema>;
+
+type Commands = NonNullable<FleetConfig['commands']>;
+
+/** `fleet:` with every default of the schema filled in. */
+export type FleetSettings = FleetConfig & {
+  mqtt: FleetConfig['mqtt'] & { keepalive: string };
+  health_interval: string;
+  batch_size: number;
+  max_inflight: number;
+  reconnect: { initial: string; max: string };
+  commands: Commands & { enabled: boolean; rate_limit: { burst: number; per: string } };
+};
+
+/**
+ * The schema's defaults filled into a `fleet:` section (a loaded file has them already; a link
+ * built by hand, as tests do, gets them here), so the link never writes a default of its own.
+ */
+export function fleetSettings(fleet: FleetConfig): FleetSettings {
+  return Value.Default(FleetSchema, structuredClone(fleet)) as FleetSettings;
+}

@@ -1,8 +1,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { DataBuffer } from '../../buffer/buffer.js';
-import type { FleetConfig } from '../../config/sections/fleet.js';
+import type { FleetSettings } from '../../config/sections/fleet.js';
 import type { GatewayIdentity } from '../../config/sections/gateway.js';
-import { parseDuration } from '../../config/units.js';
+import { parseDuration } from '../../../../sdk/typescript/units.js';
 import { backoffDelay } from '../../../../sdk/typescript/backoff.js';
 import type { Logger } from '../../log.js';
 import type { CommandAnswer } from '../commands.js';
@@ -18,7 +18,7 @@ export const BDSEQ_STATE = { plugin: 'fleet.sparkplug', key: 'bdSeq' } as const;
 
 export interface SparkplugNodeOptions {
   gateway: GatewayIdentity;
-  fleet: FleetConfig;
+  fleet: FleetSettings;
   buffer: DataBuffer;
   control: GatewayControl;
   log: Logger;
@@ -78,8 +78,8 @@ export class SparkplugNode {
     };
     this.drain = new OutboxDrain(options.buffer, publisher, {
       uplink: this.uplink,
-      batchSize: options.fleet.batch_size ?? 1000,
-      maxInflight: options.fleet.max_inflight ?? 16,
+      batchSize: options.fleet.batch_size,
+      maxInflight: options.fleet.max_inflight,
       onError: (err) => options.log.warn({ err: err.message }, 'sparkplug: a DDATA could not be written; resending from the last one written'),
     });
     void this.open();
@@ -149,7 +149,7 @@ export class SparkplugNode {
       if (!this.primaryHost) void this.birth();
     });
     if (!this.metricsTimer) {
-      this.metricsTimer = setInterval(() => void this.publishNodeData().catch(() => {}), parseDuration(this.options.fleet.health_interval ?? '30s'));
+      this.metricsTimer = setInterval(() => void this.publishNodeData().catch(() => {}), parseDuration(this.options.fleet.health_interval));
       this.metricsTimer.unref();
     }
   }
@@ -163,7 +163,7 @@ export class SparkplugNode {
   private scheduleReconnect(): void {
     if (this.reconnectTimer || this.stopped) return;
     // The fleet link's backoff: each attempt is a CONNECT and a new bdSeq.
-    const delay = backoffDelay(this.attempts, parseDuration(this.options.fleet.reconnect?.initial ?? '500ms'), parseDuration(this.options.fleet.reconnect?.max ?? '30s'));
+    const delay = backoffDelay(this.attempts, parseDuration(this.options.fleet.reconnect.initial), parseDuration(this.options.fleet.reconnect.max));
     this.attempts++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authFetch, startService, type RunningService } from '../../../helpers/service.js';
-import { writeTemp } from '../../../helpers/tmp.js';
-import { registerMap, startSimServer, type SimServer } from './helpers.js';
+import { modbusGatewayFile, registerMap, startSimServer, type SimServer } from './helpers.js';
 
 /** The pack inside the real, compiled gateway: health and PUT /api/devices/:device/points/:point. */
 
@@ -14,19 +13,12 @@ describe('manufacturing/modbus in the gateway', { timeout: 30_000 }, () => {
     map.holding.set(0, 10); map.holding.set(1, 0); map.coil.set(0, false);
     const sim: SimServer = await startSimServer(map);
     cleanups.push(() => sim.close());
-    const file = writeTemp('backworks.yaml', [
-      'plugins:',
-      '  plc:',
-      '    type: builtin',
-      '    pack: manufacturing/modbus',
-      '    config:',
-      '      devices:',
+    const file = modbusGatewayFile([
       `        - { name: press, address: "127.0.0.1:${sim.port}", interval: 200ms, points: [`,
       '            { name: setpoint, table: holding, address: 0, access: read_write, max: 500 },',
       '            { name: count, table: holding, address: 1 },',
       '            { name: motor, table: coil, address: 0, access: read_write } ] }',
-      '',
-    ].join('\n'));
+    ]);
     const service: RunningService = await startService(file);
     cleanups.push(() => service.stop());
 

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import createModbus from '../../../../packs/manufacturing/modbus/index.js';
-import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
-import { collectingHost, freePort, sleep, startPtyPair, startPymodbus } from './helpers.js';
+import { freePort, sleep, startPtyPair, startPymodbus, startModbus } from './helpers.js';
 
 /**
  * Health that tells the truth, against Debian's pymodbus (one-based register numbers): a device
@@ -13,13 +11,7 @@ import { collectingHost, freePort, sleep, startPtyPair, startPymodbus } from './
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
-async function start(config: unknown) {
-  const host = collectingHost();
-  const plugin = createModbus() as ModbusPlugin;
-  await plugin.initialize(config, host);
-  cleanups.push(() => plugin.shutdown());
-  return { host, plugin };
-}
+const start = (config: unknown) => startModbus(config, cleanups);
 
 async function pymodbusTcp(spec: Record<string, unknown>): Promise<number> {
   const port = await freePort();

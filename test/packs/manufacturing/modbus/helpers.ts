@@ -1,7 +1,10 @@
 import net from 'node:net';
 import { freePort } from '../../../helpers/net.js';
+import { writeTemp } from '../../../helpers/tmp.js';
 import type { HostContext, LogLevel, Reading } from '../../../../sdk/typescript/index.js';
 import ModbusSerial from 'modbus-serial';
+import createModbus from '../../../../packs/manufacturing/modbus/index.js';
+import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
 
 /**
  * What the tests give the plugin: a real HostContext that keeps what the plugin emits and logs,
@@ -56,6 +59,29 @@ export interface RegisterMap {
   input: Map<number, number>;
   coil: Map<number, boolean>;
   discrete: Map<number, boolean>;
+}
+
+/** A modbus plugin initialized with `config` on a collecting host; its shutdown is pushed onto `cleanups`. */
+export async function startModbus(config: unknown, cleanups: Array<() => Promise<void> | void>): Promise<{ host: CollectingHost; plugin: ModbusPlugin }> {
+  const host = collectingHost();
+  const plugin = createModbus() as ModbusPlugin;
+  await plugin.initialize(config, host);
+  cleanups.push(() => plugin.shutdown());
+  return { host, plugin };
+}
+
+/** A backworks.yaml whose one plugin, `plc`, is the modbus pack with these `devices:` lines (YAML, 8 spaces in). */
+export function modbusGatewayFile(deviceLines: string[]): string {
+  return writeTemp('backworks.yaml', [
+    'plugins:',
+    '  plc:',
+    '    type: builtin',
+    '    pack: manufacturing/modbus',
+    '    config:',
+    '      devices:',
+    ...deviceLines,
+    '',
+  ].join('\n'));
 }
 
 export function registerMap(): RegisterMap {

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import createModbus, { checkConfig } from '../../../../packs/manufacturing/modbus/index.js';
 import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
 import { loadProfiles, resolveProfile, versionInRange } from '../../../../packs/manufacturing/modbus/profiles.js';
-import { resolveDevices } from '../../../../packs/manufacturing/modbus/resolve.js';
+import { profilesDir, resolveDevices } from '../../../../packs/manufacturing/modbus/resolve.js';
 import { planReads } from '../../../../packs/manufacturing/modbus/planner.js';
-import { firmwareProfilesRoot } from '../../../../service/src/paths.js';
+import { repoRoot } from '../../../helpers/service.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { collectingHost } from './helpers.js';
 
@@ -15,8 +15,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures');
 
 describe('firmware profiles', () => {
-  it('ships at least five valid profiles, each naming its document', () => {
-    const lib = loadProfiles(firmwareProfilesRoot, { fresh: true });
+  it('ships at least five valid profiles, each naming its document, found without profiles_dir', () => {
+    expect(profilesDir({}, '/elsewhere')).toBe(path.join(repoRoot, 'firmware-profiles'));
+    const lib = loadProfiles(profilesDir({}, '/elsewhere'), { fresh: true });
     expect(lib.issues).toEqual([]);
     expect(lib.profiles.length).toBeGreaterThanOrEqual(5);
     for (const { profile } of lib.profiles) expect(profile.document.length).toBeGreaterThan(20);

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import createModbus from '../../../../packs/manufacturing/modbus/index.js';
-import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
-import { collectingHost, float32Words, freePort, startPtyPair, startPymodbus } from './helpers.js';
+import { float32Words, freePort, startPtyPair, startPymodbus, startModbus } from './helpers.js';
 
 /**
  * The modbus pack against an independent implementation: Debian's pymodbus 3.0, with its default
@@ -27,13 +25,7 @@ function pm5300Map(): Record<string, number> {
   return holding;
 }
 
-async function start(config: unknown) {
-  const host = collectingHost();
-  const plugin = createModbus() as ModbusPlugin;
-  await plugin.initialize(config, host);
-  cleanups.push(() => plugin.shutdown());
-  return { host, plugin };
-}
+const start = (config: unknown) => startModbus(config, cleanups);
 
 describe('modbus against pymodbus (Debian python3-pymodbus)', { timeout: 20_000 }, () => {
   it('reads a PM5300 through its firmware profile (1-based register numbers), writes, and reports a refused range', async () => {

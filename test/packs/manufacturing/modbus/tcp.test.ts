@@ -2,20 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PluginError } from '../../../../sdk/typescript/index.js';
 import createModbus from '../../../../packs/manufacturing/modbus/index.js';
 import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
-import { collectingHost, registerMap, sleep, startSilentServer, startSimServer, type SimServer } from './helpers.js';
+import { collectingHost, registerMap, sleep, startSilentServer, startSimServer, type SimServer, startModbus } from './helpers.js';
 
 /** The modbus pack against modbus-serial's TCP server serving a register map. */
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
 
-async function start(config: unknown) {
-  const host = collectingHost();
-  const plugin = createModbus() as ModbusPlugin;
-  await plugin.initialize(config, host);
-  cleanups.push(() => plugin.shutdown());
-  return { host, plugin };
-}
+const start = (config: unknown) => startModbus(config, cleanups);
 
 async function sim(fill: (m: ReturnType<typeof registerMap>) => void): Promise<SimServer> {
   const map = registerMap();

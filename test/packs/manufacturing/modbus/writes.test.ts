@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import createModbus from '../../../../packs/manufacturing/modbus/index.js';
 import type { ModbusPlugin } from '../../../../packs/manufacturing/modbus/plugin.js';
 import { startService } from '../../../helpers/service.js';
-import { writeTemp } from '../../../helpers/tmp.js';
-import { collectingHost, freePort, startPymodbus, startWriteStallingProxy } from './helpers.js';
+import { collectingHost, freePort, modbusGatewayFile, startPymodbus, startWriteStallingProxy } from './helpers.js';
 
 /**
  * The write contract: a device that does not answer in time is "timeout" (504), one that cannot
@@ -46,17 +45,10 @@ describe('modbus writes: unavailable and timeout', { timeout: 30_000 }, () => {
     cleanups.push(() => meter.stop());
     const proxy = await startWriteStallingProxy(port);
     cleanups.push(() => proxy.close());
-    const file = writeTemp('backworks.yaml', [
-      'plugins:',
-      '  plc:',
-      '    type: builtin',
-      '    pack: manufacturing/modbus',
-      '    config:',
-      '      devices:',
+    const file = modbusGatewayFile([
       `        - { name: stalling, address: "127.0.0.1:${proxy.port}", interval: 200ms, timeout: 300ms, retries: 0, points: [{ name: setpoint, table: holding, address: 0, access: read_write }] }`,
       `        - { name: meter, address: "127.0.0.1:${port}", interval: 200ms, timeout: 300ms, points: [{ name: setpoint, table: holding, address: 0, access: read_write }] }`,
-      '',
-    ].join('\n'));
+    ]);
     const service = await startService(file);
     cleanups.push(() => service.stop());
     const put = (device: string, value: unknown) => service.fetch(`/api/devices/${device}/points/setpoint`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value }) });
