@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { PointDictionary } from './points.js';
 
 /** The newest value of one point. */
 export interface LatestValue {
@@ -25,15 +26,28 @@ export interface LatestRow { value: string; quality: string; ts: number; seq: nu
  */
 export class ReadingQueries {
   private readonly latest = new Map<string, Map<string, LatestRow>>();
-  private readonly historyAsc: Statement;
-  private readonly historyDesc: Statement;
+  private readonly gensAsc: Statement;
+  private readonly gensDesc: Statement;
+  private readonly genAsc: Statement;
+  private readonly genDesc: Statement;
+  private readonly tailAsc: Statement;
+  private readonly tailDesc: Statement;
 
-  constructor(db: Database) {
-    this.historyAsc = db.prepare(`SELECT seq, value, quality, ts FROM readings
-      WHERE device = ? AND point = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`);
-    this.historyDesc = db.prepare(`SELECT seq, value, quality, ts FROM readings
-      WHERE device = ? AND point = ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`);
-    for (const row of db.prepare('SELECT device, point, value, quality, ts, seq FROM latest').all() as Array<LatestRow & { device: string; point: string }>) this.setLatest(row.device, row.point, row);
+  /** @param unindexedFrom the first seq not yet in `history` */
+  constructor(db: Database, private readonly points: PointDictionary, private readonly unindexedFrom: () => number) {
+    this.gensAsc = db.prepare('SELECT gen, ts_min FROM generations WHERE ts_max >= ? AND ts_min <= ? ORDER BY ts_min').raw();
+    this.gensDesc = db.prepare('SELECT gen, ts_max FROM generations WHERE ts_max >= ? AND ts_min <= ? ORDER BY ts_max DESC').raw();
+    // The join drops history entries of readings retention deleted (a generation goes from
+    // history once all of its readings did).
+    this.genAsc = db.prepare(`SELECT s.seq, s.value, s.quality, s.ts FROM history h JOIN samples s ON s.seq = h.seq
+      WHERE h.gen = ? AND h.point_id = ? AND h.ts >= ? AND h.ts <= ? ORDER BY h.ts, h.seq LIMIT ?`);
+    this.genDesc = db.prepare(`SELECT s.seq, s.value, s.quality, s.ts FROM history h JOIN samples s ON s.seq = h.seq
+      WHERE h.gen = ? AND h.point_id = ? AND h.ts >= ? AND h.ts <= ? ORDER BY h.ts DESC, h.seq DESC LIMIT ?`);
+    this.tailAsc = db.prepare(`SELECT seq, value, quality, ts FROM samples
+      WHERE seq >= ? AND point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`);
+    this.tailDesc = db.prepare(`SELECT seq, value, quality, ts FROM samples
+      WHERE seq >= ? AND point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`);
+    for (const row of db.prepare('SELECT p.device, p.point, l.value, l.quality, l.ts, l.seq FROM latest l JOIN points p ON p.id = l.point_id').all() as Array<LatestRow & { device: string; point: string }>) this.setLatest(row.device, row.point, row);
   }
 
   /** A committed reading: it becomes the point's latest unless a newer one is. */
@@ -70,10 +84,34 @@ export class ReadingQueries {
 
   /** Readings of one point in [from, to], oldest first; without `from`, the newest `limit` up to `to`. */
   history(q: HistoryQuery): LatestValue[] {
+    const id = this.points.find(q.device, q.point);
+    if (id === undefined || q.limit <= 0) return [];
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
-    const rows = (q.from === undefined
-      ? (this.historyDesc.all(q.device, q.point, to, q.limit) as LatestRow[]).reverse()
-      : (this.historyAsc.all(q.device, q.point, q.from, to, q.limit) as LatestRow[]));
+    const asc = q.from !== undefined;
+    const from = q.from ?? Number.MIN_SAFE_INTEGER;
+    const before = asc ? byTime : (a: LatestRow, b: LatestRow) => byTime(b, a);
+    // The open generations first, then full ones in time order (by their first reading ascending,
+    // by their last descending), until no further generation can hold one of the first `limit`.
+    let rows = ((asc ? this.tailAsc : this.tailDesc).all(this.unindexedFrom(), id, from, to, q.limit) as LatestRow[]);
+    const gens = (asc ? this.gensAsc : this.gensDesc).all(from, to) as Array<[number, number]>;
+    const one = asc ? this.genAsc : this.genDesc;
+    for (const [gen, edge] of gens) {
+      if (rows.length >= q.limit) {
+        const last = rows[q.limit - 1].ts;
+        if (asc ? edge > last : edge < last) break;
+      }
+      const found = one.all(gen, id, from, to, q.limit) as LatestRow[];
+      if (found.length === 0) continue;
+      rows = rows.concat(found).sort(before);
+      if (rows.length > q.limit) rows.length = q.limit;
+    }
+    rows.sort(before);
+    if (rows.length > q.limit) rows.length = q.limit;
+    if (!asc) rows.reverse();
     return rows.map((r) => ({ value: JSON.parse(r.value), quality: r.quality, ts: r.ts, seq: r.seq }));
   }
+}
+
+function byTime(a: LatestRow, b: LatestRow): number {
+  return a.ts - b.ts || a.seq - b.seq;
 }
