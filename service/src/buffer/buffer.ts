@@ -104,7 +104,7 @@ export class DataBuffer implements HostServices {
     this.jsonBatchCheck = new JsonBatchCheck(db);
     const points = new PointDictionary(db);
     this.readingQueries = new ReadingQueries(db, points, () => this.commitTransaction.unindexedFrom);
-    this.commitTransaction = new CommitTransaction(db, options.durability, points, this.readingQueries, () => this.writeDirty());
+    this.commitTransaction = new CommitTransaction(db, options.durability, points, () => this.writeDirty());
     this.documents = new Documents(db);
     this.outbox = new Outbox(db, () => this.writer.touch());
     this.counters = new Counters(db);

@@ -1,17 +1,19 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Durability } from './buffer.js';
 import { GEN_BITS } from './migrations.js';
-import type { PointDictionary } from './points.js';
-import type { LatestRow, ReadingQueries } from './queries.js';
+import type { PointDictionary, PointEntry } from './points.js';
+import { setLatest } from './queries.js';
 import type { Batch } from './writer.js';
 
 /**
- * What one group commit writes, in one transaction: the readings, the latest value of each point
- * they touch, the durable commits' documents and state, and whatever `alsoWrite` adds (moved
- * cursors, changed counters).
+ * What one group commit writes, in one transaction: the readings (appended in seq order, one
+ * integer point id each), the seq high-water mark, a full generation's history, the durable
+ * commits' documents and state, and whatever `alsoWrite` adds (moved cursors, changed counters).
+ * The latest value of each point is kept in memory and written to `latest` every 5 s.
  */
 /** `latest` is written to the file at most this often; the readings since are read back at start. */
 const LATEST_EVERY_MS = 5000;
+const GEN_SIZE = 2 ** GEN_BITS;
 
 export class CommitTransaction {
   private readonly insertSample: Statement;
@@ -27,15 +29,12 @@ export class CommitTransaction {
   private seqHigh: number;
   /** Generations below this one are in `history`; from it on, readings are found by scanning. */
   private historyGen: number;
-  /** Latest values committed since the last checkpoint of `latest`, by point id. */
-  private readonly dirtyLatest = new Map<number, LatestRow>();
+  /** Points whose latest value changed since `latest` was last written. */
+  private dirty: PointEntry[] = [];
   private lastLatestWrite = Date.now();
 
-  /**
-   * @param latest the in-memory latest values, updated once the transaction committed
-   * @param alsoWrite runs last inside the transaction
-   */
-  constructor(private readonly db: Database, private readonly durability: Durability, private readonly points: PointDictionary, private readonly latest: ReadingQueries, private readonly alsoWrite: () => void) {
+  /** @param alsoWrite runs last inside the transaction */
+  constructor(private readonly db: Database, private readonly durability: Durability, private readonly points: PointDictionary, private readonly alsoWrite: () => void) {
     this.synchronousFull = durability === 'full';
     this.insertSample = db.prepare('INSERT INTO samples (seq, point_id, value, quality, ts) VALUES (?, ?, ?, ?, ?)');
     this.upsertLatest = db.prepare(`INSERT INTO latest (point_id, value, quality, ts, seq) VALUES (?, ?, ?, ?, ?)
@@ -62,18 +61,16 @@ export class CommitTransaction {
     this.historyGen = (counter.get('history_gen') as number | undefined) ?? 0;
     // Readings committed after the last checkpoint of `latest` (a kill -9): read back, written with the next one.
     const since = (counter.get('latest_seq') as number | undefined) ?? 0;
-    const tail = db.prepare(`SELECT s.point_id, p.device, p.point, s.value, s.quality, s.ts, s.seq FROM samples s JOIN points p ON p.id = s.point_id
+    const tail = db.prepare(`SELECT p.device, p.point, s.value, s.quality, s.ts, s.seq FROM samples s JOIN points p ON p.id = s.point_id
       WHERE s.seq > ? ORDER BY s.seq`).raw();
-    for (const [id, device, point, value, quality, ts, seq] of tail.iterate(since) as Iterable<[number, string, string, string, string, number, number]>) {
-      const row = { value, quality, ts, seq };
-      this.latest.setLatest(device, point, row);
-      this.dirtyLatest.set(id, row);
+    for (const [device, point, value, quality, ts, seq] of tail.iterate(since) as Iterable<[string, string, string, string, number, number]>) {
+      this.changed(this.points.find(device, point)!, value, quality, ts, seq);
     }
   }
 
   /** The first seq of the generations not yet in `history` (the history query scans from there). */
   get unindexedFrom(): number {
-    return this.historyGen * 2 ** GEN_BITS;
+    return this.historyGen * GEN_SIZE;
   }
 
   /** Moves the seq ahead by `gap` (after an unclean stop), inside the caller's transaction. */
@@ -83,22 +80,19 @@ export class CommitTransaction {
   }
 
   /**
-   * Writes the latest value of every point changed since the last checkpoint (and of `also`, this
-   * transaction's newest), in point order; inside a transaction. The caller clears the dirty set
-   * once it committed (`latestWritten`).
+   * Writes the latest value of every point changed since the last time, in point order, and the
+   * seq it is complete up to; inside a transaction. `latestWritten` once that committed.
    */
-  writeLatest(also: Map<number, LatestRow> = new Map(), upToSeq = this.seqHigh): void {
-    const ids = [...new Set([...this.dirtyLatest.keys(), ...also.keys()])].sort((a, b) => a - b);
-    for (const id of ids) {
-      const r = also.get(id) ?? this.dirtyLatest.get(id)!;
-      this.upsertLatest.run(id, r.value, r.quality, r.ts, r.seq);
-    }
-    this.upsertCounter.run('latest_seq', upToSeq);
+  writeLatest(): void {
+    const dirty = this.dirty.slice().sort((a, b) => a.id - b.id);
+    for (const e of dirty) this.upsertLatest.run(e.id, e.value, e.quality, e.ts, e.seq);
+    this.upsertCounter.run('latest_seq', this.seqHigh);
   }
 
   /** The transaction that ran writeLatest committed. */
   latestWritten(): void {
-    this.dirtyLatest.clear();
+    for (const e of this.dirty) e.dirty = false;
+    this.dirty = [];
     this.lastLatestWrite = Date.now();
   }
 
@@ -107,11 +101,10 @@ export class CommitTransaction {
     const now = Date.now();
     const ids: number[][] = [];
     const readings = batch.readings;
-    const pointIds = new Array<number>(readings.length);
+    const entries = new Array<PointEntry>(readings.length);
     const firstSeq = this.seqHigh + 1;
     const lastSeq = this.seqHigh + readings.length;
-    const addedPoints: string[] = [];
-    const writeLatest = now - this.lastLatestWrite >= LATEST_EVERY_MS;
+    const added: Array<[string, string]> = [];
     let historyGen = this.historyGen;
     // A durable commit is acknowledged to its sender: it is always synced, whatever `durability`
     // says. The level changes only when the kind of batch does (each change compiles a pragma):
@@ -125,16 +118,16 @@ export class CommitTransaction {
       this.db.transaction(() => {
         for (let i = 0; i < readings.length; i++) {
           const r = readings[i];
-          const id = this.points.idOf(r.device, r.point, addedPoints);
-          pointIds[i] = id;
-          this.insertSample.run(firstSeq + i, id, r.value, r.quality, r.ts);
+          const e = this.points.entry(r.device, r.point, added);
+          entries[i] = e;
+          this.insertSample.run(firstSeq + i, e.id, r.value, r.quality, r.ts);
         }
         if (readings.length > 0) {
           this.upsertCounter.run('seq_high', lastSeq);
-          const openGen = Math.floor(lastSeq / 2 ** GEN_BITS);
+          const openGen = Math.floor(lastSeq / GEN_SIZE);
           if (openGen > historyGen) {
-            const from = historyGen * 2 ** GEN_BITS;
-            const to = openGen * 2 ** GEN_BITS;
+            const from = historyGen * GEN_SIZE;
+            const to = openGen * GEN_SIZE;
             this.buildHistory.run(from, to);
             this.buildGenerations.run(from, to);
             historyGen = openGen;
@@ -148,29 +141,37 @@ export class CommitTransaction {
           ids.push(Array.from({ length: changes }, (_, i) => first + i));
           if (c.states === undefined || c.states.length > 0) this.upsertStates.run({ plugin: c.plugin, now, json: c.json });
         }
-        if (writeLatest) {
-          const batchLatest = new Map<number, LatestRow>();
-          for (let i = 0; i < readings.length; i++) {
-            const r = readings[i];
-            batchLatest.set(pointIds[i], { value: r.value, quality: r.quality, ts: r.ts, seq: firstSeq + i });
-          }
-          this.writeLatest(batchLatest, Math.max(this.seqHigh, lastSeq));
-        }
         this.alsoWrite();
       })();
     } catch (err) {
-      this.points.forget(addedPoints);
+      this.points.forget(added);
       throw err;
     }
-    this.seqHigh = Math.max(this.seqHigh, lastSeq);
+    if (readings.length > 0) this.seqHigh = lastSeq;
     this.historyGen = historyGen;
-    if (writeLatest) this.latestWritten();
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i];
-      const row = { value: r.value, quality: r.quality, ts: r.ts, seq: firstSeq + i };
-      this.latest.setLatest(r.device, r.point, row);
-      if (!writeLatest) this.dirtyLatest.set(pointIds[i], row);
+      this.changed(entries[i], r.value, r.quality, r.ts, firstSeq + i);
     }
+    if (now - this.lastLatestWrite >= LATEST_EVERY_MS) this.checkpointLatest();
     return ids;
+  }
+
+  /**
+   * `latest` in its own small transaction after a commit: the batch is committed already, so a
+   * refusing disk only postpones this (the dirty points stay dirty).
+   */
+  private checkpointLatest(): void {
+    try {
+      this.db.transaction(() => this.writeLatest())();
+      this.latestWritten();
+    } catch {
+      this.lastLatestWrite = Date.now();
+    }
+  }
+
+  private changed(e: PointEntry, value: string, quality: string, ts: number, seq: number): void {
+    if (!setLatest(e, value, quality, ts, seq)) return;
+    if (!e.dirty) { e.dirty = true; this.dirty.push(e); }
   }
 }

@@ -1,12 +1,27 @@
 import type { Database, Statement } from 'better-sqlite3';
 
 /**
- * The point dictionary: (device, point) -> an integer id, so a reading stores 8 bytes of key
- * instead of its names. Kept whole in memory (every point is known since the file was made);
+ * One point of the dictionary: its integer id and its newest committed reading (the data API's
+ * latest value), kept on the entry so a commit updates it without another lookup.
+ */
+export interface PointEntry {
+  readonly id: number;
+  /** JSON text; '' while the point has no committed reading yet. */
+  value: string;
+  quality: string;
+  ts: number;
+  seq: number;
+  /** Changed since `latest` was last written to the file. */
+  dirty: boolean;
+}
+
+/**
+ * The point dictionary: (device, point) -> an integer id, so a reading stores a small integer
+ * instead of its names. Kept whole in memory (device, then point: no key string built per reading);
  * a new point is inserted inside the committing transaction.
  */
 export class PointDictionary {
-  private readonly ids = new Map<string, number>();
+  readonly devices = new Map<string, Map<string, PointEntry>>();
   private readonly insert: Statement;
   private nextId: number;
 
@@ -14,43 +29,47 @@ export class PointDictionary {
     this.insert = db.prepare('INSERT INTO points (id, device, point) VALUES (?, ?, ?)');
     let max = 0;
     for (const [id, device, point] of db.prepare('SELECT id, device, point FROM points').raw().all() as Array<[number, string, string]>) {
-      this.ids.set(key(device, point), id);
+      this.add(device, point, id);
       if (id > max) max = id;
     }
     this.nextId = max + 1;
   }
 
-  /** The id of a known point, or undefined. */
-  find(device: string, point: string): number | undefined {
-    return this.ids.get(key(device, point));
+  find(device: string, point: string): PointEntry | undefined {
+    return this.devices.get(device)?.get(point);
   }
 
   /**
-   * The id of a point, inserting it when new; inside a transaction. `added` collects new keys so
-   * a rollback can forget them.
+   * The entry of a point, inserting it when new; inside a transaction. New entries are pushed on
+   * `added`, so that a rollback can forget them.
    */
-  idOf(device: string, point: string, added: string[]): number {
-    const k = key(device, point);
-    let id = this.ids.get(k);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.insert.run(id, device, point);
-      this.ids.set(k, id);
-      added.push(k);
-    }
-    return id;
+  entry(device: string, point: string, added: Array<[string, string]>): PointEntry {
+    const found = this.devices.get(device)?.get(point);
+    if (found) return found;
+    const id = this.nextId++;
+    this.insert.run(id, device, point);
+    added.push([device, point]);
+    return this.add(device, point, id);
   }
 
   /** The transaction that inserted `added` rolled back. */
-  forget(added: string[]): void {
-    for (const k of added) this.ids.delete(k);
+  forget(added: Array<[string, string]>): void {
+    if (added.length === 0) return;
+    for (const [device, point] of added) {
+      const points = this.devices.get(device)!;
+      points.delete(point);
+      if (points.size === 0) this.devices.delete(device);
+    }
     let max = 0;
-    for (const id of this.ids.values()) if (id > max) max = id;
+    for (const points of this.devices.values()) for (const e of points.values()) if (e.id > max) max = e.id;
     this.nextId = max + 1;
   }
-}
 
-// Names never hold a NUL (nameProblem refuses control characters), so the pair is unambiguous.
-function key(device: string, point: string): string {
-  return `${device}\u0000${point}`;
+  private add(device: string, point: string, id: number): PointEntry {
+    let points = this.devices.get(device);
+    if (!points) { points = new Map(); this.devices.set(device, points); }
+    const e: PointEntry = { id, value: '', quality: '', ts: 0, seq: 0, dirty: false };
+    points.set(point, e);
+    return e;
+  }
 }

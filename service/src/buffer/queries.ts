@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { PointDictionary } from './points.js';
+import type { PointDictionary, PointEntry } from './points.js';
 
 /** The newest value of one point. */
 export interface LatestValue {
@@ -21,11 +21,11 @@ export interface HistoryQuery {
 export interface LatestRow { value: string; quality: string; ts: number; seq: number }
 
 /**
- * What the data API reads: the devices, the newest value of every point (kept in memory, loaded
- * from the `latest` table and updated by each commit) and the history of one point.
+ * What the data API reads: the devices, the newest value of every point (kept in memory on the
+ * point dictionary's entries, loaded from the `latest` table and updated by each commit) and the
+ * history of one point.
  */
 export class ReadingQueries {
-  private readonly latest = new Map<string, Map<string, LatestRow>>();
   private readonly gensAsc: Statement;
   private readonly gensDesc: Statement;
   private readonly genAsc: Statement;
@@ -47,23 +47,27 @@ export class ReadingQueries {
       WHERE seq >= ? AND point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, seq LIMIT ?`);
     this.tailDesc = db.prepare(`SELECT seq, value, quality, ts FROM samples
       WHERE seq >= ? AND point_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC, seq DESC LIMIT ?`);
-    for (const row of db.prepare('SELECT p.device, p.point, l.value, l.quality, l.ts, l.seq FROM latest l JOIN points p ON p.id = l.point_id').all() as Array<LatestRow & { device: string; point: string }>) this.setLatest(row.device, row.point, row);
-  }
-
-  /** A committed reading: it becomes the point's latest unless a newer one is. */
-  setLatest(device: string, point: string, row: LatestRow): void {
-    let points = this.latest.get(device);
-    if (!points) { points = new Map(); this.latest.set(device, points); }
-    const prev = points.get(point);
-    if (!prev || prev.seq < row.seq) points.set(point, row);
+    const byId = new Map<number, PointEntry>();
+    for (const points of this.points.devices.values()) for (const e of points.values()) byId.set(e.id, e);
+    for (const [id, value, quality, ts, seq] of db.prepare('SELECT point_id, value, quality, ts, seq FROM latest').raw().iterate() as Iterable<[number, string, string, number, number]>) {
+      const e = byId.get(id);
+      if (e) setLatest(e, value, quality, ts, seq);
+    }
   }
 
   devices(): Array<{ device: string; points: number; last_ts: number }> {
-    return [...this.latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([device, points]) => {
+    const out: Array<{ device: string; points: number; last_ts: number }> = [];
+    for (const [device, points] of this.points.devices) {
       let last = 0;
-      for (const p of points.values()) if (p.ts > last) last = p.ts;
-      return { device, points: points.size, last_ts: last };
-    });
+      let n = 0;
+      for (const p of points.values()) {
+        if (p.seq === 0) continue;
+        n++;
+        if (p.ts > last) last = p.ts;
+      }
+      if (n > 0) out.push({ device, points: n, last_ts: last });
+    }
+    return out.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
   }
 
   /**
@@ -72,10 +76,12 @@ export class ReadingQueries {
    * point like any other.
    */
   device(device: string): Record<string, LatestValue> | undefined {
-    const points = this.latest.get(device);
+    const points = this.points.devices.get(device);
     if (!points) return undefined;
+    const names = [...points.keys()].filter((name) => points.get(name)!.seq !== 0).sort();
+    if (names.length === 0) return undefined;
     const out: Record<string, LatestValue> = Object.create(null);
-    for (const name of [...points.keys()].sort()) {
+    for (const name of names) {
       const p = points.get(name)!;
       out[name] = { value: JSON.parse(p.value), quality: p.quality, ts: p.ts, seq: p.seq };
     }
@@ -84,7 +90,7 @@ export class ReadingQueries {
 
   /** Readings of one point in [from, to], oldest first; without `from`, the newest `limit` up to `to`. */
   history(q: HistoryQuery): LatestValue[] {
-    const id = this.points.find(q.device, q.point);
+    const id = this.points.find(q.device, q.point)?.id;
     if (id === undefined || q.limit <= 0) return [];
     const to = q.to ?? Number.MAX_SAFE_INTEGER;
     const asc = q.from !== undefined;
@@ -114,4 +120,14 @@ export class ReadingQueries {
 
 function byTime(a: LatestRow, b: LatestRow): number {
   return a.ts - b.ts || a.seq - b.seq;
+}
+
+/** A committed reading becomes its point's latest unless a newer one is. */
+export function setLatest(e: PointEntry, value: string, quality: string, ts: number, seq: number): boolean {
+  if (e.seq >= seq) return false;
+  e.value = value;
+  e.quality = quality;
+  e.ts = ts;
+  e.seq = seq;
+  return true;
 }
