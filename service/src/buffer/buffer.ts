@@ -12,6 +12,7 @@ import { Documents, type DocumentListQuery, type DocumentWithStatus } from './do
 import { JsonBatchCheck, toDocuments, toStates } from './durable-batch.js';
 import { AuditLog } from './audit.js';
 import { migrate } from './migrations.js';
+import { PointDictionary } from './points.js';
 import { Outbox, type OutboxMessage } from './outbox.js';
 import { ReadingQueries, type HistoryQuery, type LatestValue } from './queries.js';
 import { toQueued } from './readings.js';
@@ -98,16 +99,17 @@ export class DataBuffer implements HostServices {
 
     const db = this.db;
     this.selectState = db.prepare('SELECT value FROM plugin_state WHERE plugin = ? AND key = ?').pluck();
-    this.selectOldest = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT 1');
+    this.selectOldest = db.prepare('SELECT seq, ts FROM samples ORDER BY seq LIMIT 1');
     this.pendingStates = db.prepare("SELECT value ->> 0, value ->> 1 FROM jsonb_each(?, '$.state') ORDER BY key").raw();
     this.jsonBatchCheck = new JsonBatchCheck(db);
-    this.readingQueries = new ReadingQueries(db);
-    this.commitTransaction = new CommitTransaction(db, options.durability, this.readingQueries, () => this.writeDirty());
+    const points = new PointDictionary(db);
+    this.readingQueries = new ReadingQueries(db, points, () => this.commitTransaction.unindexedFrom);
+    this.commitTransaction = new CommitTransaction(db, options.durability, points, () => this.writeDirty());
     this.documents = new Documents(db);
     this.outbox = new Outbox(db, () => this.writer.touch());
     this.counters = new Counters(db);
     this.audit = new AuditLog(db);
-    this.rows = db.prepare('SELECT count(*) FROM readings').pluck().get() as number;
+    this.rows = db.prepare('SELECT count(*) FROM samples').pluck().get() as number;
 
     try {
       this.markRunning();
@@ -324,8 +326,10 @@ export class DataBuffer implements HostServices {
     try {
       this.db.transaction(() => {
         this.writeDirty();
+        this.commitTransaction.writeLatest();
         this.counters.store('clean_shutdown', 1);
       })();
+      this.commitTransaction.latestWritten();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // A refusing disk must not stop the shutdown; what was committed is safe in the WAL.
@@ -406,7 +410,7 @@ export class DataBuffer implements HostServices {
     this.db.transaction(() => {
       const clean = this.counters.get('clean_shutdown');
       if (clean === 0 && this.durability === 'normal') {
-        this.db.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'readings'").run(SEQ_GAP_AFTER_CRASH);
+        this.commitTransaction.skipSeqs(SEQ_GAP_AFTER_CRASH);
       }
       this.counters.store('clean_shutdown', 0);
     })();

@@ -26,15 +26,15 @@ export class Outbox {
     this.upsertCursor = db.prepare(`INSERT INTO outbox_cursors (uplink, stream, acked_seq, updated_at) VALUES (?, 'readings', ?, ?)
       ON CONFLICT (uplink, stream) DO UPDATE SET acked_seq = excluded.acked_seq, updated_at = excluded.updated_at`);
     // One JSON array per device for the next `limit` readings, built by SQLite: no row objects in JS.
-    this.selectMessages = db.prepare(`SELECT device,
-        '[' || group_concat('{"device":' || json_quote(device) || ',"point":' || json_quote(point) || ',"value":' || value
-          || ',"quality":"' || quality || '","ts":' || ts || ',"seq":' || seq || '}', ',' ORDER BY seq) || ']',
-        count(*), max(seq)
-      FROM (SELECT seq, device, point, value, quality, ts FROM readings WHERE seq > ? ORDER BY seq LIMIT ?)
-      GROUP BY device ORDER BY min(seq)`).raw();
-    this.countBetween = db.prepare('SELECT count(*) FROM readings WHERE seq > ? AND seq <= ?').pluck();
+    this.selectMessages = db.prepare(`SELECT p.device,
+        '[' || group_concat('{"device":' || json_quote(p.device) || ',"point":' || json_quote(p.point) || ',"value":' || s.value
+          || ',"quality":"' || s.quality || '","ts":' || s.ts || ',"seq":' || s.seq || '}', ',' ORDER BY s.seq) || ']',
+        count(*), max(s.seq)
+      FROM (SELECT seq, point_id, value, quality, ts FROM samples WHERE seq > ? ORDER BY seq LIMIT ?) s JOIN points p ON p.id = s.point_id
+      GROUP BY p.device ORDER BY min(s.seq)`).raw();
+    this.countBetween = db.prepare('SELECT count(*) FROM samples WHERE seq > ? AND seq <= ?').pluck();
 
-    const countAfter = db.prepare('SELECT count(*) FROM readings WHERE seq > ?').pluck();
+    const countAfter = db.prepare('SELECT count(*) FROM samples WHERE seq > ?').pluck();
     for (const row of db.prepare("SELECT uplink, acked_seq FROM outbox_cursors WHERE stream = 'readings'").all() as Array<{ uplink: string; acked_seq: number }>) {
       this.cursors.set(row.uplink, row.acked_seq);
       this.pendingCounts.set(row.uplink, countAfter.get(row.acked_seq) as number);

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { GEN_BITS } from './migrations.js';
 
 export type DropReason = 'max_bytes' | 'max_age' | 'queue_full';
 export type DropKind = 'readings' | 'documents';
@@ -32,7 +33,9 @@ export class Retention {
   private readonly freelistCount: Statement;
   private readonly oldestReadings: Statement;
   private readonly seqRange: Statement;
-  private readonly deleteReadingsUpTo: Statement;
+  private readonly deleteSamplesUpTo: Statement;
+  private readonly deleteHistoryBelow: Statement;
+  private readonly deleteGenerationsBelow: Statement;
   private readonly oldestDocuments: Statement;
   private readonly deleteDocumentsUpTo: Statement;
   private readonly oldestDocumentsByAge: Statement;
@@ -48,15 +51,27 @@ export class Retention {
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
     this.pageCount = db.prepare('PRAGMA page_count').pluck();
     this.freelistCount = db.prepare('PRAGMA freelist_count').pluck();
-    this.oldestReadings = db.prepare('SELECT seq, ts FROM readings ORDER BY seq LIMIT ?').raw();
-    this.seqRange = db.prepare('SELECT min(seq), max(seq), count(*) FROM readings').raw();
-    this.deleteReadingsUpTo = db.prepare('DELETE FROM readings WHERE seq <= ?');
+    this.oldestReadings = db.prepare('SELECT seq, ts FROM samples ORDER BY seq LIMIT ?').raw();
+    this.seqRange = db.prepare('SELECT min(seq), max(seq), count(*) FROM samples').raw();
+    this.deleteSamplesUpTo = db.prepare('DELETE FROM samples WHERE seq <= ?');
+    // A generation's history goes once all of its readings did; the rest is filtered by the join.
+    this.deleteHistoryBelow = db.prepare('DELETE FROM history WHERE gen < ?');
+    this.deleteGenerationsBelow = db.prepare('DELETE FROM generations WHERE gen < ?');
     this.oldestDocuments = db.prepare('SELECT id FROM documents ORDER BY id LIMIT 1 OFFSET ?').pluck();
     this.deleteDocumentsUpTo = db.prepare('DELETE FROM documents WHERE id <= ?');
     this.oldestDocumentsByAge = db.prepare('SELECT id, received_at FROM documents ORDER BY id LIMIT ?').raw();
     this.deleteAuditBefore = db.prepare('DELETE FROM audit WHERE ts < ?');
     this.oldestAudit = db.prepare('SELECT id FROM audit ORDER BY id LIMIT 1 OFFSET ?').pluck();
     this.deleteAuditUpTo = db.prepare('DELETE FROM audit WHERE id <= ?');
+  }
+
+  /** Deletes the readings up to `upToSeq` and the history of the generations they emptied; returns how many readings went. */
+  private deleteReadingsUpTo(upToSeq: number): number {
+    const count = this.deleteSamplesUpTo.run(upToSeq).changes;
+    const belowGen = Math.floor((upToSeq + 1) / 2 ** GEN_BITS);
+    this.deleteHistoryBelow.run(belowGen);
+    this.deleteGenerationsBelow.run(belowGen);
+    return count;
   }
 
   /** Bytes of the file holding data now (pages in use, not the free list). */
@@ -82,7 +97,7 @@ export class Retention {
       const upToSeq = rows[expired - 1][0];
       this.db.transaction(() => {
         this.beforeDrop(upToSeq);
-        const count = this.deleteReadingsUpTo.run(upToSeq).changes;
+        const count = this.deleteReadingsUpTo(upToSeq);
         record({ kind: 'readings', reason: 'max_age', count, upToSeq });
       })();
       if (expired < rows.length) break;
@@ -119,7 +134,7 @@ export class Retention {
         const upToSeq = minSeq + Math.max(1, Math.ceil(count * share)) - 1;
         this.db.transaction(() => {
           this.beforeDrop(upToSeq);
-          const dropped = this.deleteReadingsUpTo.run(upToSeq).changes;
+          const dropped = this.deleteReadingsUpTo(upToSeq);
           record({ kind: 'readings', reason: 'max_bytes', count: dropped, upToSeq });
         })();
         continue;
